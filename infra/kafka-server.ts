@@ -1,0 +1,159 @@
+// Apache Kafka 3.9.1 in KRaft combined mode, from Maven Central jars, on loopback.
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Kafka, logLevel } from 'kafkajs'
+import { type Daemon, run, spawnDaemon, stopDaemon, waitFor } from './processes.ts'
+
+export const KAFKA_VERSION = '3.9.1'
+const POM = fileURLToPath(new URL('./kafka/pom.xml', import.meta.url))
+
+export interface KafkaServerOptions {
+  cacheDir: string
+  dataDir: string
+  port: number
+  controllerPort: number
+  heap?: string
+  /** Extra server.properties lines, e.g. a SCRAM listener for security tests. */
+  extraProperties?: Record<string, string>
+}
+
+export interface KafkaServer {
+  readonly brokers: string
+  readonly logFile: string
+  start(): Promise<void>
+  /** SIGKILL, for fault injection: no clean shutdown, the log is recovered on restart. */
+  kill(): Promise<void>
+  stop(): Promise<void>
+  pid(): number | undefined
+}
+
+/** Downloads the broker jars once per cache folder; later starts reuse them. */
+export async function ensureKafkaJars(cacheDir: string): Promise<string> {
+  const dir = join(cacheDir, `kafka-${KAFKA_VERSION}`, 'libs')
+  if (existsSync(join(dir, '.complete'))) return dir
+  mkdirSync(dir, { recursive: true })
+  await run('mvn', [
+    '-q',
+    '-B',
+    '-f',
+    POM,
+    'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies',
+    '-DincludeScope=runtime',
+    `-DoutputDirectory=${dir}`,
+  ])
+  if (!readdirSync(dir).some((f) => f.startsWith('kafka_2.13-'))) {
+    throw new Error(`Maven finished but no kafka_2.13 jar is in ${dir}`)
+  }
+  writeFileSync(join(dir, '.complete'), new Date().toISOString())
+  return dir
+}
+
+function serverProperties(o: KafkaServerOptions, logDir: string): string {
+  const base: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${o.controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${o.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'log.dirs': logDir,
+    'num.partitions': '1',
+    // Topics are created explicitly by the services; a typo must not invent a topic.
+    'auto.create.topics.enable': 'false',
+    'offsets.topic.replication.factor': '1',
+    'offsets.topic.num.partitions': '10',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'group.initial.rebalance.delay.ms': '0',
+    'log.retention.hours': '168',
+    'log.segment.bytes': String(64 * 1024 * 1024),
+  }
+  const all = { ...base, ...o.extraProperties }
+  return `${Object.entries(all)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')}\n`
+}
+
+const LOG4J = [
+  'log4j.rootLogger=WARN, stdout',
+  'log4j.logger.kafka.server.KafkaServer=INFO',
+  'log4j.logger.kafka.server.BrokerServer=INFO',
+  'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+  'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+  'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+  '',
+].join('\n')
+
+export function createKafkaServer(o: KafkaServerOptions): KafkaServer {
+  const brokers = `127.0.0.1:${o.port}`
+  const logFile = join(o.dataDir, 'kafka.log')
+  const propsFile = join(o.dataDir, 'server.properties')
+  const log4jFile = join(o.dataDir, 'log4j.properties')
+  let daemon: Daemon | undefined
+  let libs = ''
+
+  const java = (mainClass: string, args: string[]) => [
+    `-Xmx${o.heap ?? '512m'}`,
+    `-Xms${o.heap ?? '512m'}`,
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${log4jFile}`,
+    '-cp',
+    `${libs}/*`,
+    mainClass,
+    ...args,
+  ]
+
+  async function format(): Promise<void> {
+    const logDir = join(o.dataDir, 'kraft-logs')
+    if (existsSync(join(logDir, 'meta.properties'))) return
+    mkdirSync(logDir, { recursive: true })
+    writeFileSync(propsFile, serverProperties(o, logDir))
+    writeFileSync(log4jFile, LOG4J)
+    const clusterId = randomBytes(16).toString('base64url')
+    await run('java', java('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', propsFile]))
+  }
+
+  async function ready(): Promise<void> {
+    const kafka = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } })
+    await waitFor(
+      'kafka',
+      async () => {
+        const admin = kafka.admin()
+        try {
+          await admin.connect()
+          const cluster = await admin.describeCluster()
+          return cluster.brokers.length > 0 ? true : undefined
+        } finally {
+          await admin.disconnect().catch(() => {})
+        }
+      },
+      { timeoutMs: 90_000, intervalMs: 250, daemon, logFile },
+    )
+  }
+
+  return {
+    brokers,
+    logFile,
+    pid: () => daemon?.pid,
+    async start() {
+      mkdirSync(o.dataDir, { recursive: true })
+      libs = await ensureKafkaJars(o.cacheDir)
+      await format()
+      daemon = spawnDaemon('kafka', 'java', java('kafka.Kafka', [propsFile]), { logFile })
+      await ready()
+    },
+    async kill() {
+      if (!daemon) return
+      daemon.signal('SIGKILL')
+      await daemon.exited
+    },
+    async stop() {
+      if (daemon) await stopDaemon(daemon, 30_000)
+    },
+  }
+}

@@ -1,0 +1,149 @@
+// A private PostgreSQL cluster (initdb + pg_ctl from Debian's binaries) on loopback.
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from 'node:fs'
+import { appendFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import postgres from 'postgres'
+import { type RunAs, run, waitFor, which } from './processes.ts'
+
+export interface PostgresServerOptions {
+  dataDir: string
+  port: number
+  user?: string
+  password?: string
+  database?: string
+}
+
+export interface PostgresServer {
+  readonly url: string
+  readonly logFile: string
+  start(): Promise<void>
+  /** `pg_ctl -m immediate`: a crash as far as clients can tell; WAL recovery runs on the next start. */
+  crash(): Promise<void>
+  stop(): Promise<void>
+  /** The postmaster's pid, from its pid file, while it runs. */
+  pid(): number | undefined
+}
+
+async function findPgBin(): Promise<string> {
+  const initdb = await which('initdb')
+  if (initdb) return dirname(realpathSync(initdb))
+  const root = '/usr/lib/postgresql'
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : []
+  for (const v of versions) {
+    if (existsSync(join(root, v, 'bin', 'initdb'))) return join(root, v, 'bin')
+  }
+  throw new Error(
+    'PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them with ' +
+      "'apt-get install postgresql', set DATABASE_URL to an existing server, or use docker-compose.yml.",
+  )
+}
+
+/** initdb refuses to run as root, so root runs the cluster as the `postgres` system user. */
+async function runAsFor(): Promise<RunAs | undefined> {
+  if (process.getuid?.() !== 0) return undefined
+  try {
+    const uid = Number((await run('id', ['-u', 'postgres'])).trim())
+    const gid = Number((await run('id', ['-g', 'postgres'])).trim())
+    return { uid, gid }
+  } catch {
+    throw new Error(
+      "Running as root needs the 'postgres' system user (apt-get install postgresql creates it).",
+    )
+  }
+}
+
+export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
+  const user = o.user ?? 'stockflow'
+  const password = o.password ?? 'stockflow'
+  const database = o.database ?? 'stockflow'
+  const url = `postgres://${user}:${password}@127.0.0.1:${o.port}/${database}`
+  const home = join(o.dataDir, 'pg')
+  const data = join(home, 'data')
+  const sock = join(home, 'sock')
+  const logFile = join(home, 'postgres.log')
+  let bin = ''
+  let runAs: RunAs | undefined
+
+  const pgCtl = (args: string[]) => run(join(bin, 'pg_ctl'), ['-D', data, ...args], { runAs })
+
+  async function init(): Promise<void> {
+    if (existsSync(join(data, 'PG_VERSION'))) return
+    mkdirSync(sock, { recursive: true })
+    const pwfile = join(home, '.pwfile')
+    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 })
+    if (runAs) for (const p of [home, sock, pwfile]) chownSync(p, runAs.uid, runAs.gid)
+    await run(
+      join(bin, 'initdb'),
+      ['-D', data, '-U', user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C'],
+      { runAs },
+    )
+    await appendFile(
+      join(data, 'postgresql.conf'),
+      [
+        '',
+        '# stockflow local stack',
+        `port = ${o.port}`,
+        "listen_addresses = '127.0.0.1'",
+        `unix_socket_directories = '${sock}'`,
+        'max_connections = 200',
+        'shared_buffers = 128MB',
+        'synchronous_commit = on',
+        "log_min_messages = 'warning'",
+        '',
+      ].join('\n'),
+    )
+  }
+
+  async function createDatabase(): Promise<void> {
+    const admin = postgres(`postgres://${user}:${password}@127.0.0.1:${o.port}/postgres`, {
+      max: 1,
+      onnotice: () => {},
+      connect_timeout: 5,
+    })
+    try {
+      await waitFor('postgres', async () => (await admin`select 1 as ok`).length === 1 || undefined, {
+        timeoutMs: 30_000,
+        logFile,
+      })
+      const exists = await admin`select 1 from pg_database where datname = ${database}`
+      if (exists.length === 0) await admin.unsafe(`create database "${database}"`)
+    } finally {
+      await admin.end({ timeout: 1 })
+    }
+  }
+
+  return {
+    url,
+    logFile,
+    pid() {
+      const file = join(data, 'postmaster.pid')
+      if (!existsSync(file)) return undefined
+      const pid = Number(readFileSync(file, 'utf8').split('\n')[0])
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined
+    },
+    async start() {
+      bin = bin || (await findPgBin())
+      runAs = await runAsFor()
+      mkdirSync(home, { recursive: true })
+      if (runAs) chownSync(home, runAs.uid, runAs.gid)
+      await init()
+      await pgCtl(['-l', logFile, '-w', '-t', '60', 'start'])
+      await createDatabase()
+    },
+    async crash() {
+      await pgCtl(['-w', 'stop', '-m', 'immediate']).catch(() => {})
+    },
+    async stop() {
+      if (!bin) return
+      await pgCtl(['-w', '-t', '60', 'stop', '-m', 'fast']).catch(() => {})
+    },
+  }
+}

@@ -1,0 +1,161 @@
+// The local stack: Kafka, the schema registry and Postgres, each started unless its URL is configured.
+// Shared by `npm run stack`, `stockflow start`, the vitest global setup, the bench and the chaos harness.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createKafkaServer, type KafkaServer } from './kafka-server.ts'
+import { createPostgresServer, type PostgresServer } from './postgres-server.ts'
+import { killGroup, pidAlive, which } from './processes.ts'
+import { createRegistryServer, type RegistryServer } from './registry-server.ts'
+
+export interface StackPorts {
+  kafka: number
+  kafkaController: number
+  registry: number
+  postgres: number
+}
+
+export const DEV_PORTS: StackPorts = {
+  kafka: 19092,
+  kafkaController: 19093,
+  registry: 18081,
+  postgres: 15432,
+}
+export const TEST_PORTS: StackPorts = {
+  kafka: 29092,
+  kafkaController: 29093,
+  registry: 28081,
+  postgres: 25432,
+}
+
+export interface StackOptions {
+  /** Folder for data, logs and the lock file. */
+  dir: string
+  cacheDir?: string
+  ports?: Partial<StackPorts>
+  /** Already-running services; a configured URL means that part is not started. */
+  existing?: { KAFKA_BROKERS?: string; SCHEMA_REGISTRY_URL?: string; DATABASE_URL?: string }
+  /** Start from empty data folders (tests want a clean broker and database each run). */
+  fresh?: boolean
+  log?: (msg: string) => void
+}
+
+export interface StackEnv {
+  KAFKA_BROKERS: string
+  SCHEMA_REGISTRY_URL: string
+  DATABASE_URL: string
+}
+
+export interface Stack {
+  readonly env: StackEnv
+  readonly dir: string
+  /** Present only for the parts this stack started itself. */
+  readonly kafka?: KafkaServer
+  readonly registry?: RegistryServer
+  readonly postgres?: PostgresServer
+  stop(): Promise<void>
+}
+
+interface LockFile {
+  pid: number
+  env: StackEnv
+  children: number[]
+}
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.STOCKFLOW_CACHE_DIR ?? join(homedir(), '.cache', 'stockflow')
+}
+
+/** Reads a stack's lock; a dead owner's leftover children are killed so their ports free up. */
+function claimLock(lockPath: string): void {
+  if (!existsSync(lockPath)) return
+  const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as LockFile
+  if (pidAlive(lock.pid) && lock.pid !== process.pid) {
+    throw new Error(
+      `A stack is already running in this folder (pid ${lock.pid}). Use its settings:\n${formatEnv(lock.env)}`,
+    )
+  }
+  for (const child of lock.children) {
+    killGroup(child, 'SIGKILL')
+    if (pidAlive(child)) process.kill(child, 'SIGKILL')
+  }
+  rmSync(lockPath, { force: true })
+}
+
+export function formatEnv(env: StackEnv): string {
+  return Object.entries(env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')
+}
+
+async function checkTools(needJava: boolean): Promise<void> {
+  if (!needJava) return
+  const missing = []
+  if (!(await which('java'))) missing.push('a Java 17+ runtime (apt-get install openjdk-17-jre-headless)')
+  if (!(await which('mvn'))) missing.push('Maven (apt-get install maven)')
+  if (missing.length > 0) {
+    throw new Error(
+      `The local stack needs ${missing.join(' and ')} to fetch and run Kafka and the registry. ` +
+        'Install them, or run the services with docker-compose.kafka.yml and set KAFKA_BROKERS and SCHEMA_REGISTRY_URL.',
+    )
+  }
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const dir = resolve(opts.dir)
+  const cacheDir = opts.cacheDir ?? defaultCacheDir()
+  const ports = { ...DEV_PORTS, ...opts.ports }
+  const log = opts.log ?? (() => {})
+  const existing = opts.existing ?? {}
+  const lockPath = join(dir, 'stack.lock.json')
+
+  mkdirSync(dir, { recursive: true })
+  claimLock(lockPath)
+  if (opts.fresh) {
+    for (const sub of ['kafka', 'registry', 'pg']) rmSync(join(dir, sub), { recursive: true, force: true })
+  }
+  await checkTools(!existing.KAFKA_BROKERS || !existing.SCHEMA_REGISTRY_URL)
+
+  const kafka = existing.KAFKA_BROKERS
+    ? undefined
+    : createKafkaServer({
+        cacheDir,
+        dataDir: join(dir, 'kafka'),
+        port: ports.kafka,
+        controllerPort: ports.kafkaController,
+      })
+  const registry = existing.SCHEMA_REGISTRY_URL
+    ? undefined
+    : createRegistryServer({ cacheDir, dataDir: join(dir, 'registry'), port: ports.registry })
+  const pg = existing.DATABASE_URL ? undefined : createPostgresServer({ dataDir: dir, port: ports.postgres })
+
+  const env: StackEnv = {
+    KAFKA_BROKERS: existing.KAFKA_BROKERS ?? kafka!.brokers,
+    SCHEMA_REGISTRY_URL: existing.SCHEMA_REGISTRY_URL ?? registry!.url,
+    DATABASE_URL: existing.DATABASE_URL ?? pg!.url,
+  }
+  const stopAll = async () => {
+    await Promise.all([kafka?.stop(), registry?.stop(), pg?.stop()])
+    rmSync(lockPath, { force: true })
+  }
+  const writeLock = () => {
+    const children = [kafka?.pid(), registry?.pid(), pg?.pid()].filter((p): p is number => p !== undefined)
+    writeFileSync(lockPath, JSON.stringify({ pid: process.pid, env, children } satisfies LockFile, null, 2))
+  }
+
+  writeLock()
+  const started = Date.now()
+  try {
+    // The JVMs start in parallel: the registry's start-up overlaps the broker's.
+    await Promise.all([
+      kafka?.start().then(() => log(`kafka ${kafka.brokers} ready (${Date.now() - started} ms)`)),
+      registry?.start().then(() => log(`registry ${registry.url} ready (${Date.now() - started} ms)`)),
+      pg?.start().then(() => log(`postgres 127.0.0.1:${ports.postgres} ready (${Date.now() - started} ms)`)),
+    ])
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+  writeLock()
+  return { env, dir, kafka, registry, postgres: pg, stop: stopAll }
+}

@@ -1,0 +1,258 @@
+// The one place configuration is parsed. Services' main.ts pass process.env in; tests pass short timings.
+import { ConfigError } from './errors.ts'
+
+export interface KafkaConfig {
+  brokers: string[]
+  clientId: string
+  ssl: boolean
+  sslCaFile: string | undefined
+  sasl:
+    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+    | undefined
+}
+
+export interface Config {
+  kafka: KafkaConfig
+  registry: { url: string; username: string | undefined; password: string | undefined }
+  db: { url: string; schema: string; poolMax: number }
+  topics: {
+    events: string
+    errors: string
+    lowStock: string
+    eventsPartitions: number
+    errorsPartitions: number
+    lowStockPartitions: number
+  }
+  importer: {
+    inputDir: string
+    settleMs: number
+    maxFileBytes: number
+    force: boolean
+    batchRows: number
+    lingerMs: number
+    maxInFlight: number
+    port: number
+  }
+  processor: {
+    groupId: string
+    maxAttempts: number
+    retryScheduleMs: number[]
+    parkTimeoutMs: number
+    lowStockDefault: number
+    retryPollMs: number
+    outboxPollMs: number
+    port: number
+  }
+  alerter: {
+    groupId: string
+    errorCodes: string[]
+    lowStockSeverities: string[]
+    throttleMs: number
+    digestWindowMs: number
+    webhookUrl: string | undefined
+    webhookTimeoutMs: number
+    webhookRetryMs: number[]
+    port: number
+  }
+  log: { level: string }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Collects every problem instead of stopping at the first, so one run shows the whole fix list. */
+class Reader {
+  readonly problems: string[] = []
+  private readonly env: Env
+  constructor(env: Env) {
+    this.env = env
+  }
+
+  private raw(key: string): string | undefined {
+    const v = this.env[key]
+    return v === undefined || v.trim() === '' ? undefined : v.trim()
+  }
+
+  str(key: string, fallback: string): string {
+    return this.raw(key) ?? fallback
+  }
+
+  optional(key: string): string | undefined {
+    return this.raw(key)
+  }
+
+  required(key: string): string {
+    const v = this.raw(key)
+    if (v === undefined) this.problems.push(`${key} is required`)
+    return v ?? ''
+  }
+
+  int(key: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const v = this.raw(key)
+    if (v === undefined) return fallback
+    const n = Number(v)
+    if (!/^-?\d+$/.test(v) || n < min || n > max) {
+      this.problems.push(`${key} must be an integer between ${min} and ${max}, got '${v}'`)
+      return fallback
+    }
+    return n
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.raw(key)?.toLowerCase()
+    if (v === undefined) return fallback
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true
+    if (['0', 'false', 'no', 'off'].includes(v)) return false
+    this.problems.push(`${key} must be true/false (or 1/0), got '${v}'`)
+    return fallback
+  }
+
+  list(key: string, fallback: string[]): string[] {
+    const v = this.raw(key)
+    return v === undefined
+      ? fallback
+      : v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+  }
+
+  intList(key: string, fallback: number[]): number[] {
+    const items = this.list(key, fallback.map(String))
+    const nums = items.map(Number)
+    if (nums.length === 0 || nums.some((n) => !Number.isInteger(n) || n < 0)) {
+      this.problems.push(
+        `${key} must be a comma-separated list of non-negative integers, got '${items.join(',')}'`,
+      )
+      return fallback
+    }
+    return nums
+  }
+
+  url(key: string, fallback?: string): string {
+    const v = fallback === undefined ? this.required(key) : this.str(key, fallback)
+    if (v && !URL.canParse(v)) this.problems.push(`${key} must be a URL, got '${redactUrl(v)}'`)
+    return v
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const v = this.raw(key)
+    if (v === undefined) return fallback
+    if (!(allowed as readonly string[]).includes(v)) {
+      this.problems.push(`${key} must be one of ${allowed.join(', ')}, got '${v}'`)
+      return fallback
+    }
+    return v as T
+  }
+}
+
+/** Hides the password of a URL, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@')
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}
+
+function readKafka(r: Reader): KafkaConfig {
+  const mechanism = r.optional('KAFKA_SASL_MECHANISM')
+  let sasl: KafkaConfig['sasl']
+  if (mechanism !== undefined) {
+    const m = r.oneOf(
+      'KAFKA_SASL_MECHANISM',
+      ['plain', 'scram-sha-256', 'scram-sha-512'] as const,
+      'scram-sha-512',
+    )
+    sasl = {
+      mechanism: m,
+      username: r.required('KAFKA_SASL_USERNAME'),
+      password: r.required('KAFKA_SASL_PASSWORD'),
+    }
+  }
+  const brokers = r.list('KAFKA_BROKERS', [])
+  if (brokers.length === 0) r.problems.push('KAFKA_BROKERS is required (host:port[,host:port…])')
+  for (const b of brokers)
+    if (!/^[^:\s]+:\d+$/.test(b)) r.problems.push(`KAFKA_BROKERS entry '${b}' is not host:port`)
+  return {
+    brokers,
+    clientId: r.str('KAFKA_CLIENT_ID', 'stockflow'),
+    ssl: r.bool('KAFKA_SSL', false),
+    sslCaFile: r.optional('KAFKA_SSL_CA_FILE'),
+    sasl,
+  }
+}
+
+export function loadConfig(env: Env): Config {
+  const r = new Reader(env)
+  const config: Config = {
+    kafka: readKafka(r),
+    registry: {
+      url: r.url('SCHEMA_REGISTRY_URL'),
+      username: r.optional('SCHEMA_REGISTRY_USERNAME'),
+      password: r.optional('SCHEMA_REGISTRY_PASSWORD'),
+    },
+    db: {
+      url: r.url('DATABASE_URL'),
+      schema: r.str('DATABASE_SCHEMA', 'public'),
+      poolMax: r.int('DATABASE_POOL_MAX', 5, 1, 100),
+    },
+    topics: {
+      events: r.str('TOPIC_EVENTS', 'events'),
+      errors: r.str('TOPIC_ERRORS', 'errors'),
+      lowStock: r.str('TOPIC_LOW_STOCK', 'low-stock'),
+      eventsPartitions: r.int('EVENTS_PARTITIONS', 6, 1, 1000),
+      errorsPartitions: r.int('ERRORS_PARTITIONS', 3, 1, 1000),
+      lowStockPartitions: r.int('LOW_STOCK_PARTITIONS', 3, 1, 1000),
+    },
+    importer: {
+      inputDir: r.str('INPUT_DIR', './input'),
+      settleMs: r.int('IMPORT_SETTLE_MS', 250, 0, 600_000),
+      maxFileBytes: r.int('IMPORT_MAX_FILE_BYTES', 2 * 1024 ** 3, 1),
+      force: r.bool('IMPORT_FORCE', false),
+      batchRows: r.int('IMPORT_BATCH_ROWS', 1000, 1, 100_000),
+      lingerMs: r.int('IMPORT_LINGER_MS', 20, 0, 10_000),
+      maxInFlight: r.int('IMPORT_MAX_IN_FLIGHT', 8, 1, 1000),
+      port: r.int('IMPORTER_PORT', 9464, 0, 65535),
+    },
+    processor: {
+      groupId: r.str('PROCESS_GROUP_ID', 'stockflow-processor'),
+      maxAttempts: r.int('PROCESS_MAX_ATTEMPTS', 6, 1, 1000),
+      retryScheduleMs: r.intList('PROCESS_RETRY_SCHEDULE_MS', [1000, 5000, 30_000, 120_000, 600_000]),
+      parkTimeoutMs: r.int('PROCESS_PARK_TIMEOUT_MS', 24 * 3600 * 1000, 1),
+      lowStockDefault: r.int('LOW_STOCK_DEFAULT', 10, 0),
+      retryPollMs: r.int('PROCESS_RETRY_POLL_MS', 500, 10, 600_000),
+      outboxPollMs: r.int('OUTBOX_POLL_MS', 200, 10, 600_000),
+      port: r.int('PROCESSOR_PORT', 9465, 0, 65535),
+    },
+    alerter: {
+      groupId: r.str('ALERT_GROUP_ID', 'stockflow-alerter'),
+      errorCodes: r.list('ALERT_ERROR_CODES', ['*']),
+      lowStockSeverities: r.list('ALERT_LOW_STOCK_SEVERITIES', ['LOW', 'OUT_OF_STOCK']),
+      throttleMs: r.int('ALERT_THROTTLE_MS', 15 * 60 * 1000, 0),
+      digestWindowMs: r.int('ALERT_DIGEST_WINDOW_MS', 10_000, 0),
+      webhookUrl: r.optional('ALERT_WEBHOOK_URL'),
+      webhookTimeoutMs: r.int('ALERT_WEBHOOK_TIMEOUT_MS', 5000, 1),
+      webhookRetryMs: r.intList('ALERT_WEBHOOK_RETRY_MS', [1000, 5000, 30_000, 120_000]),
+      port: r.int('ALERTER_PORT', 9466, 0, 65535),
+    },
+    log: {
+      level: r.oneOf(
+        'LOG_LEVEL',
+        ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const,
+        'info',
+      ),
+    },
+  }
+  if (config.alerter.webhookUrl !== undefined && !URL.canParse(config.alerter.webhookUrl)) {
+    r.problems.push('ALERT_WEBHOOK_URL must be a URL')
+  }
+  if (!/^[a-z_][a-z0-9_]*$/.test(config.db.schema)) {
+    r.problems.push(`DATABASE_SCHEMA must be a lower-case SQL identifier, got '${config.db.schema}'`)
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems)
+  return deepFreeze(config)
+}

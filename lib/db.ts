@@ -1,0 +1,110 @@
+// Postgres client (postgres.js) and the migration runner over db/migrations/*.sql.
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import postgres from 'postgres'
+import { classifyDbError } from './errors.ts'
+import type { Logger } from './log.ts'
+
+export type Sql = postgres.Sql<Record<string, never>>
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../db/migrations/', import.meta.url))
+
+export interface DbOptions {
+  url: string
+  /** Every connection's search_path; tests give each suite its own schema. */
+  schema?: string
+  max?: number
+  /** Application name, shown in pg_stat_activity. */
+  name?: string
+}
+
+export function createSql(opts: DbOptions): Sql {
+  return postgres(opts.url, {
+    max: opts.max ?? 5,
+    onnotice: () => {},
+    connect_timeout: 10,
+    idle_timeout: 60,
+    // bigint columns (offsets, counters) come back as JS numbers; they stay far below 2^53.
+    types: {
+      bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+    },
+    connection: {
+      application_name: opts.name ?? 'stockflow',
+      ...(opts.schema ? { search_path: opts.schema } : {}),
+    },
+  }) as unknown as Sql
+}
+
+export interface Migration {
+  version: string
+  name: string
+  sql: string
+  checksum: string
+}
+
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d+_[a-z0-9_-]+\.sql$/.test(f))
+    .sort()
+    .map((f) => {
+      const sql = readFileSync(join(dir, f), 'utf8')
+      return {
+        version: f.split('_')[0]!,
+        name: f,
+        sql,
+        checksum: createHash('sha256').update(sql).digest('hex'),
+      }
+    })
+}
+
+/** A stable 32-bit key per schema, so migrations of different schemas do not wait on each other. */
+function lockKey(schema: string): number {
+  return createHash('sha256').update(`stockflow-migrate:${schema}`).digest().readInt32BE(0)
+}
+
+/**
+ * Applies pending migrations in one transaction under an advisory lock, so concurrent starters
+ * serialise and a failed migration leaves nothing half-applied. Returns the versions applied.
+ */
+export async function migrate(
+  sql: Sql,
+  opts: { schema: string; log?: Logger; dir?: string },
+): Promise<string[]> {
+  const migrations = loadMigrations(opts.dir)
+  try {
+    return await sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${lockKey(opts.schema)})`
+      await tx.unsafe(`create schema if not exists "${opts.schema}"`)
+      await tx.unsafe(`set local search_path to "${opts.schema}"`)
+      await tx`
+        create table if not exists schema_migrations (
+          version text primary key,
+          name text not null,
+          checksum text not null,
+          applied_at timestamptz not null default now()
+        )`
+      const done = new Map(
+        (await tx`select version, checksum from schema_migrations`).map((r) => [r.version, r]),
+      )
+      const applied: string[] = []
+      for (const m of migrations) {
+        const prior = done.get(m.version)
+        if (prior) {
+          if (prior.checksum !== m.checksum) {
+            opts.log?.warn({ migration: m.name }, 'applied migration was edited since; leaving it as applied')
+          }
+          continue
+        }
+        await tx.unsafe(m.sql)
+        await tx`insert into schema_migrations (version, name, checksum) values (${m.version}, ${m.name}, ${m.checksum})`
+        applied.push(m.version)
+        opts.log?.info({ migration: m.name, schema: opts.schema }, 'migration applied')
+      }
+      return applied
+    })
+  } catch (err) {
+    throw classifyDbError(err, { op: 'migrate', schema: opts.schema })
+  }
+}

@@ -1,0 +1,124 @@
+// Every error stockflow raises on purpose. Retriability is decided here, where the error is made,
+// so callers branch on `err.retriable` instead of re-guessing from messages.
+
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'DB_UNAVAILABLE'
+  | 'DB_SERIALIZATION'
+  | 'DB_CONSTRAINT'
+  | 'DB_ERROR'
+  | 'KAFKA_ERROR'
+  | 'REGISTRY_ERROR'
+  | 'UNDECODABLE'
+  | 'FILE_REJECTED'
+  | 'MISSING_COLUMNS'
+  | 'SINK_FAILED'
+  | 'USAGE'
+
+export interface AppErrorOptions {
+  retriable?: boolean
+  cause?: unknown
+  context?: Record<string, unknown>
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode
+  readonly retriable: boolean
+  readonly context: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, opts: AppErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = new.target.name
+    this.code = code
+    this.retriable = opts.retriable ?? false
+    this.context = opts.context ?? {}
+  }
+}
+
+export class ConfigError extends AppError {
+  readonly problems: readonly string[]
+
+  constructor(problems: string[]) {
+    super('CONFIG_INVALID', `Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.problems = problems
+  }
+}
+
+export class DbError extends AppError {}
+export class KafkaError extends AppError {}
+export class RegistryError extends AppError {}
+export class DecodeError extends AppError {}
+export class FileRejectedError extends AppError {}
+export class UsageError extends AppError {}
+
+/** SQLSTATE classes that mean "try the same transaction again later". */
+function sqlstateRetriable(state: string): boolean {
+  return (
+    state === '40001' || // serialization_failure
+    state === '40P01' || // deadlock_detected
+    state === '55P03' || // lock_not_available
+    state === '53300' || // too_many_connections
+    state.startsWith('08') || // connection exceptions
+    state.startsWith('57P') // admin shutdown, crash shutdown, cannot connect now
+  )
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+])
+
+/** Wraps anything postgres.js throws into a DbError whose retriability follows the SQLSTATE. */
+export function classifyDbError(err: unknown, context: Record<string, unknown> = {}): DbError {
+  if (err instanceof DbError) return err
+  const e = err as { code?: string; message?: string; severity?: string }
+  const state = typeof e?.code === 'string' ? e.code : ''
+  if (NETWORK_CODES.has(state)) {
+    return new DbError('DB_UNAVAILABLE', `Postgres unreachable: ${e.message}`, {
+      retriable: true,
+      cause: err,
+      context,
+    })
+  }
+  if (/^[0-9A-Z]{5}$/.test(state)) {
+    if (state.startsWith('08') || state.startsWith('57P') || state === '53300') {
+      return new DbError('DB_UNAVAILABLE', `Postgres unavailable (${state}): ${e.message}`, {
+        retriable: true,
+        cause: err,
+        context: { ...context, sqlstate: state },
+      })
+    }
+    if (state.startsWith('40') || state === '55P03') {
+      return new DbError('DB_SERIALIZATION', `Postgres conflict (${state}): ${e.message}`, {
+        retriable: sqlstateRetriable(state),
+        cause: err,
+        context: { ...context, sqlstate: state },
+      })
+    }
+    if (state.startsWith('23')) {
+      return new DbError('DB_CONSTRAINT', `Constraint violated (${state}): ${e.message}`, {
+        cause: err,
+        context: { ...context, sqlstate: state },
+      })
+    }
+  }
+  return new DbError(
+    'DB_ERROR',
+    `Postgres error${state ? ` (${state})` : ''}: ${e?.message ?? String(err)}`,
+    {
+      retriable: sqlstateRetriable(state),
+      cause: err,
+      context: { ...context, sqlstate: state || undefined },
+    },
+  )
+}
+
+export function isRetriable(err: unknown): boolean {
+  return err instanceof AppError ? err.retriable : false
+}

@@ -1,0 +1,160 @@
+// Schema registry client, contract registration and the Confluent wire format.
+// Encoding uses our own cached avsc types; decoding resolves the writer's schema (by id, cached)
+// against our reader schema, so older and newer writers both decode.
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
+import avro from 'avsc'
+import { type AvroSchemaJson, SCHEMAS, type SchemaName, TYPES, valueSubject } from '../schemas/contract.ts'
+import type { Config } from './config.ts'
+import { DecodeError, RegistryError } from './errors.ts'
+
+export { valueSubject }
+
+const MAGIC = 0
+
+export function createRegistry(cfg: Config['registry']): SchemaRegistry {
+  const auth = cfg.username ? { username: cfg.username, password: cfg.password ?? '' } : undefined
+  return new SchemaRegistry({ host: cfg.url, auth, retry: { retries: 3 } })
+}
+
+async function setCompatibility(cfg: Config['registry'], subject: string, level: string): Promise<void> {
+  const headers: Record<string, string> = { 'content-type': 'application/vnd.schemaregistry.v1+json' }
+  if (cfg.username) {
+    headers.authorization = `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}`
+  }
+  const res = await fetch(`${cfg.url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
+    method: 'PUT',
+    headers,
+    body: JSON.stringify({ compatibility: level }),
+  })
+  if (!res.ok) {
+    throw new RegistryError('REGISTRY_ERROR', `Setting ${level} on ${subject} failed: HTTP ${res.status}`, {
+      retriable: res.status >= 500,
+      context: { subject },
+    })
+  }
+}
+
+/**
+ * Registers one contract schema under a subject with BACKWARD compatibility and returns its id.
+ * Re-registering an identical schema is a no-op that returns the same id.
+ */
+export async function registerSchema(
+  registry: SchemaRegistry,
+  cfg: Config['registry'],
+  subject: string,
+  schema: AvroSchemaJson,
+): Promise<number> {
+  try {
+    await setCompatibility(cfg, subject, 'BACKWARD')
+    const { id } = await registry.register(
+      { type: 'AVRO' as never, schema: JSON.stringify(schema) },
+      { subject, compatibility: 'BACKWARD' as never },
+    )
+    return id
+  } catch (err) {
+    if (err instanceof RegistryError) throw err
+    throw new RegistryError('REGISTRY_ERROR', `Registering ${subject} failed: ${(err as Error).message}`, {
+      retriable: true,
+      cause: err,
+      context: { subject },
+    })
+  }
+}
+
+export interface Encoder<T> {
+  readonly schemaId: number
+  encode(value: T): Buffer
+}
+
+export async function createEncoder<T>(
+  registry: SchemaRegistry,
+  cfg: Config['registry'],
+  topic: string,
+  name: SchemaName,
+): Promise<Encoder<T>> {
+  const schemaId = await registerSchema(registry, cfg, valueSubject(topic), SCHEMAS[name])
+  const type = TYPES[name]
+  const header = Buffer.alloc(5)
+  header.writeUInt8(MAGIC, 0)
+  header.writeInt32BE(schemaId, 1)
+  return {
+    schemaId,
+    encode(value) {
+      return Buffer.concat([header, type.toBuffer(value)])
+    },
+  }
+}
+
+export interface Decoder<T> {
+  decode(buf: Buffer | null): Promise<T>
+}
+
+/** Decodes Confluent-framed Avro into the reader schema `name`; failures are DecodeError, never retriable. */
+export function createDecoder<T>(registry: SchemaRegistry, name: SchemaName): Decoder<T> {
+  const reader = TYPES[name]
+  const resolvers = new Map<number, avro.Type | ReturnType<avro.Type['createResolver']>>()
+
+  async function resolverFor(id: number) {
+    const cached = resolvers.get(id)
+    if (cached) return cached
+    let writerJson: unknown
+    try {
+      const writer = (await registry.getSchema(id)) as unknown as { schema?: () => unknown }
+      writerJson = typeof writer.schema === 'function' ? writer.schema() : writer
+    } catch (err) {
+      const status = (err as { status?: number }).status
+      if (status === 404 || /not found/i.test(String((err as Error).message))) {
+        throw new DecodeError('UNDECODABLE', `unknown schema id ${id}`, {
+          cause: err,
+          context: { schemaId: id },
+        })
+      }
+      throw new RegistryError('REGISTRY_ERROR', `fetching schema ${id} failed: ${(err as Error).message}`, {
+        retriable: true,
+        cause: err,
+      })
+    }
+    let resolver: avro.Type | ReturnType<avro.Type['createResolver']>
+    try {
+      const writer = avro.Type.forSchema(writerJson as avro.Schema)
+      resolver = writer.equals(reader) ? reader : reader.createResolver(writer)
+    } catch (err) {
+      throw new DecodeError(
+        'UNDECODABLE',
+        `schema ${id} cannot be read as ${name}: ${(err as Error).message}`,
+        {
+          cause: err,
+          context: { schemaId: id },
+        },
+      )
+    }
+    resolvers.set(id, resolver)
+    return resolver
+  }
+
+  return {
+    async decode(buf) {
+      if (!buf || buf.length < 5)
+        throw new DecodeError('UNDECODABLE', 'message is shorter than the 5-byte header')
+      if (buf.readUInt8(0) !== MAGIC)
+        throw new DecodeError('UNDECODABLE', `bad magic byte ${buf.readUInt8(0)}`)
+      const id = buf.readInt32BE(1)
+      const resolver = await resolverFor(id)
+      try {
+        const body = buf.subarray(5)
+        return (
+          resolver === reader ? reader.fromBuffer(body) : reader.fromBuffer(body, resolver as never)
+        ) as T
+      } catch (err) {
+        throw new DecodeError(
+          'UNDECODABLE',
+          `corrupt Avro body for schema ${id}: ${(err as Error).message}`,
+          {
+            cause: err,
+            context: { schemaId: id },
+          },
+        )
+      }
+    },
+  }
+}
