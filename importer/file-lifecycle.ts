@@ -1,0 +1,104 @@
+// Where a dropped file lives while and after it is imported: processing/ -> processed/ or failed/.
+// Subfolders are kept, and a name already taken gets a numbered suffix instead of overwriting.
+import { lstat, mkdir, readdir, realpath, rename } from 'node:fs/promises'
+import { basename, dirname, extname, join, relative, sep } from 'node:path'
+
+export const STATE_DIRS = ['processing', 'processed', 'failed'] as const
+export type StateDir = (typeof STATE_DIRS)[number]
+
+const IGNORED_SUFFIXES = ['.tmp', '.part', '.crdownload']
+
+/** Dotfiles, partial downloads and the importer's own folders and outputs are never imported. */
+export function isIgnoredName(relPath: string): boolean {
+  const parts = relPath.split(sep)
+  if (STATE_DIRS.includes(parts[0] as StateDir)) return true
+  const name = parts[parts.length - 1] ?? ''
+  if (parts.some((p) => p.startsWith('.'))) return true
+  if (name.endsWith('.receipt.json') || name.endsWith('.rejected.csv')) return true
+  return IGNORED_SUFFIXES.some((s) => name.toLowerCase().endsWith(s))
+}
+
+export type Admission =
+  | { ok: true; size: number }
+  | {
+      ok: false
+      code: 'NOT_REGULAR_FILE' | 'SYMLINK' | 'OUTSIDE_INPUT_DIR' | 'FILE_TOO_LARGE'
+      message: string
+    }
+
+/** Decides whether a path may be imported: a regular file, really inside the input folder, not too big. */
+export async function admit(inputDir: string, path: string, maxBytes: number): Promise<Admission> {
+  const st = await lstat(path)
+  if (st.isSymbolicLink()) return { ok: false, code: 'SYMLINK', message: 'symbolic links are not imported' }
+  if (!st.isFile()) return { ok: false, code: 'NOT_REGULAR_FILE', message: 'only regular files are imported' }
+  const [root, real] = await Promise.all([realpath(inputDir), realpath(path)])
+  const rel = relative(root, real)
+  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || rel.startsWith(sep)) {
+    return { ok: false, code: 'OUTSIDE_INPUT_DIR', message: 'the file resolves outside the input folder' }
+  }
+  if (st.size > maxBytes) {
+    return {
+      ok: false,
+      code: 'FILE_TOO_LARGE',
+      message: `the file has ${st.size} bytes; the limit is ${maxBytes}`,
+    }
+  }
+  return { ok: true, size: st.size }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A free path for `rel` under `dir`: name.csv, then name-1.csv, name-2.csv, … */
+export async function uniquePath(dir: string, rel: string): Promise<string> {
+  const target = join(dir, rel)
+  const ext = extname(target)
+  const stem = target.slice(0, target.length - ext.length)
+  for (let n = 0; ; n++) {
+    const candidate = n === 0 ? target : `${stem}-${n}${ext}`
+    // Outputs written beside the file must not collide either.
+    if (!(await exists(candidate)) && !(await exists(`${candidate}.receipt.json`))) return candidate
+  }
+}
+
+/** Moves `from` to a free name under inputDir/state/, keeping its subfolder; returns the new path. */
+export async function moveTo(inputDir: string, state: StateDir, from: string, rel: string): Promise<string> {
+  const to = await uniquePath(join(inputDir, state), rel)
+  await mkdir(dirname(to), { recursive: true })
+  await rename(from, to)
+  return to
+}
+
+/** Files left in processing/ by a crash, with their paths relative to processing/. */
+export async function leftInProcessing(inputDir: string): Promise<{ path: string; rel: string }[]> {
+  const root = join(inputDir, 'processing')
+  const out: { path: string; rel: string }[] = []
+  async function walk(dir: string) {
+    let entries: import('node:fs').Dirent[]
+    try {
+      entries = await readdir(dir, { withFileTypes: true })
+    } catch {
+      return
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name)
+      if (e.isDirectory()) await walk(p)
+      else if (e.isFile() && !isIgnoredName(basename(p)) && !e.name.endsWith('.rejected.csv')) {
+        out.push({ path: p, rel: relative(root, p) })
+      }
+    }
+  }
+  await walk(root)
+  return out.sort((a, b) => a.rel.localeCompare(b.rel))
+}
+
+export async function ensureStateDirs(inputDir: string): Promise<void> {
+  await mkdir(inputDir, { recursive: true })
+  await Promise.all(STATE_DIRS.map((d) => mkdir(join(inputDir, d), { recursive: true })))
+}

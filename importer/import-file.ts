@@ -1,0 +1,193 @@
+// Imports one CSV file: every row becomes exactly one event on `events` or one rejection on `errors`.
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import type { IHeaders } from 'kafkajs'
+import type { Logger } from '../lib/log.ts'
+import type { Encoder } from '../lib/registry.ts'
+import { movementKey, type StockError, type StockMovement } from '../schemas/contract.ts'
+import { type ColumnMap, mapHeader, parseRow, type RejectCode } from './parse-row.ts'
+import type { Publisher } from './publisher.ts'
+import { readRecords } from './read-records.ts'
+import { MAX_LISTED_REJECTIONS, type Receipt, RejectedCsv, type Rejection } from './receipt.ts'
+import { SeenIds } from './seen-ids.ts'
+
+export interface ImportDeps {
+  publisher: Publisher
+  movements: Encoder<StockMovement>
+  errors: Encoder<StockError>
+  topics: { events: string; errors: string }
+  log: Logger
+  clock: () => number
+  /** Rows longer than this are rejected; keep it below the broker's message.max.bytes. */
+  maxRecordBytes?: number
+  progressEveryMs?: number
+}
+
+export interface ImportInput {
+  path: string
+  /** The name recorded in headers, errors and the receipt (relative to the input folder). */
+  name: string
+  sha256: string
+  rejectedPath: string
+}
+
+export type FileFailureCode = 'EMPTY_FILE' | 'MISSING_COLUMNS' | 'UNSUPPORTED_ENCODING'
+
+/** Raw rows on `errors` are clipped, so one huge bad row cannot exceed the broker's message size. */
+const MAX_RAW_ON_TOPIC = 4096
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }))
+    hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+async function sniffEncoding(path: string): Promise<FileFailureCode | undefined> {
+  const stream = createReadStream(path, { start: 0, end: 3 })
+  const head: Buffer[] = []
+  for await (const c of stream) head.push(c as Buffer)
+  const b = Buffer.concat(head)
+  if (b.length === 0) return 'EMPTY_FILE'
+  if ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff)) return 'UNSUPPORTED_ENCODING'
+  return undefined
+}
+
+export function errorId(...parts: (string | number)[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
+}
+
+export async function importFile(deps: ImportDeps, input: ImportInput): Promise<Receipt> {
+  const started = deps.clock()
+  const { size } = await stat(input.path)
+  const rejections: Rejection[] = []
+  let rowsRead = 0
+  let accepted = 0
+  let rejectedCsv: RejectedCsv | undefined
+  let lastProgress = started
+  const headersFor = (line: number): IHeaders => ({
+    'stockflow-source-file': input.name,
+    'stockflow-source-line': String(line),
+    'stockflow-file-sha256': input.sha256,
+  })
+
+  const finish = async (status: Receipt['status'], error: Receipt['error']): Promise<Receipt> => {
+    const finished = deps.clock()
+    const duration = Math.max(1, finished - started)
+    return {
+      file: input.name,
+      status,
+      sha256: input.sha256,
+      bytes: size,
+      rows_read: rowsRead,
+      rows_accepted: accepted,
+      rows_rejected: rowsRead - accepted,
+      started_at: new Date(started).toISOString(),
+      finished_at: new Date(finished).toISOString(),
+      duration_ms: finished - started,
+      rows_per_second: Math.round((rowsRead * 1000) / duration),
+      rejections,
+      rejected_csv: (await rejectedCsv?.close()) ?? null,
+      duplicate_of: null,
+      error,
+    }
+  }
+
+  const encodingProblem = await sniffEncoding(input.path)
+  if (encodingProblem) {
+    const message =
+      encodingProblem === 'EMPTY_FILE'
+        ? 'the file is empty; a CSV needs at least the header line'
+        : 'the file is UTF-16; save it as UTF-8 (with or without BOM) and drop it again'
+    return finish('failed', { code: encodingProblem, message })
+  }
+
+  const reject = async (line: number, code: RejectCode, message: string, raw: string, fields?: string[]) => {
+    if (rejections.length < MAX_LISTED_REJECTIONS) rejections.push({ line, code, message })
+    await rejectedCsv!.add(fields, raw, `${code}: ${message}`)
+    const now = deps.clock()
+    const value: StockError = {
+      error_id: errorId(input.sha256, line, code),
+      stage: 'import',
+      code,
+      message,
+      source_file: input.name,
+      source_line: line,
+      raw_row: raw.slice(0, MAX_RAW_ON_TOPIC),
+      movement: null,
+      raw_value_base64: null,
+      topic: null,
+      partition: null,
+      offset: null,
+      attempts: 0,
+      attempted_at: [],
+      first_seen_at: now,
+      failed_at: now,
+    }
+    await deps.publisher.add(deps.topics.errors, {
+      key: input.name,
+      value: deps.errors.encode(value),
+      headers: headersFor(line),
+    })
+  }
+
+  const seen = new SeenIds()
+  let map: ColumnMap | undefined
+  const source = createReadStream(input.path, { highWaterMark: 256 * 1024 })
+  try {
+    for await (const rec of readRecords(source, { maxRecordBytes: deps.maxRecordBytes ?? 256 * 1024 })) {
+      if (map === undefined) {
+        const header = rec.ok ? mapHeader(rec.fields) : { ok: false as const, missing: ['(unreadable header)'] }
+        if (!header.ok) {
+          const message = `missing required column(s): ${header.missing.join(', ')}; the header must name transaction_id,event_type,date,store_number,item_number,value`
+          return await finish('failed', { code: 'MISSING_COLUMNS', message })
+        }
+        map = header.map
+        rejectedCsv = new RejectedCsv(input.rejectedPath, rec.ok ? rec.fields : [])
+        continue
+      }
+      rowsRead++
+      if (!rec.ok) {
+        await reject(rec.line, rec.code, rec.message, rec.raw)
+        continue
+      }
+      const row = parseRow(rec.fields, map)
+      if (!row.ok) {
+        await reject(rec.line, row.code, row.message, rec.raw, rec.fields)
+        continue
+      }
+      const m = row.movement
+      if (!seen.add(m.transaction_id)) {
+        await reject(
+          rec.line,
+          'DUPLICATE_IN_FILE',
+          `transaction_id ${m.transaction_id} appears earlier in this file`,
+          rec.raw,
+          rec.fields,
+        )
+        continue
+      }
+      accepted++
+      await deps.publisher.add(deps.topics.events, {
+        key: movementKey(m.store_number, m.item_number),
+        value: deps.movements.encode(m),
+        headers: headersFor(rec.line),
+      })
+      const now = deps.clock()
+      if (now - lastProgress >= (deps.progressEveryMs ?? 5000)) {
+        lastProgress = now
+        const rate = Math.round((rowsRead * 1000) / Math.max(1, now - started))
+        deps.log.info({ file: input.name, rows: rowsRead, rowsPerSecond: rate }, 'importing')
+      }
+    }
+    if (map === undefined) {
+      return await finish('failed', { code: 'EMPTY_FILE', message: 'the file has no header line' })
+    }
+    // The file counts as imported only once the broker has acknowledged every message, errors included.
+    await deps.publisher.flush()
+  } finally {
+    source.destroy()
+  }
+  return finish('processed', null)
+}

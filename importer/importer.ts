@@ -1,0 +1,261 @@
+// The importer service: watches the input folder and imports each settled file exactly once.
+import { mkdir, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join, relative } from 'node:path'
+import { type FSWatcher, watch } from 'chokidar'
+import type { Producer } from 'kafkajs'
+import type { Config } from '../lib/config.ts'
+import type { Sql } from '../lib/db.ts'
+import { classifyDbError } from '../lib/errors.ts'
+import type { Logger } from '../lib/log.ts'
+import type { Encoder } from '../lib/registry.ts'
+import { backoffMs, sleep } from '../lib/retry.ts'
+import type { StockError, StockMovement } from '../schemas/contract.ts'
+import {
+  admit,
+  ensureStateDirs,
+  isIgnoredName,
+  leftInProcessing,
+  moveTo,
+  uniquePath,
+} from './file-lifecycle.ts'
+import { importFile, sha256File } from './import-file.ts'
+import type { ImporterMetrics } from './importer-metrics.ts'
+import { createPublisher } from './publisher.ts'
+import { type Receipt, writeReceipt } from './receipt.ts'
+
+export interface ImporterDeps {
+  producer: Producer
+  movements: Encoder<StockMovement>
+  errors: Encoder<StockError>
+  sql: Sql
+  log: Logger
+  clock: () => number
+  config: Pick<Config, 'importer' | 'topics'>
+  metrics?: ImporterMetrics
+}
+
+export interface Importer {
+  start(): Promise<void>
+  /** Stops watching, lets the file in progress finish, and resolves once nothing is in flight. */
+  stop(): Promise<void>
+  /** Resolves once every file seen so far has been handled (for tests and `stockflow start`). */
+  idle(): Promise<void>
+}
+
+export function createImporter(deps: ImporterDeps): Importer {
+  const { config, log } = deps
+  const inputDir = config.importer.inputDir
+  const queue: string[] = []
+  const queued = new Set<string>()
+  let watcher: FSWatcher | undefined
+  let worker: Promise<void> | undefined
+  let stopping = false
+  const abort = new AbortController()
+  const idleWaiters: (() => void)[] = []
+
+  function enqueue(path: string) {
+    if (stopping || queued.has(path)) return
+    queued.add(path)
+    queue.push(path)
+    worker ??= drain().finally(() => {
+      worker = undefined
+      for (const w of idleWaiters.splice(0)) w()
+    })
+  }
+
+  async function drain() {
+    while (queue.length > 0 && !stopping) {
+      const path = queue.shift()!
+      try {
+        await claimAndImport(path)
+      } catch (err) {
+        log.error({ err, file: relative(inputDir, path) }, 'file could not be claimed')
+      } finally {
+        queued.delete(path)
+      }
+    }
+  }
+
+  async function claimAndImport(path: string) {
+    const rel = relative(inputDir, path)
+    let admission: Awaited<ReturnType<typeof admit>>
+    try {
+      admission = await admit(inputDir, path, config.importer.maxFileBytes)
+    } catch {
+      return // Gone before we got to it: someone else moved or deleted it.
+    }
+    if (!admission.ok) {
+      const dest = await moveTo(inputDir, 'failed', path, rel)
+      await writeReceipt(
+        `${dest}.receipt.json`,
+        rejectedReceipt(rel, admission.code, admission.message, deps.clock()),
+      )
+      deps.metrics?.files.inc({ status: 'failed' })
+      log.warn({ file: rel, code: admission.code }, admission.message)
+      return
+    }
+    const claimed = await moveTo(inputDir, 'processing', path, rel)
+    await importClaimed(claimed, relative(join(inputDir, 'processing'), claimed))
+  }
+
+  /** Imports a file in processing/, retrying with backoff while Kafka or Postgres is unavailable. */
+  async function importClaimed(path: string, rel: string) {
+    for (let attempt = 1; !abort.signal.aborted; attempt++) {
+      try {
+        await importOnce(path, rel)
+        return
+      } catch (err) {
+        const delay = backoffMs(attempt, 1000, 30_000)
+        log.error(
+          { err, file: rel, attempt, retryInMs: delay },
+          'import failed; the file stays in processing/',
+        )
+        await sleep(delay, abort.signal)
+      }
+    }
+  }
+
+  async function importOnce(path: string, rel: string) {
+    const sha256 = await sha256File(path)
+    if (!config.importer.force) {
+      const prior = await deps.sql`select file_name from import_files where sha256 = ${sha256}`.catch((e) => {
+        throw classifyDbError(e, { op: 'content-identity' })
+      })
+      if (prior.length > 0) {
+        const receipt = {
+          ...rejectedReceipt(rel, null, null, deps.clock()),
+          status: 'duplicate' as const,
+          sha256,
+        }
+        receipt.duplicate_of = prior[0]!.file_name as string
+        await finishFile(path, rel, 'processed', receipt)
+        log.info(
+          { file: rel, duplicateOf: receipt.duplicate_of },
+          'same content already imported; nothing published',
+        )
+        return
+      }
+    }
+    const rejectedPath = `${path}.rejected.csv`
+    const publisher = createPublisher({
+      producer: deps.producer,
+      batchRows: config.importer.batchRows,
+      lingerMs: config.importer.lingerMs,
+      maxQueuedBatches: config.importer.maxInFlight,
+    })
+    let receipt: Receipt
+    try {
+      receipt = await importFile(
+        {
+          publisher,
+          movements: deps.movements,
+          errors: deps.errors,
+          topics: config.topics,
+          log,
+          clock: deps.clock,
+        },
+        { path, name: rel, sha256, rejectedPath },
+      )
+    } catch (err) {
+      await rm(rejectedPath, { force: true })
+      throw err
+    }
+    if (receipt.status === 'processed') {
+      await deps.sql`
+        insert into import_files (sha256, file_name, rows_read, rows_accepted, rows_rejected)
+        values (${sha256}, ${rel}, ${receipt.rows_read}, ${receipt.rows_accepted}, ${receipt.rows_rejected})
+        on conflict (sha256) do nothing`
+    }
+    await finishFile(
+      path,
+      rel,
+      receipt.status === 'processed' ? 'processed' : 'failed',
+      receipt,
+      rejectedPath,
+    )
+    deps.metrics?.observe(receipt)
+    const summary = {
+      file: rel,
+      status: receipt.status,
+      rows: receipt.rows_read,
+      accepted: receipt.rows_accepted,
+      rejected: receipt.rows_rejected,
+      rowsPerSecond: receipt.rows_per_second,
+    }
+    if (receipt.error) log.warn({ ...summary, code: receipt.error.code }, receipt.error.message)
+    else log.info(summary, 'file imported')
+  }
+
+  /** Writes the receipt (and rejected rows) into the destination first, then moves the file itself. */
+  async function finishFile(
+    path: string,
+    rel: string,
+    state: 'processed' | 'failed',
+    receipt: Receipt,
+    rejected?: string,
+  ) {
+    const dest = await uniquePath(join(inputDir, state), rel)
+    await mkdir(dirname(dest), { recursive: true })
+    if (receipt.rejected_csv && rejected) {
+      await rename(rejected, `${dest}.rejected.csv`)
+      receipt.rejected_csv = `${basename(dest)}.rejected.csv`
+    }
+    await writeReceipt(`${dest}.receipt.json`, receipt)
+    await rename(path, dest)
+  }
+
+  return {
+    async start() {
+      await ensureStateDirs(inputDir)
+      // Whatever a crash left in processing/ is imported again from the start; the processor's
+      // journal drops the duplicates by transaction_id.
+      for (const left of await leftInProcessing(inputDir)) {
+        log.warn({ file: left.rel }, 'resuming a file left in processing/ by an earlier run')
+        await importClaimed(left.path, left.rel)
+      }
+      const settle = config.importer.settleMs
+      watcher = watch(inputDir, {
+        ignoreInitial: false,
+        followSymlinks: false,
+        ignored: (p: string) => p !== inputDir && isIgnoredName(relative(inputDir, p)),
+        awaitWriteFinish:
+          settle > 0 ? { stabilityThreshold: settle, pollInterval: Math.min(100, settle) } : false,
+      })
+      watcher.on('add', (p) => enqueue(p))
+      watcher.on('error', (err) => log.error({ err }, 'watcher error'))
+      await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()))
+      log.info({ inputDir, settleMs: settle }, 'watching for CSV files')
+    },
+    async stop() {
+      stopping = true
+      // Aborting ends retry waits; a file being published finishes, one waiting to retry stays in processing/.
+      abort.abort()
+      await watcher?.close()
+      await worker
+    },
+    idle() {
+      return worker ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve()
+    },
+  }
+}
+
+function rejectedReceipt(file: string, code: string | null, message: string | null, now: number): Receipt {
+  const at = new Date(now).toISOString()
+  return {
+    file,
+    status: 'failed',
+    sha256: '',
+    bytes: 0,
+    rows_read: 0,
+    rows_accepted: 0,
+    rows_rejected: 0,
+    started_at: at,
+    finished_at: at,
+    duration_ms: 0,
+    rows_per_second: 0,
+    rejections: [],
+    rejected_csv: null,
+    duplicate_of: null,
+    error: code && message ? { code, message } : null,
+  }
+}

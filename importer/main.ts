@@ -1,0 +1,72 @@
+// Composition root of the importer: reads the environment, builds clients, handles signals.
+import { Partitioners } from 'kafkajs'
+import { loadConfig } from '../lib/config.ts'
+import { createSql, migrate } from '../lib/db.ts'
+import { createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
+import { createLogger } from '../lib/log.ts'
+import { createMetrics, serveHealth } from '../lib/metrics.ts'
+import { createEncoder, createRegistry } from '../lib/registry.ts'
+import type { StockError, StockMovement } from '../schemas/contract.ts'
+import { createImporter } from './importer.ts'
+import { createImporterMetrics } from './importer-metrics.ts'
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(env)
+  const log = createLogger({ name: 'importer', level: config.log.level, pretty: process.stdout.isTTY })
+  const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-importer`)
+  const admin = kafka.admin()
+  await admin.connect()
+  await ensureTopics(admin, pipelineTopics(config.topics))
+  const registry = createRegistry(config.registry)
+  const movements = await createEncoder<StockMovement>(registry, config.registry, config.topics.events, 'StockMovement')
+  const errors = await createEncoder<StockError>(registry, config.registry, config.topics.errors, 'StockError')
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  })
+  await producer.connect()
+  const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 2, name: 'stockflow-importer' })
+  await migrate(sql, { schema: config.db.schema, log })
+  const metrics = createMetrics('importer')
+  const importer = createImporter({
+    producer,
+    movements,
+    errors,
+    sql,
+    log,
+    clock: Date.now,
+    config,
+    metrics: createImporterMetrics(metrics),
+  })
+  const health = await serveHealth({
+    port: config.importer.port,
+    metrics,
+    checks: {
+      kafka: async () => {
+        await admin.describeCluster()
+      },
+      registry: async () => {
+        await registry.getLatestSchemaId(`${config.topics.events}-value`)
+      },
+      postgres: async () => {
+        await sql`select 1`
+      },
+    },
+  })
+  await importer.start()
+  log.info({ port: health.port }, 'importer ready')
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'draining: finishing the file in progress')
+    await importer.stop()
+    await Promise.allSettled([producer.disconnect(), admin.disconnect(), sql.end({ timeout: 5 }), health.close()])
+    log.info('importer stopped')
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+}

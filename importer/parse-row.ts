@@ -1,0 +1,153 @@
+// Turns one CSV record into a StockMovement, or into a rejection with a stable code a person can act on.
+import type { EventType, StockMovement } from '../schemas/contract.ts'
+
+export type RejectCode =
+  | 'BLANK_FIELD'
+  | 'FIELD_COUNT'
+  | 'INVALID_UUID'
+  | 'UNKNOWN_EVENT_TYPE'
+  | 'INVALID_DATE'
+  | 'INVALID_STORE'
+  | 'INVALID_ITEM'
+  | 'INVALID_QUANTITY'
+  | 'DUPLICATE_IN_FILE'
+  | 'UNTERMINATED_QUOTE'
+  | 'MALFORMED_QUOTES'
+  | 'ROW_TOO_LARGE'
+  | 'INVALID_ENCODING'
+  | 'CONTROL_CHARACTER'
+
+export type RowResult =
+  | { ok: true; movement: StockMovement }
+  | { ok: false; code: RejectCode; message: string }
+
+/** The seed's column names, with the alternative names we also accept. */
+const COLUMNS = {
+  transaction_id: ['transaction_id'],
+  event_type: ['event_type'],
+  date: ['date', 'occurred_at'],
+  store_number: ['store_number'],
+  item_number: ['item_number'],
+  value: ['value', 'quantity'],
+} as const
+
+export type Column = keyof typeof COLUMNS
+export type ColumnMap = Readonly<Record<Column, number>> & { readonly width: number }
+
+/** Maps header names to positions. Names are matched after trimming and lower-casing; order is free. */
+export function mapHeader(header: string[]): { ok: true; map: ColumnMap } | { ok: false; missing: string[] } {
+  const names = header.map((h) => h.trim().toLowerCase())
+  const map: Partial<Record<Column, number>> = {}
+  const missing: string[] = []
+  for (const [col, aliases] of Object.entries(COLUMNS) as [Column, readonly string[]][]) {
+    const idx = names.findIndex((n) => aliases.includes(n))
+    if (idx === -1) missing.push(col)
+    else map[col] = idx
+  }
+  if (missing.length > 0) return { ok: false, missing }
+  return { ok: true, map: { ...(map as Record<Column, number>), width: header.length } }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+// ISO-8601 date-time with an explicit zone (Z or ±hh:mm / ±hhmm). A zone-less time is ambiguous.
+const ISO_WITH_ZONE =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)$/i
+const POSITIVE_INT = /^[1-9]\d*$/
+const INT32_MAX = 2 ** 31 - 1
+
+/** Event types are matched after trimming and lower-casing: "Sale" and " sale " are a sale. */
+export function parseEventType(raw: string): EventType | undefined {
+  const v = raw.trim().toLowerCase()
+  return v === 'incoming' || v === 'sale' ? v : undefined
+}
+
+/** Epoch ms for an ISO-8601 timestamp with zone; undefined for anything else, including impossible dates. */
+export function parseTimestamp(raw: string): number | undefined {
+  const m = ISO_WITH_ZONE.exec(raw.trim())
+  if (!m) return undefined
+  const [, y, mo, d, h, mi, s] = m
+  const month = Number(mo)
+  const day = Number(d)
+  if (month < 1 || month > 12 || day < 1 || Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59)
+    return undefined
+  // Date.parse rolls 30 February over into March, so check the day exists in its month.
+  const daysInMonth = new Date(Date.UTC(Number(y), month, 0)).getUTCDate()
+  if (day > daysInMonth) return undefined
+  const ms = Date.parse(raw.trim().replace(' ', 'T'))
+  return Number.isFinite(ms) ? ms : undefined
+}
+
+function positiveInt(raw: string): number | undefined {
+  const v = raw.trim()
+  if (!POSITIVE_INT.test(v)) return undefined
+  const n = Number(v)
+  return n <= INT32_MAX ? n : undefined
+}
+
+export function parseRow(fields: string[], map: ColumnMap): RowResult {
+  if (fields.length !== map.width) {
+    return { ok: false, code: 'FIELD_COUNT', message: `expected ${map.width} fields, found ${fields.length}` }
+  }
+  const get = (c: Column) => fields[map[c]]!
+  for (const c of Object.keys(COLUMNS) as Column[]) {
+    if (get(c).trim() === '') return { ok: false, code: 'BLANK_FIELD', message: `${c} is blank` }
+  }
+  const id = get('transaction_id').trim()
+  if (!UUID.test(id))
+    return { ok: false, code: 'INVALID_UUID', message: `transaction_id '${clip(id)}' is not a UUID` }
+  const eventType = parseEventType(get('event_type'))
+  if (!eventType) {
+    return {
+      ok: false,
+      code: 'UNKNOWN_EVENT_TYPE',
+      message: `event_type '${clip(get('event_type'))}' is not incoming or sale`,
+    }
+  }
+  const occurredAt = parseTimestamp(get('date'))
+  if (occurredAt === undefined) {
+    return {
+      ok: false,
+      code: 'INVALID_DATE',
+      message: `date '${clip(get('date'))}' is not an ISO-8601 date-time with a zone, e.g. 2019-04-14T03:47:13Z`,
+    }
+  }
+  const store = positiveInt(get('store_number'))
+  if (store === undefined) {
+    return {
+      ok: false,
+      code: 'INVALID_STORE',
+      message: `store_number '${clip(get('store_number'))}' is not a positive integer`,
+    }
+  }
+  const item = positiveInt(get('item_number'))
+  if (item === undefined) {
+    return {
+      ok: false,
+      code: 'INVALID_ITEM',
+      message: `item_number '${clip(get('item_number'))}' is not a positive integer`,
+    }
+  }
+  const quantity = positiveInt(get('value'))
+  if (quantity === undefined) {
+    return {
+      ok: false,
+      code: 'INVALID_QUANTITY',
+      message: `value '${clip(get('value'))}' is not a whole number from 1 to ${INT32_MAX}`,
+    }
+  }
+  return {
+    ok: true,
+    movement: {
+      transaction_id: id.toLowerCase(),
+      event_type: eventType,
+      occurred_at: occurredAt,
+      store_number: store,
+      item_number: item,
+      quantity,
+    },
+  }
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s
+}

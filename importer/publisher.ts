@@ -1,0 +1,106 @@
+// Batches messages into producer requests and applies back-pressure to the parser.
+//
+// kafkajs numbers an idempotent producer's batches when a request is built, so two requests in flight
+// at once can reach the broker out of sequence. One request is in flight at a time; while it waits for
+// acks=all, the next batch fills up, and `add` blocks once `maxQueuedBatches` batches are waiting.
+import type { Message, Producer } from 'kafkajs'
+
+export interface PublisherOptions {
+  producer: Producer
+  /** Messages per request. */
+  batchRows: number
+  /** How long a partial batch waits for more messages before it is sent anyway. */
+  lingerMs: number
+  /** Full batches allowed to wait behind the one in flight before `add` blocks. */
+  maxQueuedBatches: number
+  onSent?: (counts: Record<string, number>) => void
+}
+
+export interface Publisher {
+  /** Queues a message; resolves when there is room for more. Rejects once any send has failed. */
+  add(topic: string, message: Message): Promise<void>
+  /** Resolves when every queued message has been acknowledged by the broker. */
+  flush(): Promise<void>
+}
+
+interface Queued {
+  topic: string
+  message: Message
+}
+
+export function createPublisher(opts: PublisherOptions): Publisher {
+  let queue: Queued[] = []
+  let sending: Promise<void> | undefined
+  let failure: unknown
+  let linger: NodeJS.Timeout | undefined
+  let roomWaiters: (() => void)[] = []
+  const highWater = opts.batchRows * opts.maxQueuedBatches
+
+  const wakeWaiters = () => {
+    const waiters = roomWaiters
+    roomWaiters = []
+    for (const w of waiters) w()
+  }
+
+  async function sendLoop(force: boolean): Promise<void> {
+    while (queue.length > 0 && failure === undefined && (force || queue.length >= opts.batchRows)) {
+      const batch = queue.slice(0, opts.batchRows)
+      queue = queue.slice(batch.length)
+      if (queue.length < highWater) wakeWaiters()
+      const byTopic = new Map<string, Message[]>()
+      for (const q of batch) {
+        const list = byTopic.get(q.topic)
+        if (list) list.push(q.message)
+        else byTopic.set(q.topic, [q.message])
+      }
+      try {
+        await opts.producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        })
+        opts.onSent?.(Object.fromEntries([...byTopic].map(([t, m]) => [t, m.length])))
+      } catch (err) {
+        failure = err
+        wakeWaiters()
+      }
+    }
+  }
+
+  function kick(force: boolean): Promise<void> {
+    if (!sending) {
+      sending = sendLoop(force).finally(() => {
+        sending = undefined
+      })
+    }
+    return sending
+  }
+
+  function armLinger() {
+    if (linger || queue.length === 0) return
+    linger = setTimeout(() => {
+      linger = undefined
+      void kick(true).then(armLinger)
+    }, opts.lingerMs)
+  }
+
+  return {
+    async add(topic, message) {
+      if (failure !== undefined) throw failure
+      queue.push({ topic, message })
+      if (queue.length >= opts.batchRows) void kick(false)
+      else armLinger()
+      if (queue.length >= highWater) {
+        await new Promise<void>((resolve) => roomWaiters.push(resolve))
+        if (failure !== undefined) throw failure
+      }
+    },
+    async flush() {
+      clearTimeout(linger)
+      linger = undefined
+      while ((queue.length > 0 || sending) && failure === undefined) {
+        await (sending ?? kick(true))
+      }
+      if (failure !== undefined) throw failure
+    },
+  }
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import { type CsvRecord, readRecords } from './read-records.ts'
+
+async function read(input: string | Buffer, chunk = 7, maxRecordBytes = 1000): Promise<CsvRecord[]> {
+  const buf = typeof input === 'string' ? Buffer.from(input) : input
+  async function* source() {
+    // Small chunks so that lines, quotes and the BOM straddle chunk boundaries.
+    for (let i = 0; i < buf.length; i += chunk) yield buf.subarray(i, i + chunk)
+  }
+  const out: CsvRecord[] = []
+  for await (const r of readRecords(source(), { maxRecordBytes, maxRecordLines: 5 })) out.push(r)
+  return out
+}
+
+const summary = (rs: CsvRecord[]) => rs.map((r) => (r.ok ? [r.line, ...r.fields] : [r.line, r.code]))
+
+describe('readRecords', () => {
+  it('handles BOM, CRLF, mixed endings, quotes, embedded newlines and a trailing blank line', async () => {
+    const rs = await read('\ufeffa,b,c\r\n1,"x,y",3\n4,"multi\nline",6\r\n7,"say ""hi""",9\n\n')
+    expect(summary(rs)).toEqual([
+      [1, 'a', 'b', 'c'],
+      [2, '1', 'x,y', '3'],
+      [3, '4', 'multi\nline', '6'],
+      [5, '7', 'say "hi"', '9'],
+    ])
+  })
+
+  it('yields nothing for an empty input and only the header for a header-only file', async () => {
+    expect(await read('')).toEqual([])
+    expect(summary(await read('a,b\n'))).toEqual([[1, 'a', 'b']])
+  })
+
+  it('rejects a malformed quote on its own line and keeps reading', async () => {
+    expect(summary(await read('a,b\n1,"x"y\n2,3\n'))).toEqual([
+      [1, 'a', 'b'],
+      [2, 'MALFORMED_QUOTES'],
+      [3, '2', '3'],
+    ])
+  })
+
+  it('rejects an unterminated quote at its line and re-reads the lines it swallowed', async () => {
+    expect(summary(await read('a,b\n1,"open\n2,3\n4,5\n'))).toEqual([
+      [1, 'a', 'b'],
+      [2, 'UNTERMINATED_QUOTE'],
+      [3, '2', '3'],
+      [4, '4', '5'],
+    ])
+    // Past maxRecordLines the open quote is given up on even before the end of the file.
+    const many = `a\n"open\n${Array.from({ length: 8 }, (_, i) => `r${i}`).join('\n')}\n`
+    const rs = summary(await read(many))
+    expect(rs[1]).toEqual([2, 'UNTERMINATED_QUOTE'])
+    expect(rs.slice(2).map((r) => r[1])).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'])
+  })
+
+  it('rejects invalid UTF-8, control characters and over-long rows by line', async () => {
+    const bad = Buffer.concat([Buffer.from('a,b\n1,'), Buffer.from([0xc3, 0x28]), Buffer.from('\n2,x\u0000y\n3,4\n')])
+    expect(summary(await read(bad))).toEqual([
+      [1, 'a', 'b'],
+      [2, 'INVALID_ENCODING'],
+      [3, 'CONTROL_CHARACTER'],
+      [4, '3', '4'],
+    ])
+    const long = `a,b\n1,${'z'.repeat(5000)}\n2,3\n`
+    const rs = await read(long, 512, 100)
+    expect(summary(rs)).toEqual([
+      [1, 'a', 'b'],
+      [2, 'ROW_TOO_LARGE'],
+      [3, '2', '3'],
+    ])
+    expect(rs[1]?.raw.length).toBeLessThanOrEqual(200)
+  })
+})

@@ -1,0 +1,212 @@
+// Streams a CSV file as logical records with line numbers, never buffering more than one record.
+//
+// Why not feed the whole stream to csv-parse: after a malformed quote a streaming CSV parser cannot know
+// where the next record starts, and it either swallows the following lines into one bad record or stops.
+// Here records are framed by quote parity over physical lines, so one bad line is rejected on its own and
+// reading resumes at the next line. csv-parse still splits every record that contains quotes.
+import { parse as parseSync } from 'csv-parse/sync'
+
+export type RecordProblem =
+  | 'UNTERMINATED_QUOTE'
+  | 'MALFORMED_QUOTES'
+  | 'ROW_TOO_LARGE'
+  | 'INVALID_ENCODING'
+  | 'CONTROL_CHARACTER'
+
+export type CsvRecord =
+  | { ok: true; line: number; fields: string[]; raw: string }
+  | { ok: false; line: number; code: RecordProblem; message: string; raw: string }
+
+export interface ReadOptions {
+  /** A physical line or a quoted record longer than this is rejected without being held in memory. */
+  maxRecordBytes: number
+  /** How many physical lines a quoted field may span before its opening quote is judged unterminated. */
+  maxRecordLines?: number
+}
+
+const NL = 0x0a
+const QUOTE = 0x22
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+// Tab is allowed inside fields; every other C0 control (NUL included) and DEL is not.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/
+
+interface PhysicalLine {
+  line: number
+  bytes: Buffer
+  /** Set when the line was longer than allowed; bytes then holds only its start. */
+  truncated: boolean
+}
+
+/** Splits byte chunks on LF. Lines longer than `max` are cut and flagged instead of growing a buffer. */
+async function* physicalLines(source: AsyncIterable<Buffer>, max: number): AsyncGenerator<PhysicalLine> {
+  let parts: Buffer[] = []
+  let size = 0
+  let truncated = false
+  let line = 1
+  let first = true
+  for await (let chunk of source) {
+    if (first) {
+      first = false
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3)
+    }
+    let start = 0
+    for (let nl = chunk.indexOf(NL, start); nl !== -1; nl = chunk.indexOf(NL, start)) {
+      const piece = chunk.subarray(start, nl)
+      if (!truncated) {
+        if (size + piece.length > max) {
+          parts.push(piece.subarray(0, Math.max(0, max - size)))
+          truncated = true
+        } else parts.push(piece)
+      }
+      const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+      yield { line, bytes: stripCr(bytes), truncated }
+      line++
+      parts = []
+      size = 0
+      truncated = false
+      start = nl + 1
+    }
+    const rest = chunk.subarray(start)
+    if (!truncated && rest.length > 0) {
+      if (size + rest.length > max) {
+        parts.push(Buffer.from(rest.subarray(0, Math.max(0, max - size))))
+        truncated = true
+      } else {
+        // Copy: the caller may reuse the chunk's memory.
+        parts.push(Buffer.from(rest))
+        size += rest.length
+      }
+    }
+  }
+  if (parts.length > 0 || truncated) {
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+    yield { line, bytes: stripCr(bytes), truncated }
+  }
+}
+
+function stripCr(b: Buffer): Buffer {
+  return b.length > 0 && b[b.length - 1] === 0x0d ? b.subarray(0, b.length - 1) : b
+}
+
+function countQuotes(b: Buffer): number {
+  let n = 0
+  for (let i = b.indexOf(QUOTE); i !== -1; i = b.indexOf(QUOTE, i + 1)) n++
+  return n
+}
+
+function preview(b: Buffer): string {
+  return b.subarray(0, 200).toString('utf8')
+}
+
+/** Splits one complete record. Unquoted records take the fast path; quoted ones go through csv-parse. */
+export function splitRecord(text: string): string[] {
+  if (!text.includes('"')) return text.split(',')
+  const rows = parseSync(text, { relax_column_count: true, record_delimiter: ['\r\n', '\n'] }) as string[][]
+  if (rows.length !== 1) throw new Error(`expected one record, found ${rows.length}`)
+  return rows[0]!
+}
+
+function toRecord(line: number, bytes: Buffer): CsvRecord {
+  let text: string
+  try {
+    text = utf8.decode(bytes)
+  } catch {
+    return {
+      ok: false,
+      line,
+      code: 'INVALID_ENCODING',
+      message: 'row is not valid UTF-8',
+      raw: preview(bytes),
+    }
+  }
+  if (CONTROL.test(text)) {
+    return {
+      ok: false,
+      line,
+      code: 'CONTROL_CHARACTER',
+      message: 'row contains a control character',
+      raw: text,
+    }
+  }
+  try {
+    return { ok: true, line, fields: splitRecord(text), raw: text }
+  } catch (err) {
+    return {
+      ok: false,
+      line,
+      code: 'MALFORMED_QUOTES',
+      message: (err as Error).message.split('\n')[0]!,
+      raw: text,
+    }
+  }
+}
+
+/**
+ * Yields one CsvRecord per logical CSV record (blank lines are skipped). Every physical line of the
+ * input is accounted for: it is part of exactly one yielded record, valid or rejected.
+ */
+export async function* readRecords(
+  source: AsyncIterable<Buffer>,
+  opts: ReadOptions,
+): AsyncGenerator<CsvRecord> {
+  const maxLines = opts.maxRecordLines ?? 1000
+  let pending: PhysicalLine[] = []
+  let pendingBytes = 0
+  let quotes = 0
+
+  const reset = () => {
+    pending = []
+    pendingBytes = 0
+    quotes = 0
+  }
+
+  // When a quoted record cannot be closed, its first line is rejected and the lines after it are read again.
+  function* rejectHead(): Generator<CsvRecord> {
+    const [head, ...rest] = pending
+    reset()
+    if (!head) return
+    yield {
+      ok: false,
+      line: head.line,
+      code: 'UNTERMINATED_QUOTE',
+      message: 'a quoted field is never closed',
+      raw: preview(head.bytes),
+    }
+    for (const l of rest) yield* accept(l)
+  }
+
+  function* accept(l: PhysicalLine): Generator<CsvRecord> {
+    if (l.truncated) {
+      // An over-long line inside an open quoted field makes the whole record too large.
+      const line = pending[0]?.line ?? l.line
+      reset()
+      yield {
+        ok: false,
+        line,
+        code: 'ROW_TOO_LARGE',
+        message: `row is longer than ${opts.maxRecordBytes} bytes`,
+        raw: preview(l.bytes),
+      }
+      return
+    }
+    if (pending.length === 0 && l.bytes.length === 0) return
+    pending.push(l)
+    pendingBytes += l.bytes.length + 1
+    quotes += countQuotes(l.bytes)
+    if (quotes % 2 === 0) {
+      const first = pending[0]!
+      const bytes =
+        pending.length === 1
+          ? first.bytes
+          : Buffer.concat(pending.flatMap((p, i) => (i ? [Buffer.from('\n'), p.bytes] : [p.bytes])))
+      reset()
+      yield toRecord(first.line, bytes)
+    } else if (pending.length >= maxLines || pendingBytes > opts.maxRecordBytes) {
+      yield* rejectHead()
+    }
+  }
+
+  for await (const l of physicalLines(source, opts.maxRecordBytes)) yield* accept(l)
+  while (pending.length > 0) yield* rejectHead()
+}

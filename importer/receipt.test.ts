@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest'
+import { csvCell, neutraliseCell } from './receipt.ts'
+
+describe('rejected CSV cells', () => {
+  it('neutralises spreadsheet formulas', () => {
+    expect(['=HYPERLINK("x")', '+1', '-2', '@SUM(A1)', '\t=1', 'plain'].map(neutraliseCell)).toEqual([
+      '\'=HYPERLINK("x")',
+      "'+1",
+      "'-2",
+      "'@SUM(A1)",
+      "'\t=1",
+      'plain',
+    ])
+  })
+  it('quotes cells with delimiters, quotes and newlines', () => {
+    expect(csvCell('a,b')).toBe('"a,b"')
+    expect(csvCell('say "x"')).toBe('"say ""x"""')
+    expect(csvCell('=1,2')).toBe('"\'=1,2"')
+  })
+})

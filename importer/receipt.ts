@@ -1,0 +1,86 @@
+// What a file's import leaves behind for people: the receipt and the rejected-rows CSV.
+
+import { once } from 'node:events'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+
+export const MAX_LISTED_REJECTIONS = 100
+
+export interface Rejection {
+  line: number
+  code: string
+  message: string
+}
+
+export type ReceiptStatus = 'processed' | 'failed' | 'duplicate'
+
+export interface Receipt {
+  file: string
+  status: ReceiptStatus
+  sha256: string
+  bytes: number
+  rows_read: number
+  rows_accepted: number
+  rows_rejected: number
+  started_at: string
+  finished_at: string
+  duration_ms: number
+  rows_per_second: number
+  /** The first MAX_LISTED_REJECTIONS rejections; all of them are in the rejected CSV and on `errors`. */
+  rejections: Rejection[]
+  rejected_csv: string | null
+  duplicate_of: string | null
+  /** Why the whole file failed, when it did. */
+  error: { code: string; message: string } | null
+}
+
+export function writeReceipt(path: string, receipt: Receipt): Promise<void> {
+  return writeFile(path, `${JSON.stringify(receipt, null, 2)}\n`)
+}
+
+/**
+ * Spreadsheet apps run a cell that starts with = + - @ (or a tab/CR before one) as a formula.
+ * Prefixing a quote makes it text; the original characters stay readable.
+ */
+export function neutraliseCell(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
+}
+
+export function csvCell(value: string): string {
+  const safe = neutraliseCell(value)
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
+}
+
+/** Streams rejected rows to `<name>.rejected.csv`: the original columns plus `error`. Opened on first use. */
+export class RejectedCsv {
+  private out: WriteStream | undefined
+  private readonly path: string
+  private readonly header: string[]
+  count = 0
+
+  constructor(path: string, header: string[]) {
+    this.path = path
+    this.header = header
+  }
+
+  async add(fields: string[] | undefined, raw: string, error: string): Promise<void> {
+    if (!this.out) {
+      this.out = createWriteStream(this.path)
+      this.out.write(`${[...this.header, 'error'].map(csvCell).join(',')}\n`)
+    }
+    // A row that could not be split keeps its raw text in the first column, so nothing is dropped.
+    const cells = fields ?? [raw]
+    this.count++
+    if (!this.out.write(`${[...cells, error].map(csvCell).join(',')}\n`)) await once(this.out, 'drain')
+  }
+
+  /** Returns the file's path, or null when no row was rejected. */
+  async close(): Promise<string | null> {
+    if (!this.out) return null
+    const out = this.out
+    await new Promise<void>((resolve, reject) =>
+      out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    )
+    return this.path
+  }
+}
