@@ -138,7 +138,9 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
   try {
     for await (const rec of readRecords(source, { maxRecordBytes: deps.maxRecordBytes ?? 256 * 1024 })) {
       if (map === undefined) {
-        const header = rec.ok ? mapHeader(rec.fields) : { ok: false as const, missing: ['(unreadable header)'] }
+        const header = rec.ok
+          ? mapHeader(rec.fields)
+          : { ok: false as const, missing: ['(unreadable header)'] }
         if (!header.ok) {
           const message = `missing required column(s): ${header.missing.join(', ')}; the header must name transaction_id,event_type,date,store_number,item_number,value`
           return await finish('failed', { code: 'MISSING_COLUMNS', message })

@@ -18,8 +18,18 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   await admin.connect()
   await ensureTopics(admin, pipelineTopics(config.topics))
   const registry = createRegistry(config.registry)
-  const movements = await createEncoder<StockMovement>(registry, config.registry, config.topics.events, 'StockMovement')
-  const errors = await createEncoder<StockError>(registry, config.registry, config.topics.errors, 'StockError')
+  const movements = await createEncoder<StockMovement>(
+    registry,
+    config.registry,
+    config.topics.events,
+    'StockMovement',
+  )
+  const errors = await createEncoder<StockError>(
+    registry,
+    config.registry,
+    config.topics.errors,
+    'StockError',
+  )
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -63,7 +73,12 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     stopping = true
     log.info({ signal }, 'draining: finishing the file in progress')
     await importer.stop()
-    await Promise.allSettled([producer.disconnect(), admin.disconnect(), sql.end({ timeout: 5 }), health.close()])
+    await Promise.allSettled([
+      producer.disconnect(),
+      admin.disconnect(),
+      sql.end({ timeout: 5 }),
+      health.close(),
+    ])
     log.info('importer stopped')
     process.exit(0)
   }

@@ -9,7 +9,15 @@ const withField = (i: number, v: string) => good.map((g, j) => (j === i ? v : g)
 
 describe('mapHeader', () => {
   it('maps reordered and differently cased columns, and names every missing one', () => {
-    const r = mapHeader([' VALUE', 'date', 'item_number', 'store_number', 'event_type', 'transaction_id', 'extra'])
+    const r = mapHeader([
+      ' VALUE',
+      'date',
+      'item_number',
+      'store_number',
+      'event_type',
+      'transaction_id',
+      'extra',
+    ])
     expect(r).toEqual({
       ok: true,
       map: { value: 0, date: 1, item_number: 2, store_number: 3, event_type: 4, transaction_id: 5, width: 7 },
@@ -62,7 +70,17 @@ describe('parseRow', () => {
   })
 
   it('accepts the largest int32 quantity and normalises the event type and uuid case', () => {
-    const r = parseRow(['8947695B-7F19-44B6-96B6-7F8ED041FE57', ' Sale ', '2019-04-14T05:47:13+02:00', '5', '12', '2147483647'], map)
+    const r = parseRow(
+      [
+        '8947695B-7F19-44B6-96B6-7F8ED041FE57',
+        ' Sale ',
+        '2019-04-14T05:47:13+02:00',
+        '5',
+        '12',
+        '2147483647',
+      ],
+      map,
+    )
     expect(r).toMatchObject({
       ok: true,
       movement: {

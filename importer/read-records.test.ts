@@ -53,7 +53,11 @@ describe('readRecords', () => {
   })
 
   it('rejects invalid UTF-8, control characters and over-long rows by line', async () => {
-    const bad = Buffer.concat([Buffer.from('a,b\n1,'), Buffer.from([0xc3, 0x28]), Buffer.from('\n2,x\u0000y\n3,4\n')])
+    const bad = Buffer.concat([
+      Buffer.from('a,b\n1,'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('\n2,x\u0000y\n3,4\n'),
+    ])
     expect(summary(await read(bad))).toEqual([
       [1, 'a', 'b'],
       [2, 'INVALID_ENCODING'],
