@@ -8,6 +8,8 @@ import { classifyDbError } from './errors.ts'
 import type { Logger } from './log.ts'
 
 export type Sql = postgres.Sql<Record<string, never>>
+/** What a query helper needs: the pool or an open transaction. */
+export type Tx = postgres.TransactionSql<Record<string, never>> | Sql
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../db/migrations/', import.meta.url))
 

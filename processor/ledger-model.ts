@@ -1,0 +1,91 @@
+// The processor's in-memory view of one transaction's rows, and the changes it produces.
+// Pure data: the SQL side (batch-store.ts) loads and writes these; the rules (apply-movements.ts) change them.
+import type { LowStock, StockError, StockMovement } from '../schemas/contract.ts'
+
+export type Key = string
+
+export function keyOf(store: number, item: number): Key {
+  return `${store}:${item}`
+}
+
+/** A movement as received: the decoded value plus where it came from. */
+export interface Received {
+  movement: StockMovement & { event_type: 'incoming' | 'sale' }
+  sourceFile: string | null
+  sourceLine: number | null
+  topic: string
+  partition: number
+  offset: number
+}
+
+export interface Level {
+  store: number
+  item: number
+  quantity: number
+  /** False until a movement was ever applied: a sale against it is UNKNOWN_ITEM. */
+  known: boolean
+  lowState: 0 | 1 | 2
+  lowEpisode: number
+  threshold: number
+  lastTransactionId: string | null
+  dirty: boolean
+}
+
+export type ParkReason = 'INSUFFICIENT_STOCK' | 'UNKNOWN_ITEM'
+
+export interface Parked extends Received {
+  reason: ParkReason
+  attempts: number
+  attemptedAt: number[]
+  firstSeenAt: number
+  nextAttemptAt: number
+}
+
+export interface Applied extends Received {
+  attempts: number
+}
+
+export interface Failed extends Received {
+  code: ParkReason
+  errorId: string
+  attempts: number
+  attemptedAt: number[]
+}
+
+export interface OutboxMessage {
+  topic: string
+  key: string | null
+  schema: 'StockError' | 'LowStock'
+  payload: StockError | LowStock
+}
+
+export interface RetryPolicy {
+  scheduleMs: readonly number[]
+  maxAttempts: number
+  parkTimeoutMs: number
+}
+
+/** Everything one transaction writes. */
+export interface Changes {
+  applied: Applied[]
+  parkedNew: Parked[]
+  parkedUpdated: Parked[]
+  parkedRemoved: string[]
+  failed: Failed[]
+  outbox: OutboxMessage[]
+}
+
+export function emptyChanges(): Changes {
+  return { applied: [], parkedNew: [], parkedUpdated: [], parkedRemoved: [], failed: [], outbox: [] }
+}
+
+/** True when two deliveries of one transaction id carry the same movement. */
+export function samePayload(a: StockMovement, b: StockMovement): boolean {
+  return (
+    a.event_type === b.event_type &&
+    a.occurred_at === b.occurred_at &&
+    a.store_number === b.store_number &&
+    a.item_number === b.item_number &&
+    a.quantity === b.quantity
+  )
+}

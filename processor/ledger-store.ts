@@ -1,0 +1,254 @@
+// SQL for the ledger: every function runs inside the caller's transaction and is set-based,
+// so a batch costs a handful of statements whatever its size.
+import type { Sql, Tx } from '../lib/db.ts'
+import type { StockMovement } from '../schemas/contract.ts'
+import type { Changes, Key, Level, Parked } from './ledger-model.ts'
+import { keyOf } from './ledger-model.ts'
+
+export interface StoredMovement {
+  movement: StockMovement
+  where: 'journal' | 'parked' | 'failed'
+}
+
+/** Locks this partition's offset row; the stored next offset, or undefined for a partition never seen. */
+export async function lockOffset(
+  tx: Tx,
+  group: string,
+  topic: string,
+  partition: number,
+): Promise<number | undefined> {
+  const rows = await tx`
+    select next_offset from consumer_offsets
+    where group_id = ${group} and topic = ${topic} and partition = ${partition}
+    for update`
+  return rows[0]?.next_offset as number | undefined
+}
+
+export async function storeOffset(
+  tx: Tx,
+  group: string,
+  topic: string,
+  partition: number,
+  next: number,
+): Promise<void> {
+  await tx`
+    insert into consumer_offsets (group_id, topic, partition, next_offset, updated_at)
+    values (${group}, ${topic}, ${partition}, ${next}, now())
+    on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`
+}
+
+export async function readOffsets(sql: Sql, group: string, topic: string): Promise<Map<number, number>> {
+  const rows =
+    await sql`select partition, next_offset from consumer_offsets where group_id = ${group} and topic = ${topic}`
+  return new Map(rows.map((r) => [r.partition as number, r.next_offset as number]))
+}
+
+const toMovement = (r: Record<string, unknown>): StockMovement => ({
+  transaction_id: r.transaction_id as string,
+  event_type: r.event_type as 'incoming' | 'sale',
+  occurred_at: (r.occurred_at as Date).getTime(),
+  store_number: r.store_number as number,
+  item_number: r.item_number as number,
+  quantity: r.quantity as number,
+})
+
+/** Transaction ids this ledger has already seen, wherever they ended up. */
+export async function findExisting(tx: Tx, ids: string[]): Promise<Map<string, StoredMovement>> {
+  if (ids.length === 0) return new Map()
+  const rows = await tx`
+    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, 'journal' as where_
+      from stock_journal where transaction_id = any(${ids}::uuid[])
+    union all
+    select transaction_id::text, 'sale', occurred_at, store_number, item_number, quantity, 'parked'
+      from parked_sales where transaction_id = any(${ids}::uuid[])
+    union all
+    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, 'failed'
+      from failed_movements where transaction_id = any(${ids}::uuid[])`
+  return new Map(rows.map((r) => [r.transaction_id as string, { movement: toMovement(r), where: r.where_ }]))
+}
+
+/**
+ * Creates missing rows, then locks the levels of `keys` in (store, item) order: two transactions
+ * touching overlapping keys always lock in the same order, so they cannot deadlock.
+ */
+export async function lockLevels(
+  tx: Tx,
+  keys: { store: number; item: number }[],
+  defaultThreshold: number,
+): Promise<Map<Key, Level>> {
+  if (keys.length === 0) return new Map()
+  const stores = keys.map((k) => k.store)
+  const items = keys.map((k) => k.item)
+  await tx`
+    insert into stock_levels (store_number, item_number)
+    select * from unnest(${stores}::int[], ${items}::int[]) order by 1, 2
+    on conflict do nothing`
+  const rows = await tx`
+    select l.store_number, l.item_number, l.quantity, l.low_state, l.low_episode, l.last_transaction_id::text,
+           coalesce(ti.threshold, ts.threshold, ${defaultThreshold}::int) as threshold
+    from stock_levels l
+    join unnest(${stores}::int[], ${items}::int[]) as k(store_number, item_number) using (store_number, item_number)
+    left join stock_thresholds ti on ti.store_number = l.store_number and ti.item_number = l.item_number
+    left join stock_thresholds ts on ts.store_number = l.store_number and ts.item_number is null
+    order by l.store_number, l.item_number
+    for update of l`
+  return new Map(
+    rows.map((r) => [
+      keyOf(r.store_number, r.item_number),
+      {
+        store: r.store_number,
+        item: r.item_number,
+        quantity: r.quantity,
+        known: r.last_transaction_id !== null,
+        lowState: r.low_state,
+        lowEpisode: r.low_episode,
+        threshold: r.threshold,
+        lastTransactionId: r.last_transaction_id,
+        dirty: false,
+      } satisfies Level,
+    ]),
+  )
+}
+
+const toParked = (r: Record<string, unknown>): Parked => ({
+  movement: { ...toMovement(r), event_type: 'sale' },
+  sourceFile: r.source_file as string | null,
+  sourceLine: r.source_line as number | null,
+  topic: r.topic as string,
+  partition: r.partition as number,
+  offset: r.offset as number,
+  reason: r.reason as Parked['reason'],
+  attempts: r.attempts as number,
+  attemptedAt: (r.attempted_at as (string | number)[]).map(Number),
+  firstSeenAt: (r.first_seen_at as Date).getTime(),
+  nextAttemptAt: (r.next_attempt_at as Date).getTime(),
+})
+
+/** Parked sales of the given keys, each key's list in arrival order. Call after lockLevels. */
+export async function loadParked(
+  tx: Tx,
+  keys: { store: number; item: number }[],
+): Promise<Map<Key, Parked[]>> {
+  const out = new Map<Key, Parked[]>()
+  if (keys.length === 0) return out
+  const rows = await tx`
+    select p.*, p.transaction_id::text as transaction_id, 'sale' as event_type from parked_sales p
+    join unnest(${keys.map((k) => k.store)}::int[], ${keys.map((k) => k.item)}::int[]) as k(store_number, item_number)
+      using (store_number, item_number)
+    order by p.first_seen_at, p.partition, p."offset"
+    for update of p`
+  for (const r of rows) {
+    const p = toParked(r)
+    const key = keyOf(p.movement.store_number, p.movement.item_number)
+    const list = out.get(key)
+    if (list) list.push(p)
+    else out.set(key, [p])
+  }
+  return out
+}
+
+/** Keys with parked sales due for a scheduled retry (no locks: the retry takes them in order). */
+export async function dueParkedKeys(
+  sql: Sql,
+  now: number,
+  limit: number,
+): Promise<{ store: number; item: number }[]> {
+  const rows = await sql`
+    select distinct store_number, item_number from parked_sales
+    where next_attempt_at <= ${new Date(now)}
+    order by store_number, item_number
+    limit ${limit}`
+  return rows.map((r) => ({ store: r.store_number, item: r.item_number }))
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Level>): Promise<void> {
+  const a = changes.applied
+  if (a.length > 0) {
+    await tx`
+      insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity,
+                                 attempts, source_file, source_line, topic, partition, "offset")
+      select * from unnest(
+        ${a.map((x) => x.movement.transaction_id)}::uuid[], ${a.map((x) => x.movement.event_type)}::text[],
+        ${a.map((x) => iso(x.movement.occurred_at))}::timestamptz[], ${a.map((x) => x.movement.store_number)}::int[],
+        ${a.map((x) => x.movement.item_number)}::int[], ${a.map((x) => x.movement.quantity)}::int[],
+        ${a.map((x) => x.attempts)}::int[], ${a.map((x) => x.sourceFile)}::text[], ${a.map((x) => x.sourceLine)}::bigint[],
+        ${a.map((x) => x.topic)}::text[], ${a.map((x) => x.partition)}::int[], ${a.map((x) => x.offset)}::bigint[])`
+  }
+  const dirty = [...levels.values()].filter((l) => l.dirty)
+  if (dirty.length > 0) {
+    await tx`
+      update stock_levels l set quantity = v.quantity, low_state = v.low_state, low_episode = v.low_episode,
+             last_transaction_id = v.last_transaction_id, updated_at = now()
+      from unnest(${dirty.map((l) => l.store)}::int[], ${dirty.map((l) => l.item)}::int[],
+                  ${dirty.map((l) => l.quantity)}::int[], ${dirty.map((l) => l.lowState)}::smallint[],
+                  ${dirty.map((l) => l.lowEpisode)}::int[], ${dirty.map((l) => l.lastTransactionId)}::uuid[])
+           as v(store_number, item_number, quantity, low_state, low_episode, last_transaction_id)
+      where l.store_number = v.store_number and l.item_number = v.item_number`
+  }
+  if (changes.parkedRemoved.length > 0) {
+    await tx`delete from parked_sales where transaction_id = any(${changes.parkedRemoved}::uuid[])`
+  }
+  const parkedRow = (p: Parked) => ({
+    transaction_id: p.movement.transaction_id,
+    occurred_at: new Date(p.movement.occurred_at),
+    store_number: p.movement.store_number,
+    item_number: p.movement.item_number,
+    quantity: p.movement.quantity,
+    reason: p.reason,
+    attempts: p.attempts,
+    attempted_at: p.attemptedAt,
+    first_seen_at: new Date(p.firstSeenAt),
+    next_attempt_at: new Date(p.nextAttemptAt),
+    source_file: p.sourceFile,
+    source_line: p.sourceLine,
+    topic: p.topic,
+    partition: p.partition,
+    offset: p.offset,
+  })
+  // New and retried parked rows share one upsert; a retried row keeps its first_seen_at.
+  const upserts = [...changes.parkedNew, ...changes.parkedUpdated].map(parkedRow)
+  if (upserts.length > 0) {
+    await tx`
+      insert into parked_sales ${tx(upserts)}
+      on conflict (transaction_id) do update set reason = excluded.reason, attempts = excluded.attempts,
+        attempted_at = excluded.attempted_at, next_attempt_at = excluded.next_attempt_at`
+  }
+  if (changes.failed.length > 0) {
+    const rows = changes.failed.map((f) => ({
+      transaction_id: f.movement.transaction_id,
+      event_type: f.movement.event_type,
+      occurred_at: new Date(f.movement.occurred_at),
+      store_number: f.movement.store_number,
+      item_number: f.movement.item_number,
+      quantity: f.movement.quantity,
+      code: f.code,
+      error_id: f.errorId,
+      attempts: f.attempts,
+      attempted_at: f.attemptedAt,
+      source_file: f.sourceFile,
+      source_line: f.sourceLine,
+    }))
+    await tx`insert into failed_movements ${tx(rows)} on conflict (transaction_id) do nothing`
+  }
+  await writeOutbox(tx, changes.outbox)
+}
+
+export async function writeOutbox(tx: Tx, outbox: Changes['outbox']): Promise<void> {
+  if (outbox.length === 0) return
+  const rows = outbox.map((o) => ({
+    topic: o.topic,
+    message_key: o.key,
+    schema_name: o.schema,
+    payload: tx.json(o.payload as never),
+  }))
+  await tx`insert into outbox ${tx(rows)}`
+}
+
+export async function bumpCounter(tx: Tx, name: string, by: number): Promise<void> {
+  if (by === 0) return
+  await tx`
+    insert into processor_counters (name, value) values (${name}, ${by})
+    on conflict (name) do update set value = processor_counters.value + excluded.value`
+}

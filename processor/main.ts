@@ -1,0 +1,91 @@
+// Composition root of the processor: reads the environment, builds clients, handles signals.
+import { Partitioners } from 'kafkajs'
+import { loadConfig } from '../lib/config.ts'
+import { createSql, migrate } from '../lib/db.ts'
+import { createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
+import { createLogger } from '../lib/log.ts'
+import { createMetrics, serveHealth } from '../lib/metrics.ts'
+import { createDecoder, createRegistry } from '../lib/registry.ts'
+import type { StockMovement } from '../schemas/contract.ts'
+import { createOutboxRelay } from './outbox-relay.ts'
+import { createProcessor } from './processor.ts'
+import { createProcessorMetrics } from './processor-metrics.ts'
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(env)
+  const log = createLogger({ name: 'processor', level: config.log.level, pretty: process.stdout.isTTY })
+  const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 6, name: 'stockflow-processor' })
+  await migrate(sql, { schema: config.db.schema, log })
+  const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-processor`)
+  const admin = kafka.admin()
+  await admin.connect()
+  await ensureTopics(admin, pipelineTopics(config.topics))
+  const registry = createRegistry(config.registry)
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  })
+  await producer.connect()
+  const consumer = kafka.consumer({
+    groupId: config.processor.groupId,
+    maxWaitTimeInMs: 50,
+    maxBytes: 16 * 1024 * 1024,
+  })
+  await consumer.connect()
+  const metrics = createMetrics('processor')
+  const relay = createOutboxRelay({ sql, producer, registry, registryConfig: config.registry })
+  const processor = createProcessor({
+    consumer,
+    sql,
+    decoder: createDecoder<StockMovement>(registry, 'StockMovement'),
+    relay,
+    log,
+    clock: Date.now,
+    config,
+    metrics: createProcessorMetrics(metrics),
+    onFatal: (err) => {
+      log.fatal({ err }, 'consumer crashed and will not restart; exiting so the supervisor restarts us')
+      process.exit(1)
+    },
+  })
+  const backlog = metrics.gauge('stockflow_outbox_backlog', 'Outbox rows not yet published')
+  const health = await serveHealth({
+    port: config.processor.port,
+    metrics,
+    checks: {
+      postgres: async () => {
+        backlog.set(await relay.backlog())
+      },
+      kafka: async () => {
+        await admin.describeCluster()
+      },
+      registry: async () => {
+        await registry.getLatestSchemaId(`${config.topics.events}-value`)
+      },
+      partitions: async () => {
+        if (processor.assigned() === 0) throw new Error('no partitions assigned')
+      },
+    },
+  })
+  await processor.start()
+  log.info({ port: health.port, group: config.processor.groupId }, 'processor ready')
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'draining: finishing the current batch, then leaving the group')
+    await processor.stop()
+    await Promise.allSettled([
+      producer.disconnect(),
+      admin.disconnect(),
+      sql.end({ timeout: 5 }),
+      health.close(),
+    ])
+    log.info('processor stopped')
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+}

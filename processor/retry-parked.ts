@@ -1,0 +1,35 @@
+// Scheduled retries of parked sales: due keys are locked in the same order as batch applies,
+// so a retry and a batch touching one item serialise instead of deadlocking.
+import type { Sql } from '../lib/db.ts'
+import { classifyDbError } from '../lib/errors.ts'
+import { retryParked } from './apply-movements.ts'
+import type { Changes, RetryPolicy } from './ledger-model.ts'
+import { dueParkedKeys, loadParked, lockLevels, writeChanges } from './ledger-store.ts'
+
+export interface RetryDeps {
+  sql: Sql
+  clock: () => number
+  policy: RetryPolicy
+  topics: { errors: string; lowStock: string }
+  lowStockDefault: number
+}
+
+/** One pass over due parked sales (at most `maxKeys` items); returns what it changed. */
+export async function retryDueParked(deps: RetryDeps, maxKeys = 500): Promise<Changes | undefined> {
+  const now = deps.clock()
+  try {
+    const keys = await dueParkedKeys(deps.sql, now, maxKeys)
+    if (keys.length === 0) return undefined
+    return await deps.sql.begin(async (tx) => {
+      const levels = await lockLevels(tx, keys, deps.lowStockDefault)
+      const parked = await loadParked(tx, keys)
+      // Another processor may have retried these keys since we looked; only what is still due counts.
+      const due = [...parked.values()].flat().filter((p) => p.nextAttemptAt <= now)
+      const changes = retryParked(due, { levels, parked, now, policy: deps.policy, topics: deps.topics })
+      await writeChanges(tx, changes, levels)
+      return changes
+    })
+  } catch (err) {
+    throw classifyDbError(err, { op: 'retry-parked' })
+  }
+}

@@ -1,0 +1,66 @@
+// Runs a real processor (consumer, producer, relay) in-process for integration tests.
+import type { Kafka, Producer } from 'kafkajs'
+import { createDecoder, createRegistry, type Encoder } from '../../lib/registry.ts'
+import { createOutboxRelay } from '../../processor/outbox-relay.ts'
+import { createProcessor, type Processor } from '../../processor/processor.ts'
+import { movementKey, type StockMovement } from '../../schemas/contract.ts'
+import type { TestContext } from './context.ts'
+
+export async function startProcessor(ctx: TestContext, kafka: Kafka, producer: Producer): Promise<Processor> {
+  const registry = createRegistry(ctx.config.registry)
+  const consumer = kafka.consumer({ groupId: ctx.config.processor.groupId, maxWaitTimeInMs: 50 })
+  await consumer.connect()
+  const processor = createProcessor({
+    consumer,
+    sql: ctx.sql,
+    decoder: createDecoder<StockMovement>(registry, 'StockMovement'),
+    relay: createOutboxRelay({ sql: ctx.sql, producer, registry, registryConfig: ctx.config.registry }),
+    log: ctx.log,
+    clock: Date.now,
+    config: ctx.config,
+    onFatal: (err) => {
+      throw err
+    },
+  })
+  await processor.start()
+  return processor
+}
+
+let seq = 0
+/** A movement with a fresh, valid transaction id. */
+export function movement(
+  type: 'incoming' | 'sale',
+  store: number,
+  item: number,
+  quantity: number,
+): StockMovement {
+  seq++
+  const hex = `${Date.now().toString(16)}${seq.toString(16).padStart(6, '0')}`.slice(-12).padStart(12, '0')
+  const rand = Math.floor(Math.random() * 0xffff)
+    .toString(16)
+    .padStart(4, '0')
+  return {
+    transaction_id: `${rand}${rand}-${rand}-4000-8000-${hex}`,
+    event_type: type,
+    occurred_at: Date.parse('2024-01-01T00:00:00Z') + seq,
+    store_number: store,
+    item_number: item,
+    quantity,
+  }
+}
+
+export async function produceMovements(
+  producer: Producer,
+  topic: string,
+  encoder: Encoder<StockMovement>,
+  movements: StockMovement[],
+): Promise<void> {
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: movements.map((m) => ({
+      key: movementKey(m.store_number, m.item_number),
+      value: encoder.encode(m),
+    })),
+  })
+}
