@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// The stockflow command: services, operator tools and the local stack, one entry point.
+type Run = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number | undefined>
+
+/** A long-running service: its main resolves once started, and signals end it. */
+const service =
+  (main: (env: NodeJS.ProcessEnv) => Promise<void>): Run =>
+  async (_argv, env) => {
+    await main(env)
+    return undefined
+  }
+
+const COMMANDS: Record<string, { about: string; load: () => Promise<Run> }> = {
+  importer: {
+    about: 'watch INPUT_DIR and import CSV files',
+    load: async () => service((await import('../importer/main.ts')).main),
+  },
+  processor: {
+    about: 'apply events to Postgres exactly once',
+    load: async () => service((await import('../processor/main.ts')).main),
+  },
+  alerter: {
+    about: 'turn errors and low-stock events into alerts',
+    load: async () => service((await import('../alerter/main.ts')).main),
+  },
+  import: {
+    about: 'import FILE… once, writing a receipt beside each',
+    load: async () => (await import('../importer/import-cli.ts')).runImportCli,
+  },
+  tail: { about: 'print a topic as JSON lines', load: async () => (await import('../ops/tail.ts')).runTail },
+  redrive: {
+    about: 're-send failed movements to events',
+    load: async () => (await import('../ops/redrive.ts')).runRedrive,
+  },
+  stats: {
+    about: 'stock, parked, errors, lag and throughput',
+    load: async () => (await import('../ops/stats.ts')).runStats,
+  },
+  migrate: {
+    about: 'apply database migrations',
+    load: async () => (await import('../ops/migrate.ts')).runMigrate,
+  },
+  start: {
+    about: 'run the whole system on this machine',
+    load: async () => (await import('../ops/start.ts')).runStart,
+  },
+  stack: {
+    about: 'run Kafka, the registry and Postgres only',
+    load: async () => (await import('../infra/stack-cli.ts')).runStackCli,
+  },
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length))
+  return `usage: stockflow <command> [options]\n\n${Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.about}`)
+    .join('\n')}\n\nConfiguration comes from the environment; see sample.env.`
+}
+
+const [name, ...rest] = process.argv.slice(2)
+const command = name ? COMMANDS[name] : undefined
+if (!command) {
+  console.error(usage())
+  process.exit(name === undefined || name === '--help' || name === '-h' ? 0 : 1)
+}
+try {
+  const run = await command.load()
+  // Services resolve undefined and keep running until a signal; tools resolve their exit code.
+  const code = await run(rest, process.env)
+  if (typeof code === 'number') process.exit(code)
+} catch (err) {
+  const e = err as Error & { code?: string }
+  console.error(`stockflow ${name}: ${e.message}`)
+  process.exit(e.code === 'USAGE' ? 64 : 1)
+}

@@ -1,0 +1,80 @@
+// `stockflow import FILE…`: imports files once, without watching or moving them.
+import { basename } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Partitioners } from 'kafkajs'
+import { loadConfig } from '../lib/config.ts'
+import { UsageError } from '../lib/errors.ts'
+import { createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
+import { createLogger } from '../lib/log.ts'
+import { createEncoder, createRegistry } from '../lib/registry.ts'
+import type { StockError, StockMovement } from '../schemas/contract.ts'
+import { importFile, sha256File } from './import-file.ts'
+import { createPublisher } from './publisher.ts'
+import { writeReceipt } from './receipt.ts'
+
+/** 0: every row accepted; 2: some rows rejected; 1: a file failed or could not be published. */
+export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} })
+  if (positionals.length === 0) throw new UsageError('USAGE', 'usage: stockflow import FILE…')
+  const config = loadConfig(env)
+  const log = createLogger({ name: 'import', level: config.log.level === 'info' ? 'warn' : config.log.level })
+  const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-import-cli`)
+  const admin = kafka.admin()
+  await admin.connect()
+  await ensureTopics(admin, pipelineTopics(config.topics))
+  await admin.disconnect()
+  const registry = createRegistry(config.registry)
+  const movements = await createEncoder<StockMovement>(
+    registry,
+    config.registry,
+    config.topics.events,
+    'StockMovement',
+  )
+  const errors = await createEncoder<StockError>(
+    registry,
+    config.registry,
+    config.topics.errors,
+    'StockError',
+  )
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  })
+  await producer.connect()
+  let code = 0
+  try {
+    for (const file of positionals) {
+      try {
+        const publisher = createPublisher({
+          producer,
+          batchRows: config.importer.batchRows,
+          lingerMs: config.importer.lingerMs,
+          maxQueuedBatches: config.importer.maxInFlight,
+        })
+        const receipt = await importFile(
+          { publisher, movements, errors, topics: config.topics, log, clock: Date.now },
+          {
+            path: file,
+            name: basename(file),
+            sha256: await sha256File(file),
+            rejectedPath: `${file}.rejected.csv`,
+          },
+        )
+        await writeReceipt(`${file}.receipt.json`, receipt)
+        const detail = receipt.error ? ` ${receipt.error.code}: ${receipt.error.message}` : ''
+        console.log(
+          `${file}: ${receipt.status}, ${receipt.rows_read} rows, ${receipt.rows_accepted} accepted, ${receipt.rows_rejected} rejected, ${receipt.rows_per_second} rows/s${detail}`,
+        )
+        if (receipt.status === 'failed') code = 1
+        else if (receipt.rows_rejected > 0 && code === 0) code = 2
+      } catch (err) {
+        console.error(`${file}: failed: ${(err as Error).message}`)
+        code = 1
+      }
+    }
+  } finally {
+    await producer.disconnect()
+  }
+  return code
+}
