@@ -6,6 +6,7 @@ import type { IHeaders } from 'kafkajs'
 import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { movementKey, type StockError, type StockMovement } from '../schemas/contract.ts'
+import { FILE_SHA256_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
 import { type ColumnMap, mapHeader, parseRow, type RejectCode } from './parse-row.ts'
 import type { Publisher } from './publisher.ts'
 import { readRecords } from './read-records.ts'
@@ -67,9 +68,9 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
   let rejectedCsv: RejectedCsv | undefined
   let lastProgress = started
   const headersFor = (line: number): IHeaders => ({
-    'stockflow-source-file': input.name,
-    'stockflow-source-line': String(line),
-    'stockflow-file-sha256': input.sha256,
+    [SOURCE_FILE_HEADER]: input.name,
+    [SOURCE_LINE_HEADER]: String(line),
+    [FILE_SHA256_HEADER]: input.sha256,
   })
 
   const finish = async (status: Receipt['status'], error: Receipt['error']): Promise<Receipt> => {

@@ -50,3 +50,64 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryO
     }
   }
 }
+
+/** A sleep that a producer of work can cut short, e.g. so side events go out right after their commit. */
+export interface Waker {
+  wake(): void
+  wait(ms: number, signal: AbortSignal): Promise<void>
+}
+
+export function createWaker(): Waker {
+  let wakeUp: (() => void) | undefined
+  let pending = false
+  return {
+    wake() {
+      if (wakeUp) wakeUp()
+      else pending = true
+    },
+    wait(ms, signal) {
+      if (pending || signal.aborted) {
+        pending = false
+        return Promise.resolve()
+      }
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          signal.removeEventListener('abort', done)
+          wakeUp = undefined
+          resolve()
+        }
+        const timer = setTimeout(done, ms)
+        wakeUp = done
+        signal.addEventListener('abort', done, { once: true })
+      })
+    },
+  }
+}
+
+export interface LoopOptions {
+  name: string
+  everyMs: number
+  signal: AbortSignal
+  /** Returns true when there is more work right away. */
+  step: () => Promise<boolean>
+  onError: (err: unknown, failures: number) => void
+  waker?: Waker
+}
+
+/** Runs `step` until the signal aborts: again at once while it has more work, else after `everyMs` or a wake-up. */
+export async function runLoop(o: LoopOptions): Promise<void> {
+  const waker = o.waker ?? createWaker()
+  let failures = 0
+  while (!o.signal.aborted) {
+    try {
+      const more = await o.step()
+      failures = 0
+      if (!more) await waker.wait(o.everyMs, o.signal)
+    } catch (err) {
+      failures++
+      o.onError(err, failures)
+      await sleep(backoffMs(failures, o.everyMs, 10_000), o.signal)
+    }
+  }
+}

@@ -4,6 +4,7 @@ import type { Sql, Tx } from '../lib/db.ts'
 import { AppError, classifyDbError, DecodeError } from '../lib/errors.ts'
 import type { Decoder } from '../lib/registry.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
+import { REDRIVE_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
 import { applyMovements, stableId } from './apply-movements.ts'
 import { keyOf, type OutboxMessage, type Received, type RetryPolicy, samePayload } from './ledger-model.ts'
 import {
@@ -108,16 +109,17 @@ async function decodeAll(
       if (movement.event_type === 'UNKNOWN') {
         throw new DecodeError('UNDECODABLE', 'event_type is not one this processor knows (newer writer?)')
       }
-      const line = header(msg.headers, 'stockflow-source-line')
+      const line = header(msg.headers, SOURCE_LINE_HEADER)
       out.push({
         ok: true,
         received: {
           movement: movement as Received['movement'],
-          sourceFile: header(msg.headers, 'stockflow-source-file'),
+          sourceFile: header(msg.headers, SOURCE_FILE_HEADER),
           sourceLine: line === null ? null : Number(line),
           topic,
           partition,
           offset: msg.offset,
+          redrive: header(msg.headers, REDRIVE_HEADER) !== null,
         },
       })
     } catch (err) {
@@ -186,11 +188,14 @@ export async function applyBatch(
       const candidates = live.flatMap((d) => (d.ok ? [d.received] : []))
       const existing = await findExisting(tx, [...new Set(candidates.map((r) => r.movement.transaction_id))])
       const fresh: Received[] = []
+      const unfailed: string[] = []
       const conflicts: { r: Received; first: StockMovement }[] = []
       for (const r of candidates) {
         const id = r.movement.transaction_id
         const prior = existing.get(id)
-        if (!prior) {
+        const redriven = prior?.where === 'failed' && r.redrive && samePayload(prior.movement, r.movement)
+        if (redriven) unfailed.push(id)
+        if (!prior || redriven) {
           existing.set(id, { movement: r.movement, where: 'journal' })
           fresh.push(r)
         } else if (samePayload(prior.movement, r.movement)) stats.duplicates++
@@ -204,6 +209,7 @@ export async function applyBatch(
       const withIncoming = uniqueKeys(fresh.filter((r) => r.movement.event_type === 'incoming'))
       const parked = await loadParked(tx, withIncoming)
       const changes = applyMovements(fresh, { levels, parked, now, policy: deps.policy, topics: deps.topics })
+      changes.unfailed.push(...unfailed)
       await writeChanges(tx, changes, levels)
       await writeOutbox(tx, outbox)
       await bumpCounter(tx, 'duplicates', stats.duplicates)

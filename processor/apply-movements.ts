@@ -161,7 +161,8 @@ export function applyMovements(received: Received[], ctx: ApplyContext): Changes
 
 function giveUp(p: Parked, ctx: ApplyContext, changes: Changes, wasStored: boolean): void {
   const m = p.movement
-  const errorId = stableId('process', p.reason, m.transaction_id)
+  // first_seen_at makes a re-driven sale that fails again a new error, not a duplicate of the first.
+  const errorId = stableId('process', p.reason, m.transaction_id, p.firstSeenAt)
   if (wasStored) changes.parkedRemoved.push(m.transaction_id)
   const failed: Failed = { ...p, code: p.reason, errorId, attempts: p.attempts, attemptedAt: p.attemptedAt }
   changes.failed.push(failed)

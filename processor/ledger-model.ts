@@ -16,6 +16,8 @@ export interface Received {
   topic: string
   partition: number
   offset: number
+  /** Sent again by `stockflow redrive`: a failed movement with this flag is tried afresh. */
+  redrive?: boolean
 }
 
 export interface Level {
@@ -72,11 +74,21 @@ export interface Changes {
   parkedUpdated: Parked[]
   parkedRemoved: string[]
   failed: Failed[]
+  /** Failed movements that a re-drive brought back into play. */
+  unfailed: string[]
   outbox: OutboxMessage[]
 }
 
 export function emptyChanges(): Changes {
-  return { applied: [], parkedNew: [], parkedUpdated: [], parkedRemoved: [], failed: [], outbox: [] }
+  return {
+    applied: [],
+    parkedNew: [],
+    parkedUpdated: [],
+    parkedRemoved: [],
+    failed: [],
+    unfailed: [],
+    outbox: [],
+  }
 }
 
 /** True when two deliveries of one transaction id carry the same movement. */

@@ -187,6 +187,9 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
            as v(store_number, item_number, quantity, low_state, low_episode, last_transaction_id)
       where l.store_number = v.store_number and l.item_number = v.item_number`
   }
+  if (changes.unfailed.length > 0) {
+    await tx`delete from failed_movements where transaction_id = any(${changes.unfailed}::uuid[])`
+  }
   if (changes.parkedRemoved.length > 0) {
     await tx`delete from parked_sales where transaction_id = any(${changes.parkedRemoved}::uuid[])`
   }
@@ -230,7 +233,10 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
       source_file: f.sourceFile,
       source_line: f.sourceLine,
     }))
-    await tx`insert into failed_movements ${tx(rows)} on conflict (transaction_id) do nothing`
+    await tx`
+      insert into failed_movements ${tx(rows)}
+      on conflict (transaction_id) do update set code = excluded.code, error_id = excluded.error_id,
+        attempts = excluded.attempts, attempted_at = excluded.attempted_at, failed_at = now()`
   }
   await writeOutbox(tx, changes.outbox)
 }

@@ -6,7 +6,7 @@ import type { Sql } from '../lib/db.ts'
 import { isRetriable } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Decoder } from '../lib/registry.ts'
-import { backoffMs, sleep } from '../lib/retry.ts'
+import { backoffMs, createWaker, runLoop, sleep, type Waker } from '../lib/retry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import {
   applyBatch,
@@ -130,28 +130,15 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     }
   }
 
-  /** Runs `step` until stop: again at once while it reports more work, else after `everyMs` or a wake-up. */
-  function loop(
-    name: string,
-    everyMs: number,
-    step: () => Promise<boolean>,
-    waker = createWaker(),
-  ): Promise<void> {
-    return (async () => {
-      let failures = 0
-      while (!stopping.signal.aborted) {
-        try {
-          const more = await step()
-          failures = 0
-          if (!more) await waker.wait(everyMs, stopping.signal)
-        } catch (err) {
-          failures++
-          log.warn({ err, loop: name, failures }, `${name} failed; will retry`)
-          await sleep(backoffMs(failures, everyMs, 10_000), stopping.signal)
-        }
-      }
-    })()
-  }
+  const loop = (name: string, everyMs: number, step: () => Promise<boolean>, waker?: Waker) =>
+    runLoop({
+      name,
+      everyMs,
+      step,
+      waker,
+      signal: stopping.signal,
+      onError: (err, failures) => log.warn({ err, loop: name, failures }, `${name} failed; will retry`),
+    })
 
   return {
     assigned: () => assignedCount,
@@ -201,35 +188,6 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       await deps.relay
         .relayOnce()
         .catch((err) => log.warn({ err }, 'final outbox flush failed; rows stay for the next start'))
-    },
-  }
-}
-
-/** A sleep that a producer of work can cut short, so side events go out right after their commit. */
-function createWaker() {
-  let wakeUp: (() => void) | undefined
-  let pending = false
-  return {
-    wake() {
-      if (wakeUp) wakeUp()
-      else pending = true
-    },
-    wait(ms: number, signal: AbortSignal): Promise<void> {
-      if (pending || signal.aborted) {
-        pending = false
-        return Promise.resolve()
-      }
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer)
-          signal.removeEventListener('abort', done)
-          wakeUp = undefined
-          resolve()
-        }
-        const timer = setTimeout(done, ms)
-        wakeUp = done
-        signal.addEventListener('abort', done, { once: true })
-      })
     },
   }
 }

@@ -1,0 +1,103 @@
+// SQL for the alerter: dedupe, pending items, grouped alerts and their delivery state.
+import type { Sql, Tx } from '../lib/db.ts'
+import type { AlertItem, PendingGroup } from './rules.ts'
+
+/** Records items not seen before as pending; returns how many were new. Redeliveries are dropped here. */
+export async function addPending(tx: Tx, items: AlertItem[], seenOnly: string[]): Promise<number> {
+  const ids = [...items.map((i) => i.sourceId), ...seenOnly]
+  if (ids.length === 0) return 0
+  const fresh = await tx`
+    insert into alert_seen (source_id) select unnest(${ids}::text[])
+    on conflict do nothing returning source_id`
+  const isFresh = new Set(fresh.map((r) => r.source_id as string))
+  const rows = items
+    .filter((i) => isFresh.has(i.sourceId))
+    .map((i) => ({
+      source_id: i.sourceId,
+      alert_key: i.key,
+      kind: i.kind,
+      severity: i.severity,
+      line: i.line,
+    }))
+  if (rows.length > 0) await tx`insert into alert_pending ${tx(rows)}`
+  return rows.length
+}
+
+/** Groups whose oldest item is older than the digest window, removed from pending in the same transaction. */
+export async function takeDueGroups(
+  tx: Tx,
+  windowMs: number,
+  now: number,
+): Promise<(PendingGroup & { ids: string[] })[]> {
+  const rows = await tx`
+    delete from alert_pending p
+    using (select alert_key from alert_pending group by alert_key
+           having min(received_at) <= ${new Date(now - windowMs)}) due
+    where p.alert_key = due.alert_key
+    returning p.source_id, p.alert_key, p.kind, p.severity, p.line, p.received_at`
+  const groups = new Map<string, PendingGroup & { ids: string[]; at: number[] }>()
+  for (const r of rows.sort(
+    (a, b) => (a.received_at as Date).getTime() - (b.received_at as Date).getTime(),
+  )) {
+    let g = groups.get(r.alert_key)
+    if (!g) {
+      g = { key: r.alert_key, kind: r.kind, severity: r.severity, lines: [], count: 0, ids: [], at: [] }
+      groups.set(r.alert_key, g)
+    }
+    g.count++
+    g.ids.push(r.source_id)
+    if (g.lines.length < 5) g.lines.push(r.line)
+    if (r.severity === 'critical') g.severity = 'critical'
+  }
+  return [...groups.values()]
+}
+
+export async function recentlyAlerted(
+  tx: Tx,
+  key: string,
+  throttleMs: number,
+  now: number,
+): Promise<boolean> {
+  if (throttleMs <= 0) return false
+  const rows = await tx`
+    select 1 from alerts where alert_key = ${key} and status <> 'throttled' and created_at > ${new Date(now - throttleMs)} limit 1`
+  return rows.length > 0
+}
+
+export interface AlertRow {
+  alert_id: string
+  kind: string
+  alert_key: string
+  severity: string
+  text: string
+  attempts: number
+  item_count: number
+}
+
+export async function insertAlert(
+  tx: Tx,
+  a: Omit<AlertRow, 'attempts'> & { source_ids: string[]; status: 'pending' | 'throttled'; now: number },
+): Promise<void> {
+  await tx`
+    insert into alerts (alert_id, kind, alert_key, severity, text, source_ids, status, item_count, created_at, next_attempt_at)
+    values (${a.alert_id}, ${a.kind}, ${a.alert_key}, ${a.severity}, ${a.text}, ${a.source_ids}, ${a.status},
+            ${a.item_count}, ${new Date(a.now)}, ${a.status === 'pending' ? new Date(a.now) : null})
+    on conflict (alert_id) do nothing`
+}
+
+export async function dueAlerts(sql: Sql, now: number, limit = 50): Promise<AlertRow[]> {
+  return (await sql`
+    select alert_id, kind, alert_key, severity, text, attempts, item_count from alerts
+    where status = 'pending' and next_attempt_at <= ${new Date(now)}
+    order by next_attempt_at limit ${limit}`) as unknown as AlertRow[]
+}
+
+export async function markSent(sql: Sql, id: string): Promise<void> {
+  await sql`update alerts set status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = null where alert_id = ${id}`
+}
+
+export async function markFailed(sql: Sql, id: string, error: string, retryAt: number): Promise<void> {
+  await sql`
+    update alerts set attempts = attempts + 1, last_error = ${error}, next_attempt_at = ${new Date(retryAt)}
+    where alert_id = ${id}`
+}

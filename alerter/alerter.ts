@@ -1,0 +1,172 @@
+// The alerter service: consumes `errors` and `low-stock`, groups bursts into digests, throttles repeats,
+// logs every alert and delivers it to the webhook until the webhook takes it.
+import { createHash } from 'node:crypto'
+import type { Consumer, EachBatchPayload } from 'kafkajs'
+import type { Config } from '../lib/config.ts'
+import type { Sql } from '../lib/db.ts'
+import { DecodeError } from '../lib/errors.ts'
+import type { Logger } from '../lib/log.ts'
+import type { Decoder } from '../lib/registry.ts'
+import { runLoop, scheduleDelayMs } from '../lib/retry.ts'
+import type { LowStock, StockError } from '../schemas/contract.ts'
+import {
+  addPending,
+  dueAlerts,
+  insertAlert,
+  markFailed,
+  markSent,
+  recentlyAlerted,
+  takeDueGroups,
+} from './alert-store.ts'
+import { type AlertItem, alertText, fromError, fromLowStock } from './rules.ts'
+import type { Sink } from './webhook.ts'
+
+export interface AlerterDeps {
+  consumer: Consumer
+  sql: Sql
+  errors: Decoder<StockError>
+  lowStock: Decoder<LowStock>
+  /** Undefined: alerts go to the log only. */
+  sink?: Sink
+  log: Logger
+  clock: () => number
+  config: Pick<Config, 'alerter' | 'topics'>
+  onFatal: (err: unknown) => void
+  onAlert?: (outcome: 'sent' | 'failed' | 'throttled') => void
+}
+
+export interface Alerter {
+  start(): Promise<void>
+  stop(): Promise<void>
+  assigned(): number
+}
+
+export function createAlerter(deps: AlerterDeps): Alerter {
+  const { sql, log, config } = deps
+  const cfg = config.alerter
+  const rules = { errorCodes: cfg.errorCodes, lowStockSeverities: cfg.lowStockSeverities }
+  const stopping = new AbortController()
+  let loops: Promise<void>[] = []
+  let assigned = 0
+
+  async function eachBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload) {
+    const items: AlertItem[] = []
+    const seenOnly: string[] = []
+    for (const m of batch.messages) {
+      try {
+        const item =
+          batch.topic === config.topics.errors
+            ? fromError(await deps.errors.decode(m.value), rules)
+            : fromLowStock(await deps.lowStock.decode(m.value), rules)
+        if (item) items.push(item)
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err
+        log.error(
+          { err, topic: batch.topic, partition: batch.partition, offset: m.offset },
+          'undecodable message skipped',
+        )
+        seenOnly.push(`raw:${batch.topic}:${batch.partition}:${m.offset}`)
+      }
+    }
+    // Offsets move only after the items are durable in Postgres; a redelivery is dropped by source id.
+    await sql.begin((tx) => addPending(tx, items, seenOnly))
+    const last = batch.messages[batch.messages.length - 1]
+    if (last) resolveOffset(last.offset)
+    await heartbeat()
+  }
+
+  async function flushDue(): Promise<boolean> {
+    const now = deps.clock()
+    const created = await sql.begin(async (tx) => {
+      const groups = await takeDueGroups(tx, cfg.digestWindowMs, now)
+      const out = []
+      for (const g of groups) {
+        const throttled = await recentlyAlerted(tx, g.key, cfg.throttleMs, now)
+        const alertId = createHash('sha256').update(`${g.key}\u0000${g.ids[0]}`).digest('hex').slice(0, 32)
+        const text = alertText(g)
+        await insertAlert(tx, {
+          alert_id: alertId,
+          kind: g.kind,
+          alert_key: g.key,
+          severity: g.severity,
+          text,
+          source_ids: g.ids,
+          status: throttled ? 'throttled' : 'pending',
+          item_count: g.count,
+          now,
+        })
+        out.push({ alertId, g, text, throttled })
+      }
+      return out
+    })
+    for (const { alertId, g, text, throttled } of created) {
+      // The log is the sink that always works; throttled alerts are logged at a lower level.
+      const fields = {
+        alert: { id: alertId, key: g.key, kind: g.kind, severity: g.severity, count: g.count },
+      }
+      if (throttled) {
+        log.info({ ...fields, throttled: true }, text)
+        deps.onAlert?.('throttled')
+      } else log.warn(fields, text)
+    }
+    return false
+  }
+
+  async function deliverDue(): Promise<boolean> {
+    const now = deps.clock()
+    const due = await dueAlerts(sql, now)
+    for (const a of due) {
+      if (!deps.sink) {
+        await markSent(sql, a.alert_id)
+        continue
+      }
+      try {
+        await deps.sink.send(a)
+        await markSent(sql, a.alert_id)
+        deps.onAlert?.('sent')
+      } catch (err) {
+        const retryAt = deps.clock() + scheduleDelayMs(cfg.webhookRetryMs, a.attempts + 1)
+        await markFailed(sql, a.alert_id, (err as Error).message, retryAt)
+        deps.onAlert?.('failed')
+        log.warn(
+          { err, alertId: a.alert_id, attempt: a.attempts + 1, retryAt: new Date(retryAt) },
+          'webhook failed; alert kept for retry',
+        )
+      }
+    }
+    return due.length > 0
+  }
+
+  const loop = (name: string, everyMs: number, step: () => Promise<boolean>) =>
+    runLoop({
+      name,
+      everyMs,
+      step,
+      signal: stopping.signal,
+      onError: (err, failures) => log.warn({ err, loop: name, failures }, `${name} failed; will retry`),
+    })
+
+  return {
+    assigned: () => assigned,
+    async start() {
+      deps.consumer.on(deps.consumer.events.GROUP_JOIN, (e) => {
+        assigned = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0)
+      })
+      deps.consumer.on(deps.consumer.events.CRASH, (e) => {
+        if (!e.payload.restart) deps.onFatal(e.payload.error)
+      })
+      await deps.consumer.subscribe({
+        topics: [config.topics.errors, config.topics.lowStock],
+        fromBeginning: true,
+      })
+      await deps.consumer.run({ eachBatchAutoResolve: false, eachBatch })
+      const tick = Math.max(20, Math.min(500, Math.floor(cfg.digestWindowMs / 4)))
+      loops = [loop('alert digest', tick, flushDue), loop('alert delivery', tick, deliverDue)]
+    },
+    async stop() {
+      await deps.consumer.disconnect()
+      stopping.abort()
+      await Promise.all(loops)
+    },
+  }
+}

@@ -1,0 +1,142 @@
+// `stockflow redrive`: sends failed movements back to `events` once their cause is fixed.
+import { parseArgs } from 'node:util'
+import { Partitioners } from 'kafkajs'
+import { loadConfig } from '../lib/config.ts'
+import { createSql, type Sql } from '../lib/db.ts'
+import { UsageError } from '../lib/errors.ts'
+import { createKafka } from '../lib/kafka.ts'
+import { createLogger } from '../lib/log.ts'
+import { createEncoder, createRegistry } from '../lib/registry.ts'
+import { movementKey, type StockMovement } from '../schemas/contract.ts'
+import { REDRIVE_HEADER } from '../schemas/headers.ts'
+
+export interface RedriveFilter {
+  code?: string
+  store?: number
+  item?: number
+  since?: string
+  until?: string
+}
+
+const USAGE =
+  'usage: stockflow redrive [--code C] [--store N] [--item N] [--since ISO] [--until ISO] [--dry-run]'
+
+export function parseRedriveArgs(argv: string[]): { filter: RedriveFilter; dryRun: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      code: { type: 'string' },
+      store: { type: 'string' },
+      item: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+    },
+  })
+  const int = (v: string | undefined) => {
+    if (v === undefined) return undefined
+    if (!/^\d+$/.test(v)) throw new UsageError('USAGE', `${USAGE}\n--store and --item take positive integers`)
+    return Number(v)
+  }
+  for (const d of [values.since, values.until]) {
+    if (d !== undefined && Number.isNaN(Date.parse(d)))
+      throw new UsageError('USAGE', `${USAGE}\n'${d}' is not a date`)
+  }
+  const filter: RedriveFilter = {
+    code: values.code,
+    store: int(values.store),
+    item: int(values.item),
+    since: values.since,
+    until: values.until,
+  }
+  return {
+    filter: Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)),
+    dryRun: values['dry-run'],
+  }
+}
+
+/** Failed movements matching the filter. Import-stage rejections are not here: fix the rejected CSV and drop it again. */
+export async function selectFailed(sql: Sql, f: RedriveFilter) {
+  return sql`
+    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, code, failed_at
+    from failed_movements
+    where true
+      ${f.code ? sql`and code = ${f.code}` : sql``}
+      ${f.store !== undefined ? sql`and store_number = ${f.store}` : sql``}
+      ${f.item !== undefined ? sql`and item_number = ${f.item}` : sql``}
+      ${f.since ? sql`and failed_at >= ${new Date(f.since)}` : sql``}
+      ${f.until ? sql`and failed_at < ${new Date(f.until)}` : sql``}
+    order by failed_at, transaction_id`
+}
+
+export async function runRedrive(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: (line: string) => void = console.log,
+): Promise<number> {
+  const { filter, dryRun } = parseRedriveArgs(argv)
+  const config = loadConfig(env)
+  const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 2, name: 'stockflow-redrive' })
+  try {
+    const rows = await selectFailed(sql, filter)
+    const movements: StockMovement[] = rows.map((r) => ({
+      transaction_id: r.transaction_id,
+      event_type: r.event_type,
+      occurred_at: (r.occurred_at as Date).getTime(),
+      store_number: r.store_number,
+      item_number: r.item_number,
+      quantity: r.quantity,
+    }))
+    const [audit] = await sql`
+      insert into redrives (filter, dry_run, count) values (${sql.json(filter as never)}, ${dryRun}, ${rows.length})
+      returning id`
+    for (const r of rows) {
+      out(
+        JSON.stringify({
+          transaction_id: r.transaction_id,
+          code: r.code,
+          store: r.store_number,
+          item: r.item_number,
+          quantity: r.quantity,
+          dry_run: dryRun,
+        }),
+      )
+    }
+    if (!dryRun && movements.length > 0) {
+      const log = createLogger({ name: 'redrive', level: 'error' })
+      const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-redrive`)
+      const registry = createRegistry(config.registry)
+      const encoder = await createEncoder<StockMovement>(
+        registry,
+        config.registry,
+        config.topics.events,
+        'StockMovement',
+      )
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      })
+      await producer.connect()
+      try {
+        await producer.send({
+          topic: config.topics.events,
+          acks: -1,
+          messages: movements.map((m) => ({
+            key: movementKey(m.store_number, m.item_number),
+            value: encoder.encode(m),
+            headers: { [REDRIVE_HEADER]: String(audit!.id) },
+          })),
+        })
+      } finally {
+        await producer.disconnect()
+      }
+    }
+    console.error(
+      `${dryRun ? 'would re-drive' : 're-drove'} ${rows.length} movement(s) (redrive #${audit!.id})`,
+    )
+    return 0
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
+}

@@ -1,0 +1,71 @@
+// `stockflow start` (`npm start`): the whole system on one machine, with one command.
+
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { type Stack, startStack } from '../infra/stack.ts'
+import { loadConfig } from '../lib/config.ts'
+import { createSql, migrate } from '../lib/db.ts'
+import { supervise } from './supervisor.ts'
+
+const BIN = fileURLToPath(new URL('../bin/stockflow.ts', import.meta.url))
+
+export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'stack-dir': { type: 'string', default: '.stack/dev' } },
+  })
+  const say = (msg: string) => console.error(`[stockflow] ${msg}`)
+  let stack: Stack | undefined
+  const configured = env.KAFKA_BROKERS && env.SCHEMA_REGISTRY_URL && env.DATABASE_URL
+  if (!configured) {
+    say('starting the local stack (Kafka, schema registry, Postgres); the first run downloads them')
+    stack = await startStack({
+      dir: values['stack-dir'],
+      existing: {
+        KAFKA_BROKERS: env.KAFKA_BROKERS,
+        SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL,
+        DATABASE_URL: env.DATABASE_URL,
+      },
+      log: say,
+    })
+  }
+  const childEnv: NodeJS.ProcessEnv = { ...env, ...stack?.env, INPUT_DIR: env.INPUT_DIR ?? './input' }
+  const config = loadConfig(childEnv)
+  const sql = createSql({ url: config.db.url, max: 1, name: 'stockflow-start' })
+  await migrate(sql, { schema: config.db.schema })
+  await sql.end({ timeout: 5 })
+
+  const sup = supervise(
+    ['importer', 'processor', 'alerter'].map((name) => ({ name, args: [BIN, name], env: childEnv })),
+    say,
+  )
+  const input = resolve(config.importer.inputDir)
+  console.error(
+    [
+      '',
+      'stockflow is running.',
+      `  Drop CSV files into:   ${input}`,
+      `  Receipts appear in:    ${input}/processed/ (or failed/)`,
+      `  Watch events:          npx stockflow tail ${config.topics.events} --from-beginning --follow`,
+      `  Watch errors:          npx stockflow tail ${config.topics.errors} --follow`,
+      '  Stock, lag, errors:    npx stockflow stats',
+      `  SQL:                   psql ${config.db.url.replace(/:[^:@/]*@/, ':***@')} -c 'select * from current_stock'`,
+      `  Health:                http://127.0.0.1:${config.processor.port}/readyz  (importer ${config.importer.port}, alerter ${config.alerter.port})`,
+      '  Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  )
+  await new Promise<void>((r) => {
+    process.once('SIGINT', () => r())
+    process.once('SIGTERM', () => r())
+  })
+  say('stopping services…')
+  await sup.stop()
+  if (stack) {
+    say('stopping the local stack…')
+    await stack.stop()
+  }
+  say('stopped')
+  return 0
+}

@@ -1,0 +1,63 @@
+// Runs child processes and restarts any that dies, with backoff; stops them all on request.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { backoffMs } from '../lib/retry.ts'
+
+export interface ChildSpec {
+  name: string
+  args: string[]
+  env: NodeJS.ProcessEnv
+}
+
+export interface Supervisor {
+  stop(): Promise<void>
+  pids(): Record<string, number | undefined>
+}
+
+export function supervise(specs: ChildSpec[], log: (msg: string) => void, graceMs = 20_000): Supervisor {
+  const running = new Map<string, ChildProcess>()
+  const restarts = new Map<string, number>()
+  let stopping = false
+
+  function launch(spec: ChildSpec) {
+    const child = spawn(process.execPath, spec.args, {
+      env: spec.env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    running.set(spec.name, child)
+    const startedAt = Date.now()
+    child.once('exit', (code, signal) => {
+      running.delete(spec.name)
+      if (stopping) return
+      // A child that stayed up a while gets a fresh backoff; one that crash-loops waits longer each time.
+      const n = Date.now() - startedAt > 60_000 ? 1 : (restarts.get(spec.name) ?? 0) + 1
+      restarts.set(spec.name, n)
+      const delay = backoffMs(n, 500, 30_000)
+      log(`${spec.name} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`)
+      setTimeout(() => {
+        if (!stopping) launch(spec)
+      }, delay).unref()
+    })
+  }
+
+  for (const s of specs) launch(s)
+  return {
+    pids: () => Object.fromEntries(specs.map((s) => [s.name, running.get(s.name)?.pid])),
+    async stop() {
+      stopping = true
+      await Promise.all(
+        [...running.values()].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve()
+              const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+              child.once('exit', () => {
+                clearTimeout(timer)
+                resolve()
+              })
+              child.kill('SIGTERM')
+            }),
+        ),
+      )
+    },
+  }
+}

@@ -1,0 +1,126 @@
+// `stockflow tail TOPIC`: prints a topic's messages, Avro-decoded through the registry, as JSON lines.
+import { randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../lib/config.ts'
+import { UsageError } from '../lib/errors.ts'
+import { createKafka } from '../lib/kafka.ts'
+import { createLogger } from '../lib/log.ts'
+import { createDecoder, createRegistry, type Decoder } from '../lib/registry.ts'
+import type { SchemaName } from '../schemas/contract.ts'
+
+const USAGE = 'usage: stockflow tail TOPIC [--from-beginning] [--follow] [--max N] [--key K]'
+
+export interface TailOptions {
+  topic: string
+  fromBeginning: boolean
+  follow: boolean
+  max: number
+  key: string | undefined
+}
+
+export function parseTailArgs(argv: string[]): TailOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      'from-beginning': { type: 'boolean', default: false },
+      follow: { type: 'boolean', short: 'f', default: false },
+      max: { type: 'string' },
+      key: { type: 'string' },
+    },
+  })
+  const max = values.max === undefined ? Number.POSITIVE_INFINITY : Number(values.max)
+  if (positionals.length !== 1 || !(max > 0)) throw new UsageError('USAGE', USAGE)
+  return {
+    topic: positionals[0]!,
+    fromBeginning: values['from-beginning'],
+    follow: values.follow,
+    max,
+    key: values.key,
+  }
+}
+
+/** Prints messages to `out`; returns how many. Without --follow it stops at the end offsets seen at start. */
+export async function runTail(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: (line: string) => void = console.log,
+): Promise<number> {
+  const opts = parseTailArgs(argv)
+  const config = loadConfig(env)
+  const log = createLogger({ name: 'tail', level: 'error' })
+  const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-tail`)
+  const registry = createRegistry(config.registry)
+  const schemaFor: Record<string, SchemaName> = {
+    [config.topics.events]: 'StockMovement',
+    [config.topics.errors]: 'StockError',
+    [config.topics.lowStock]: 'LowStock',
+  }
+  const name = schemaFor[opts.topic]
+  // Our topics decode into the contract's reader schema; any other topic with its writer's schema.
+  const decoder: Decoder<unknown> = name
+    ? createDecoder(registry, name)
+    : { decode: (b) => registry.decode(b!) }
+
+  const admin = kafka.admin()
+  await admin.connect()
+  const ends = new Map((await admin.fetchTopicOffsets(opts.topic)).map((p) => [p.partition, Number(p.high)]))
+  await admin.disconnect()
+  const position = new Map<number, number>()
+  const done = () =>
+    [...ends].every(([p, high]) =>
+      opts.fromBeginning ? (position.get(p) ?? -1) >= high - 1 || high === 0 : true,
+    )
+
+  const consumer = kafka.consumer({
+    groupId: `stockflow-tail-${randomBytes(6).toString('hex')}`,
+    maxWaitTimeInMs: 200,
+  })
+  let printed = 0
+  let finish: () => void = () => {}
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve
+  })
+  await consumer.connect()
+  await consumer.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning })
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      position.set(partition, Number(message.offset))
+      const key = message.key?.toString() ?? null
+      if (printed < opts.max && (opts.key === undefined || key === opts.key)) {
+        let value: unknown
+        let error: string | undefined
+        try {
+          value = await decoder.decode(message.value)
+        } catch (err) {
+          error = (err as Error).message
+        }
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+        )
+        out(
+          JSON.stringify({
+            topic: opts.topic,
+            partition,
+            offset: message.offset,
+            timestamp: message.timestamp,
+            key,
+            headers,
+            value,
+            ...(error ? { error } : {}),
+          }),
+        )
+        printed++
+      }
+      if (printed >= opts.max || (!opts.follow && done())) finish()
+    },
+  })
+  if (!opts.follow && (done() || !opts.fromBeginning)) finish()
+  const stop = () => finish()
+  process.once('SIGINT', stop)
+  await finished
+  process.off('SIGINT', stop)
+  await consumer.disconnect()
+  return 0
+}
