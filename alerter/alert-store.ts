@@ -7,11 +7,12 @@ export async function addPending(tx: Tx, items: AlertItem[], seenOnly: string[])
   const ids = [...items.map((i) => i.sourceId), ...seenOnly]
   if (ids.length === 0) return 0
   const fresh = await tx`
-    insert into alert_seen (source_id) select unnest(${ids}::text[])
+    insert into alert_seen (source_id) select distinct unnest(${ids}::text[])
     on conflict do nothing returning source_id`
   const isFresh = new Set(fresh.map((r) => r.source_id as string))
+  // A batch may carry one id twice; the first copy is the one kept.
   const rows = items
-    .filter((i) => isFresh.has(i.sourceId))
+    .filter((i) => isFresh.delete(i.sourceId))
     .map((i) => ({
       source_id: i.sourceId,
       alert_key: i.key,

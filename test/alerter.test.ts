@@ -1,0 +1,185 @@
+// The alerter against the real broker, registry and Postgres, with a local HTTP receiver as webhook.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Kafka, Producer } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Alerter, createAlerter } from '../alerter/alerter.ts'
+import { createWebhookSink } from '../alerter/webhook.ts'
+import { createDecoder, createEncoder, createRegistry, type Encoder } from '../lib/registry.ts'
+import type { LowStock, StockError } from '../schemas/contract.ts'
+import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
+import { connectProducer, setupTopics } from './support/kafka.ts'
+
+interface Received {
+  status: number
+  body: { text: string; kind: string; key: string; count: number; alert_id: string }
+}
+
+function importError(file: string, line: number): StockError {
+  return {
+    error_id: `${file}-${line}`,
+    stage: 'import',
+    code: 'INVALID_QUANTITY',
+    message: `value 'x${line}' is not a whole number`,
+    source_file: file,
+    source_line: line,
+    raw_row: `id,sale,2020-01-01T00:00:00Z,1,1,x${line}`,
+    movement: null,
+    raw_value_base64: null,
+    topic: null,
+    partition: null,
+    offset: null,
+    attempts: 0,
+    attempted_at: [],
+    first_seen_at: 1,
+    failed_at: 1,
+  }
+}
+
+function lowStock(episode: number): LowStock {
+  return {
+    event_id: `7:1:${episode}:LOW`,
+    episode,
+    severity: 'LOW',
+    store_number: 7,
+    item_number: 1,
+    quantity: 3,
+    threshold: 10,
+    transaction_id: '00000000-0000-4000-8000-000000000001',
+    occurred_at: 1,
+    detected_at: 1,
+  }
+}
+
+describe('alerter', () => {
+  let ctx: TestContext
+  let kafka: Kafka
+  let producer: Producer
+  let alerter: Alerter
+  let server: Server
+  let errors: Encoder<StockError>
+  let lows: Encoder<LowStock>
+  const received: Received[] = []
+  let failNext = 0
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        const status = failNext > 0 ? 500 : 200
+        if (failNext > 0) failNext--
+        received.push({ status, body: JSON.parse(body) })
+        res.writeHead(status).end()
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+    const port = (server.address() as AddressInfo).port
+    ctx = await createTestContext('alerter', {
+      ALERT_DIGEST_WINDOW_MS: '400',
+      ALERT_THROTTLE_MS: '60000',
+      ALERT_WEBHOOK_RETRY_MS: '100',
+      ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+    })
+    kafka = await setupTopics(ctx)
+    producer = await connectProducer(kafka)
+    const registry = createRegistry(ctx.config.registry)
+    errors = await createEncoder(registry, ctx.config.registry, ctx.config.topics.errors, 'StockError')
+    lows = await createEncoder(registry, ctx.config.registry, ctx.config.topics.lowStock, 'LowStock')
+    const consumer = kafka.consumer({ groupId: ctx.config.alerter.groupId, maxWaitTimeInMs: 50 })
+    await consumer.connect()
+    alerter = createAlerter({
+      consumer,
+      sql: ctx.sql,
+      errors: createDecoder(registry, 'StockError'),
+      lowStock: createDecoder(registry, 'LowStock'),
+      sink: createWebhookSink(ctx.config.alerter.webhookUrl!, 2000),
+      log: ctx.log,
+      clock: Date.now,
+      config: ctx.config,
+      onFatal: (err) => {
+        throw err
+      },
+    })
+    await alerter.start()
+  })
+  afterAll(async () => {
+    await alerter.stop()
+    await producer.disconnect()
+    server.close()
+    await ctx.close()
+  })
+
+  const sendErrors = (es: StockError[]) =>
+    producer.send({
+      topic: ctx.config.topics.errors,
+      acks: -1,
+      messages: es.map((e) => ({ key: e.source_file, value: errors.encode(e) })),
+    })
+  const sendLow = (ls: LowStock[]) =>
+    producer.send({
+      topic: ctx.config.topics.lowStock,
+      acks: -1,
+      messages: ls.map((l) => ({ key: '7:1', value: lows.encode(l) })),
+    })
+  const delivered = (pred: (r: Received) => boolean) => received.filter((r) => r.status === 200 && pred(r))
+
+  it('turns a burst of 500 rejected rows from one file into one digest, and drops redeliveries', async () => {
+    const burst = Array.from({ length: 500 }, (_, i) => importError('bad.csv', i + 2))
+    await sendErrors(burst)
+    await sendErrors(burst.slice(0, 50))
+    await pollUntil(
+      'digest delivered',
+      async () => delivered((r) => r.body.key.startsWith('import:bad.csv')).length === 1,
+    )
+    const [digest] = delivered((r) => r.body.key.startsWith('import:bad.csv'))
+    expect(digest!.body.count).toBe(500)
+    expect(digest!.body.text).toContain(
+      '500 rows rejected from file bad.csv (INVALID_QUANTITY); first lines: line 2:',
+    )
+    const rows =
+      await ctx.sql`select status, item_count from alerts where alert_key = 'import:bad.csv:INVALID_QUANTITY'`
+    expect(rows.map((r) => [r.status, r.item_count])).toEqual([['sent', 500]])
+  })
+
+  it('calls the webhook once per low-stock episode and retries it after 500s', async () => {
+    failNext = 2
+    await sendLow([lowStock(1), lowStock(1)])
+    await pollUntil(
+      'episode 1 delivered',
+      async () => delivered((r) => r.body.key === 'low-stock:7:1:1:LOW').length === 1,
+    )
+    const tries = received.filter((r) => r.body.key === 'low-stock:7:1:1:LOW')
+    expect(tries.map((t) => t.status)).toEqual([500, 500, 200])
+    expect(tries[2]!.body.text).toContain('store 7 item 1 is low: 3 left (threshold 10)')
+    const [row] = await ctx.sql`select status, attempts from alerts where alert_key = 'low-stock:7:1:1:LOW'`
+    expect(row).toEqual({ status: 'sent', attempts: 3 })
+
+    await sendLow([lowStock(2)])
+    await pollUntil(
+      'episode 2 delivered',
+      async () => delivered((r) => r.body.key === 'low-stock:7:1:2:LOW').length === 1,
+    )
+    expect(delivered((r) => r.body.key.startsWith('low-stock:7:1:'))).toHaveLength(2)
+  })
+
+  it('throttles the same key within the window: recorded, not sent', async () => {
+    await sendErrors([importError('again.csv', 2)])
+    await pollUntil(
+      'first alert sent',
+      async () => delivered((r) => r.body.key === 'import:again.csv:INVALID_QUANTITY').length === 1,
+    )
+    await sendErrors([importError('again.csv', 3)])
+    await pollUntil('second alert recorded', async () => {
+      const rows =
+        await ctx.sql`select status from alerts where alert_key = 'import:again.csv:INVALID_QUANTITY' order by created_at`
+      return rows.length === 2 ? rows : undefined
+    })
+    const rows =
+      await ctx.sql`select status from alerts where alert_key = 'import:again.csv:INVALID_QUANTITY' order by created_at`
+    expect(rows.map((r) => r.status)).toEqual(['sent', 'throttled'])
+    expect(delivered((r) => r.body.key === 'import:again.csv:INVALID_QUANTITY')).toHaveLength(1)
+  })
+})
