@@ -1,10 +1,9 @@
 // `stockflow import FILE…`: imports files once, without watching or moving them.
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
-import { Partitioners } from 'kafkajs'
 import { loadConfig } from '../lib/config.ts'
 import { UsageError } from '../lib/errors.ts'
-import { createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
+import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createEncoder, createRegistry } from '../lib/registry.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
@@ -36,11 +35,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
     config.topics.errors,
     'StockError',
   )
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  })
+  const producer = createIdempotentProducer(kafka, { retries: 5 })
   await producer.connect()
   let code = 0
   try {

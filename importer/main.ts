@@ -1,8 +1,7 @@
 // Composition root of the importer: reads the environment, builds clients, handles signals.
-import { Partitioners } from 'kafkajs'
 import { loadConfig } from '../lib/config.ts'
 import { createSql, migrate } from '../lib/db.ts'
-import { createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
+import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
 import { createEncoder, createRegistry } from '../lib/registry.ts'
@@ -30,11 +29,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     config.topics.errors,
     'StockError',
   )
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  })
+  const producer = createIdempotentProducer(kafka)
   await producer.connect()
   const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 2, name: 'stockflow-importer' })
   await migrate(sql, { schema: config.db.schema, log })

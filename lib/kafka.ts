@@ -1,6 +1,14 @@
 // Kafka client factory (SASL/TLS from config, kafkajs logs routed to pino) and explicit topic creation.
 import { readFileSync } from 'node:fs'
-import { type Admin, Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs'
+import {
+  type Admin,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs'
 import type { Config } from './config.ts'
 import { KafkaError } from './errors.ts'
 import type { Logger } from './log.ts'
@@ -100,5 +108,19 @@ export async function groupLag(
     const c = byPartition.get(o.partition) ?? -1
     const base = c < 0 ? Number(o.low) : c
     return { partition: o.partition, committed: c, high, lag: Math.max(0, high - base) }
+  })
+}
+
+/**
+ * The producer every stockflow writer uses: idempotent, one request in flight (see importer/publisher.ts),
+ * murmur2 partitioning like the Java client. Services retry without limit, so a broker restart only
+ * delays a send; command-line tools pass a bound so they fail instead of hanging.
+ */
+export function createIdempotentProducer(kafka: Kafka, opts: { retries?: number } = {}): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: opts.retries ?? Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
   })
 }

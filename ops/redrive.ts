@@ -1,10 +1,9 @@
 // `stockflow redrive`: sends failed movements back to `events` once their cause is fixed.
 import { parseArgs } from 'node:util'
-import { Partitioners } from 'kafkajs'
 import { loadConfig } from '../lib/config.ts'
 import { createSql, type Sql } from '../lib/db.ts'
 import { UsageError } from '../lib/errors.ts'
-import { createKafka } from '../lib/kafka.ts'
+import { createIdempotentProducer, createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createEncoder, createRegistry } from '../lib/registry.ts'
 import { movementKey, type StockMovement } from '../schemas/contract.ts'
@@ -112,11 +111,7 @@ export async function runRedrive(
         config.topics.events,
         'StockMovement',
       )
-      const producer = kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      })
+      const producer = createIdempotentProducer(kafka, { retries: 5 })
       await producer.connect()
       try {
         await producer.send({

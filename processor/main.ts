@@ -1,8 +1,7 @@
 // Composition root of the processor: reads the environment, builds clients, handles signals.
-import { Partitioners } from 'kafkajs'
 import { loadConfig } from '../lib/config.ts'
 import { createSql, migrate } from '../lib/db.ts'
-import { createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
+import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
 import { createDecoder, createRegistry } from '../lib/registry.ts'
@@ -21,11 +20,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   await admin.connect()
   await ensureTopics(admin, pipelineTopics(config.topics))
   const registry = createRegistry(config.registry)
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  })
+  const producer = createIdempotentProducer(kafka)
   await producer.connect()
   const consumer = kafka.consumer({
     groupId: config.processor.groupId,

@@ -1,7 +1,7 @@
 // The foundation against the real services: a topic, a registered schema, an encoded round trip, migrations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadMigrations, migrate } from '../lib/db.ts'
-import { createKafka, ensureTopics } from '../lib/kafka.ts'
+import { createIdempotentProducer, createKafka, ensureTopics } from '../lib/kafka.ts'
 import { createDecoder, createEncoder, createRegistry, valueSubject } from '../lib/registry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
@@ -40,7 +40,7 @@ describe('local stack round trip', () => {
       item_number: 12,
       quantity: 400,
     }
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+    const producer = createIdempotentProducer(kafka)
     await producer.connect()
     await producer.send({ topic, acks: -1, messages: [{ key: '5:12', value: encoder.encode(value) }] })
 

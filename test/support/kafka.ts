@@ -1,6 +1,6 @@
 // Kafka helpers for integration tests: topic setup, producers, and reading a topic back decoded.
-import { type Kafka, Partitioners, type Producer } from 'kafkajs'
-import { createKafka, ensureTopics, pipelineTopics } from '../../lib/kafka.ts'
+import type { Kafka, Producer } from 'kafkajs'
+import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../../lib/kafka.ts'
 import { createDecoder, createEncoder, createRegistry } from '../../lib/registry.ts'
 import type { SchemaName, StockError, StockMovement } from '../../schemas/contract.ts'
 import { pollUntil, type TestContext, uniqueName } from './context.ts'
@@ -23,11 +23,7 @@ export async function setupTopics(ctx: TestContext): Promise<Kafka> {
 }
 
 export async function connectProducer(kafka: Kafka): Promise<Producer> {
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  })
+  const producer = createIdempotentProducer(kafka)
   await producer.connect()
   return producer
 }
