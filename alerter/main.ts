@@ -4,7 +4,7 @@ import { createSql, migrate } from '../lib/db.ts'
 import { createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
-import { createDecoder, createRegistry } from '../lib/registry.ts'
+import { createDecoder, createRegistry, pingRegistry } from '../lib/registry.ts'
 import type { LowStock, StockError } from '../schemas/contract.ts'
 import { createAlerter } from './alerter.ts'
 import { createWebhookSink } from './webhook.ts'
@@ -50,6 +50,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       kafka: async () => {
         await admin.describeCluster()
       },
+      registry: () => pingRegistry(config.registry),
       partitions: async () => {
         if (alerter.assigned() === 0) throw new Error('no partitions assigned')
       },

@@ -4,7 +4,7 @@ import { createSql, migrate } from '../lib/db.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
-import { createEncoder, createRegistry } from '../lib/registry.ts'
+import { createEncoder, createRegistry, pingRegistry } from '../lib/registry.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
 import { createImporter } from './importer.ts'
 import { createImporterMetrics } from './importer-metrics.ts'
@@ -51,9 +51,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       kafka: async () => {
         await admin.describeCluster()
       },
-      registry: async () => {
-        await registry.getLatestSchemaId(`${config.topics.events}-value`)
-      },
+      registry: () => pingRegistry(config.registry),
       postgres: async () => {
         await sql`select 1`
       },

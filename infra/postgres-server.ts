@@ -1,5 +1,6 @@
 // A private PostgreSQL cluster (initdb + pg_ctl from Debian's binaries) on loopback.
 import {
+  chmodSync,
   chownSync,
   existsSync,
   mkdirSync,
@@ -133,7 +134,11 @@ export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
       bin = bin || (await findPgBin())
       runAs = await runAsFor()
       mkdirSync(home, { recursive: true })
-      if (runAs) chownSync(home, runAs.uid, runAs.gid)
+      if (runAs) {
+        // The postgres user must be able to reach its folder, e.g. inside a private mkdtemp folder.
+        chmodSync(o.dataDir, 0o755)
+        chownSync(home, runAs.uid, runAs.gid)
+      }
       await init()
       await pgCtl(['-l', logFile, '-w', '-t', '60', 'start'])
       await createDatabase()

@@ -16,11 +16,14 @@ export function createRegistry(cfg: Config['registry']): SchemaRegistry {
   return new SchemaRegistry({ host: cfg.url, auth, retry: { retries: 3 } })
 }
 
+function authHeaders(cfg: Config['registry']): Record<string, string> {
+  return cfg.username
+    ? { authorization: `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}` }
+    : {}
+}
+
 async function setCompatibility(cfg: Config['registry'], subject: string, level: string): Promise<void> {
-  const headers: Record<string, string> = { 'content-type': 'application/vnd.schemaregistry.v1+json' }
-  if (cfg.username) {
-    headers.authorization = `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}`
-  }
+  const headers = { ...authHeaders(cfg), 'content-type': 'application/vnd.schemaregistry.v1+json' }
   const res = await fetch(`${cfg.url.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`, {
     method: 'PUT',
     headers,
@@ -157,4 +160,14 @@ export function createDecoder<T>(registry: SchemaRegistry, name: SchemaName): De
       }
     },
   }
+}
+
+/** For readiness checks: the registry answers its subject list. */
+export async function pingRegistry(cfg: Config['registry']): Promise<void> {
+  const res = await fetch(`${cfg.url.replace(/\/$/, '')}/subjects`, {
+    headers: authHeaders(cfg),
+    signal: AbortSignal.timeout(2000),
+  })
+  if (!res.ok)
+    throw new RegistryError('REGISTRY_ERROR', `registry answered HTTP ${res.status}`, { retriable: true })
 }

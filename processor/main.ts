@@ -4,7 +4,7 @@ import { createSql, migrate } from '../lib/db.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
-import { createDecoder, createRegistry } from '../lib/registry.ts'
+import { createDecoder, createRegistry, pingRegistry } from '../lib/registry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import { createOutboxRelay } from './outbox-relay.ts'
 import { createProcessor } from './processor.ts'
@@ -55,9 +55,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       kafka: async () => {
         await admin.describeCluster()
       },
-      registry: async () => {
-        await registry.getLatestSchemaId(`${config.topics.events}-value`)
-      },
+      registry: () => pingRegistry(config.registry),
       partitions: async () => {
         if (processor.assigned() === 0) throw new Error('no partitions assigned')
       },

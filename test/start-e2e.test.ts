@@ -1,0 +1,92 @@
+// End to end: `stockflow start` (what `npm start` runs) with the seed dropped into its input folder.
+import { spawn } from 'node:child_process'
+import { copyFile, mkdtemp, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
+import { freePort } from './support/ports.ts'
+
+const BIN = new URL('../bin/stockflow.ts', import.meta.url).pathname
+const SEED = new URL('../../shared/seed/example.csv', import.meta.url)
+
+describe('stockflow start', () => {
+  let ctx: TestContext
+  beforeAll(async () => {
+    ctx = await createTestContext('start')
+  })
+  afterAll(async () => {
+    await ctx.close()
+  })
+
+  it('runs the whole pipeline: drop the seed, see stock and a receipt, Ctrl-C stops everything', async () => {
+    const input = await mkdtemp(join(tmpdir(), 'stockflow-start-'))
+    const ports = {
+      IMPORTER_PORT: await freePort(),
+      PROCESSOR_PORT: await freePort(),
+      ALERTER_PORT: await freePort(),
+    }
+    const child = spawn(process.execPath, [BIN, 'start'], {
+      env: {
+        ...process.env,
+        ...ctx.env,
+        INPUT_DIR: input,
+        LOG_LEVEL: 'warn',
+        ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let screen = ''
+    child.stderr.on('data', (d) => {
+      screen += d
+    })
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+    try {
+      await pollUntil('the first screen', async () => screen.includes('Drop CSV files into'), {
+        timeoutMs: 60_000,
+      })
+      expect(screen).toContain(input)
+      expect(screen).toContain('stockflow tail')
+      await pollUntil(
+        'services ready',
+        async () => {
+          const all = await Promise.all(
+            Object.values(ports).map((p) =>
+              fetch(`http://127.0.0.1:${p}/readyz`).then(
+                (r) => r.status,
+                () => 0,
+              ),
+            ),
+          )
+          return all.every((s) => s === 200)
+        },
+        { timeoutMs: 90_000 },
+      )
+
+      await copyFile(SEED, join(input, 'example.csv'))
+      await pollUntil(
+        'seed stock in Postgres',
+        async () => {
+          const [r] = await ctx.sql`select count(*)::int as n, sum(quantity)::int as q from current_stock`
+          return r?.n === 8 && r?.q === 3600
+        },
+        { timeoutMs: 60_000 },
+      )
+      const receipt = JSON.parse(await readFile(join(input, 'processed', 'example.csv.receipt.json'), 'utf8'))
+      expect(receipt).toMatchObject({ status: 'processed', rows_read: 9, rows_accepted: 9 })
+    } finally {
+      child.kill('SIGINT')
+    }
+    expect(await exited).toBe(0)
+    expect(screen).toContain('stopped')
+    const after = await Promise.all(
+      Object.values(ports).map((p) =>
+        fetch(`http://127.0.0.1:${p}/healthz`).then(
+          () => 'up',
+          () => 'down',
+        ),
+      ),
+    )
+    expect(after).toEqual(['down', 'down', 'down'])
+  })
+})
