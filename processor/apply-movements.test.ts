@@ -52,6 +52,21 @@ describe('applyMovements', () => {
     expect(levels.get('1:1')?.quantity).toBe(15)
   })
 
+  it('a sale parked and then covered within one batch is applied and not left parked', () => {
+    const levels = new Map([['1:1', level(2)]])
+    const c = applyMovements([rec('sale', 5), rec('incoming', 10)], {
+      levels,
+      parked: new Map(),
+      now: 0,
+      policy,
+      topics,
+    })
+    expect(c.parkedNew).toEqual([])
+    expect(c.parkedRemoved).toEqual([])
+    expect(c.applied.map((a) => a.movement.event_type)).toEqual(['incoming', 'sale'])
+    expect(levels.get('1:1')?.quantity).toBe(7)
+  })
+
   it('never takes stock below zero and keeps other items moving', () => {
     const levels = new Map([
       ['1:1', level(3)],

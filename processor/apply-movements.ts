@@ -117,7 +117,10 @@ function drainParked(level: Level, ctx: ApplyContext, changes: Changes): void {
     const p = list[i]!
     if (blocker(level, p.movement.quantity) === undefined) {
       list.splice(i, 1)
-      changes.parkedRemoved.push(p.movement.transaction_id)
+      // Parked earlier in this same batch: it was never written, so un-park it instead of deleting it.
+      const fresh = changes.parkedNew.indexOf(p)
+      if (fresh >= 0) changes.parkedNew.splice(fresh, 1)
+      else changes.parkedRemoved.push(p.movement.transaction_id)
       apply(level, p, p.attempts, ctx, changes)
     } else i++
   }

@@ -1,0 +1,325 @@
+// `npm run bench`: the real pipeline on the local stack with durable settings, measured end to end.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createReadStream } from 'node:fs'
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { basename, join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { mapHeader, parseRow } from '../importer/parse-row.ts'
+import { readRecords } from '../importer/read-records.ts'
+import type { Receipt } from '../importer/receipt.ts'
+import { startStack } from '../infra/stack.ts'
+import { createSql, migrate, type Sql } from '../lib/db.ts'
+import type { StockMovement } from '../schemas/contract.ts'
+import { applyPerEvent } from './baseline.ts'
+import { generateCsvs } from './generate.ts'
+
+const BIN = new URL('../bin/stockflow.ts', import.meta.url).pathname
+const BENCH_PORTS = { kafka: 39092, kafkaController: 39093, registry: 38081, postgres: 35432 }
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    files: { type: 'string', default: '10' },
+    items: { type: 'string', default: '5000' },
+    'latency-files': { type: 'string', default: '30' },
+    'baseline-events': { type: 'string', default: '20000' },
+    'big-rows': { type: 'string', default: '0' },
+    json: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+})
+const num = (k: keyof typeof args) => Number(args[k])
+const say = (msg: string) => console.error(`[bench] ${msg}`)
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const v = await probe().catch(() => undefined)
+    if (v) return v
+    await sleep(100)
+  }
+  throw new Error(`bench: timed out waiting for ${what}`)
+}
+
+async function peakRssMb(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1]
+  return kb ? Math.round(Number(kb) / 1024) : null
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
+}
+
+async function parseRate(files: string[]): Promise<number> {
+  const started = performance.now()
+  let rows = 0
+  for (const f of files) {
+    let map: ReturnType<typeof mapHeader> | undefined
+    for await (const rec of readRecords(createReadStream(f, { highWaterMark: 256 * 1024 }), {
+      maxRecordBytes: 65536,
+    })) {
+      if (!rec.ok) continue
+      if (!map) map = mapHeader(rec.fields)
+      else if (map.ok && parseRow(rec.fields, map.map).ok) rows++
+    }
+  }
+  return (rows * 1000) / (performance.now() - started)
+}
+
+async function journalCount(sql: Sql): Promise<number> {
+  const [r] = await sql`select count(*)::int as n from stock_journal`
+  return r?.n ?? 0
+}
+
+async function readMovements(file: string, limit: number): Promise<StockMovement[]> {
+  const out: StockMovement[] = []
+  let map: ReturnType<typeof mapHeader> | undefined
+  for await (const rec of readRecords(createReadStream(file), { maxRecordBytes: 65536 })) {
+    if (!rec.ok) continue
+    if (!map) map = mapHeader(rec.fields)
+    else if (map.ok) {
+      const r = parseRow(rec.fields, map.map)
+      if (r.ok) out.push(r.movement)
+      if (out.length >= limit) break
+    }
+  }
+  return out
+}
+
+async function main() {
+  const rows = num('rows')
+  const stack = await startStack({
+    dir: '.stack/bench',
+    ports: BENCH_PORTS,
+    fresh: true,
+    existing: {
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+      SCHEMA_REGISTRY_URL: process.env.SCHEMA_REGISTRY_URL,
+      DATABASE_URL: process.env.DATABASE_URL,
+    },
+    log: say,
+  })
+  const work = await mkdtemp(join(tmpdir(), 'stockflow-bench-'))
+  const gen = join(work, 'gen')
+  const input = join(work, 'input')
+  await mkdir(gen)
+  await mkdir(input)
+  const children: ChildProcess[] = []
+  let stopping = false
+  const schema = `bench_${Date.now().toString(36)}`
+  const env = {
+    ...process.env,
+    ...stack.env,
+    DATABASE_SCHEMA: schema,
+    TOPIC_EVENTS: `${schema}.events`,
+    TOPIC_ERRORS: `${schema}.errors`,
+    TOPIC_LOW_STOCK: `${schema}.low-stock`,
+    PROCESS_GROUP_ID: `${schema}.processor`,
+    INPUT_DIR: input,
+    IMPORTER_PORT: '39464',
+    PROCESSOR_PORT: '39465',
+    LOG_LEVEL: 'warn',
+  }
+  const sql = createSql({ url: stack.env.DATABASE_URL, schema, max: 4 })
+  try {
+    say(`generating ${rows} rows in ${args.files} files over ${args.items} items (not timed)`)
+    const data = await generateCsvs({ dir: gen, rows, files: num('files'), items: num('items') })
+    const parse = await parseRate(data.files)
+    await migrate(sql, { schema })
+
+    const start = (name: string) => {
+      const c = spawn(process.execPath, [BIN, name], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+      // A service that dies mid-run would only show up as a time-out; fail at once instead.
+      c.once('exit', (code, signal) => {
+        if (!stopping) {
+          console.error(`[bench] ${name} exited unexpectedly (${signal ?? code})`)
+          process.exit(1)
+        }
+      })
+      children.push(c)
+      return c
+    }
+    const processor = start('processor')
+    const importer = start('importer')
+    await until(
+      'services ready',
+      async () => {
+        const codes = await Promise.all(
+          ['39464', '39465'].map((p) => fetch(`http://127.0.0.1:${p}/readyz`).then((r) => r.status)),
+        )
+        return codes.every((c) => c === 200)
+      },
+      120_000,
+    )
+
+    say('dropping the files; timing until the last stock row is committed')
+    const t0 = performance.now()
+    for (const f of data.files) await rename(f, join(input, basename(f)))
+    await until(
+      'all rows applied',
+      async () => (await journalCount(sql)) >= rows,
+      Math.max(300_000, rows * 2),
+    )
+    const e2eSeconds = (performance.now() - t0) / 1000
+
+    const receipts: Receipt[] = await Promise.all(
+      (await readdir(join(input, 'processed')))
+        .filter((f) => f.endsWith('.receipt.json'))
+        .map(async (f) => JSON.parse(await readFile(join(input, 'processed', f), 'utf8'))),
+    )
+    const pubStart = Math.min(...receipts.map((r) => Date.parse(r.started_at)))
+    const pubEnd = Math.max(...receipts.map((r) => Date.parse(r.finished_at)))
+    const [applyRow] =
+      await sql`select extract(epoch from max(applied_at) - min(applied_at))::float as s from stock_journal`
+
+    say('latency: 1k-row files dropped every 100 ms')
+    const lat = await generateCsvs({
+      dir: gen,
+      rows: num('latency-files') * 1000,
+      files: num('latency-files'),
+      items: num('items'),
+      seed: 7,
+      prefix: 'latency',
+    })
+    const dropped = new Map<string, number>()
+    for (const f of lat.files) {
+      dropped.set(basename(f), Date.now())
+      await rename(f, join(input, basename(f)))
+      await sleep(100)
+    }
+    await until('latency files applied', async () => (await journalCount(sql)) >= rows + lat.rows, 300_000)
+    const applied =
+      await sql`select source_file, extract(epoch from max(applied_at)) * 1000 as at from stock_journal where source_file like 'latency-%' group by source_file`
+    const latencies = applied.map((r) => Number(r.at) - dropped.get(r.source_file)!).sort((a, b) => a - b)
+
+    const [units] = await sql`select coalesce(sum(quantity), 0)::bigint as u from stock_levels`
+
+    let bigRss: number | null = null
+    if (num('big-rows') > 0) {
+      say(`one file of ${num('big-rows')} rows, for the importer's memory bound`)
+      const big = await generateCsvs({
+        dir: gen,
+        rows: num('big-rows'),
+        files: 1,
+        items: num('items'),
+        seed: 9,
+        prefix: 'big',
+      })
+      const before = await journalCount(sql)
+      await rename(big.files[0]!, join(input, basename(big.files[0]!)))
+      await until(
+        'big file applied',
+        async () => (await journalCount(sql)) >= before + big.rows,
+        Math.max(600_000, big.rows * 2),
+      )
+      bigRss = await peakRssMb(importer.pid)
+    }
+
+    say(`baseline: ${args['baseline-events']} events, one transaction each`)
+    const baselineSchema = `${schema}_baseline`
+    const baseSql = createSql({ url: stack.env.DATABASE_URL, schema: baselineSchema, max: 1 })
+    await migrate(baseSql, { schema: baselineSchema })
+    const base = await generateCsvs({
+      dir: gen,
+      rows: num('baseline-events'),
+      files: 1,
+      items: num('items'),
+      seed: 11,
+      prefix: 'baseline',
+    })
+    const baseline = await applyPerEvent(baseSql, await readMovements(base.files[0]!, num('baseline-events')))
+    await baseSql.end({ timeout: 5 })
+
+    const e2e = rows / e2eSeconds
+    const result = {
+      rows,
+      files: num('files'),
+      items: num('items'),
+      end_to_end_events_per_s: Math.round(e2e),
+      end_to_end_seconds: Number(e2eSeconds.toFixed(2)),
+      parse_rows_per_s: Math.round(parse),
+      publish_rows_per_s: Math.round(
+        (receipts.reduce((n, r) => n + r.rows_read, 0) * 1000) / Math.max(1, pubEnd - pubStart),
+      ),
+      apply_events_per_s: Math.round(rows / Math.max(0.001, applyRow?.s ?? 0)),
+      baseline_per_event_tx_per_s: Math.round(baseline),
+      speedup_vs_baseline: Number((e2e / baseline).toFixed(1)),
+      latency_ms: {
+        files: latencies.length,
+        p50: Math.round(percentile(latencies, 50)),
+        p99: Math.round(percentile(latencies, 99)),
+      },
+      peak_rss_mb: {
+        importer: await peakRssMb(importer.pid),
+        processor: await peakRssMb(processor.pid),
+        importer_after_big_file: bigRss,
+        big_file_rows: num('big-rows'),
+      },
+      stock_check: {
+        expected_units: data.expectedUnits + lat.expectedUnits,
+        actual_units: Number(units?.u ?? 0),
+      },
+      machine: {
+        cpus: cpus().length,
+        cpu: cpus()[0]?.model,
+        mem_gb: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      settings: { acks: 'all', idempotent_producer: true, synchronous_commit: 'on' },
+      at: new Date().toISOString(),
+    }
+    if (result.stock_check.expected_units !== result.stock_check.actual_units) {
+      throw new Error(`bench: stock mismatch ${JSON.stringify(result.stock_check)}`)
+    }
+    await mkdir(new URL('./results/', import.meta.url), { recursive: true })
+    const out =
+      args.out ?? new URL(`./results/${result.at.replace(/[:.]/g, '-')}.json`, import.meta.url).pathname
+    await writeFile(out, `${JSON.stringify(result, null, 2)}\n`)
+    if (args.json) console.log(JSON.stringify(result))
+    else {
+      const rowsOut: [string, string][] = [
+        [
+          'end to end',
+          `${result.end_to_end_events_per_s} events/s (${result.end_to_end_seconds} s for ${rows})`,
+        ],
+        ['parse + validate', `${result.parse_rows_per_s} rows/s`],
+        ['publish (acks=all)', `${result.publish_rows_per_s} rows/s`],
+        ['apply (Postgres)', `${result.apply_events_per_s} events/s`],
+        ['baseline, tx per event', `${result.baseline_per_event_tx_per_s} events/s`],
+        ['speed-up', `${result.speedup_vs_baseline}x`],
+        [
+          'latency drop→stock',
+          `p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms (${result.latency_ms.files} files)`,
+        ],
+        [
+          'peak RSS',
+          `importer ${result.peak_rss_mb.importer} MB, processor ${result.peak_rss_mb.processor} MB${bigRss ? `, importer after ${num('big-rows')}-row file ${bigRss} MB` : ''}`,
+        ],
+      ]
+      for (const [k, v] of rowsOut) console.log(`${k.padEnd(24)} ${v}`)
+      say(`written to ${out}`)
+    }
+  } finally {
+    stopping = true
+    for (const c of children) c.kill('SIGTERM')
+    await Promise.all(
+      children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)),
+    )
+    await sql.end({ timeout: 5 })
+    await stack.stop()
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
