@@ -141,6 +141,7 @@ async function main() {
       c.once('exit', (code, signal) => {
         if (!stopping) {
           console.error(`[bench] ${name} exited unexpectedly (${signal ?? code})`)
+          for (const other of children) other.kill('SIGKILL')
           process.exit(1)
         }
       })

@@ -67,10 +67,13 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
   let accepted = 0
   let rejectedCsv: RejectedCsv | undefined
   let lastProgress = started
+  // The file's headers are the same bytes on every message; only the line differs.
+  const fileHeader = Buffer.from(input.name)
+  const shaHeader = Buffer.from(input.sha256)
   const headersFor = (line: number): IHeaders => ({
-    [SOURCE_FILE_HEADER]: input.name,
+    [SOURCE_FILE_HEADER]: fileHeader,
     [SOURCE_LINE_HEADER]: String(line),
-    [FILE_SHA256_HEADER]: input.sha256,
+    [FILE_SHA256_HEADER]: shaHeader,
   })
 
   const finish = async (status: Receipt['status'], error: Receipt['error']): Promise<Receipt> => {

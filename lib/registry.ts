@@ -77,13 +77,21 @@ export async function createEncoder<T>(
 ): Promise<Encoder<T>> {
   const schemaId = await registerSchema(registry, cfg, valueSubject(topic), SCHEMAS[name])
   const type = TYPES[name]
-  const header = Buffer.alloc(5)
-  header.writeUInt8(MAGIC, 0)
-  header.writeInt32BE(schemaId, 1)
+  // Encode into a scratch buffer after the 5-byte header, then copy once: one allocation per message.
+  let scratch = Buffer.alloc(64 * 1024)
+  scratch.writeUInt8(MAGIC, 0)
+  scratch.writeInt32BE(schemaId, 1)
   return {
     schemaId,
     encode(value) {
-      return Buffer.concat([header, type.toBuffer(value)])
+      let end = type.encode(value, scratch, 5)
+      if (end < 0) {
+        const grown = Buffer.alloc(Math.max(scratch.length * 2, scratch.length - end))
+        scratch.copy(grown, 0, 0, 5)
+        scratch = grown
+        end = type.encode(value, scratch, 5)
+      }
+      return Buffer.from(scratch.subarray(0, end))
     },
   }
 }

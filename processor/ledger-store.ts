@@ -161,20 +161,20 @@ export async function dueParkedKeys(
   return rows.map((r) => ({ store: r.store_number, item: r.item_number }))
 }
 
-const iso = (ms: number) => new Date(ms).toISOString()
-
 export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Level>): Promise<void> {
   const a = changes.applied
   if (a.length > 0) {
     await tx`
       insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity,
                                  attempts, source_file, source_line, topic, partition, "offset")
-      select * from unnest(
+      select id, type, to_timestamp(at / 1000) + (at % 1000) * interval '1 millisecond', store, item, qty, attempts, file, line, topic, part, off
+      from unnest(
         ${a.map((x) => x.movement.transaction_id)}::uuid[], ${a.map((x) => x.movement.event_type)}::text[],
-        ${a.map((x) => iso(x.movement.occurred_at))}::timestamptz[], ${a.map((x) => x.movement.store_number)}::int[],
+        ${a.map((x) => x.movement.occurred_at)}::bigint[], ${a.map((x) => x.movement.store_number)}::int[],
         ${a.map((x) => x.movement.item_number)}::int[], ${a.map((x) => x.movement.quantity)}::int[],
         ${a.map((x) => x.attempts)}::int[], ${a.map((x) => x.sourceFile)}::text[], ${a.map((x) => x.sourceLine)}::bigint[],
-        ${a.map((x) => x.topic)}::text[], ${a.map((x) => x.partition)}::int[], ${a.map((x) => x.offset)}::bigint[])`
+        ${a.map((x) => x.topic)}::text[], ${a.map((x) => x.partition)}::int[], ${a.map((x) => x.offset)}::bigint[])
+        as u(id, type, at, store, item, qty, attempts, file, line, topic, part, off)`
   }
   const dirty = [...levels.values()].filter((l) => l.dirty)
   if (dirty.length > 0) {
