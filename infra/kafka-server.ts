@@ -115,7 +115,11 @@ export function createKafkaServer(o: KafkaServerOptions): KafkaServer {
     writeFileSync(propsFile, serverProperties(o, logDir))
     writeFileSync(log4jFile, LOG4J)
     const clusterId = randomBytes(16).toString('base64url')
-    await run('java', java('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', propsFile]))
+    // `=` form: a base64url id may start with '-', which the tool would read as an option.
+    await run(
+      'java',
+      java('kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId}`, '-c', propsFile]),
+    )
   }
 
   async function ready(): Promise<void> {

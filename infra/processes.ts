@@ -80,10 +80,18 @@ export function pidAlive(pid: number): boolean {
 export async function stopDaemon(d: Daemon, graceMs = 15_000): Promise<void> {
   if (!d.alive()) return
   d.signal('SIGTERM')
-  const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref())
-  if ((await Promise.race([d.exited, timer])) === 'timeout') {
+  // The child is unref'd, so this timer is what keeps the event loop alive until the child is gone.
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(resolve, graceMs, 'timeout')
+  })
+  const outcome = await Promise.race([d.exited, timeout])
+  clearTimeout(timer)
+  if (outcome === 'timeout') {
     d.signal('SIGKILL')
+    const hold = setInterval(() => {}, 1000)
     await d.exited
+    clearInterval(hold)
   }
 }
 

@@ -1,0 +1,350 @@
+// The chaos run: real broker, registry and Postgres; an importer and two processors as child processes;
+// seeded faults; then quiescence and invariants checked against the generator's ground truth.
+import { createHash, randomBytes } from 'node:crypto'
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { prng } from '../../bench/generate.ts'
+import { errorId } from '../../importer/import-file.ts'
+import { startStack } from '../../infra/stack.ts'
+import { loadConfig } from '../../lib/config.ts'
+import { createSql, migrate } from '../../lib/db.ts'
+import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../../lib/kafka.ts'
+import { createLogger } from '../../lib/log.ts'
+import { createDecoder, createRegistry } from '../../lib/registry.ts'
+import { type Supervisor, supervise } from '../../ops/supervisor.ts'
+import type { StockError } from '../../schemas/contract.ts'
+import { generateChaosInput, writeChaosFiles } from './generate.ts'
+
+const BIN = fileURLToPath(new URL('../../bin/stockflow.ts', import.meta.url))
+
+export interface ChaosOptions {
+  seed: number
+  events: number
+  files: number
+  windowMs: number
+  faults: { processorKills: number; importerKills: number; brokerRestarts: number; postgresRestarts: number }
+  quiesceTimeoutMs: number
+  stackDir?: string
+  log?: (msg: string) => void
+}
+
+type FaultKind =
+  | 'kill-processor'
+  | 'kill-importer'
+  | 'restart-broker'
+  | 'restart-postgres'
+  | 'add-processor'
+  | 'remove-processor'
+  | 'redrop-same-name'
+  | 'redrop-new-name'
+  | 'poison'
+interface Fault {
+  at: number
+  kind: FaultKind
+  target?: string
+}
+
+/** The fault schedule is a pure function of the options, so a seed replays the same run. */
+export function faultSchedule(o: ChaosOptions): Fault[] {
+  const rand = prng(o.seed ^ 0x5eed)
+  const at = () => Math.round(o.windowMs * (0.1 + rand() * 0.8))
+  const out: Fault[] = []
+  const add = (n: number, kind: FaultKind, target?: () => string) => {
+    for (let i = 0; i < n; i++) out.push({ at: at(), kind, target: target?.() })
+  }
+  add(o.faults.processorKills, 'kill-processor', () => (rand() < 0.5 ? 'processor-a' : 'processor-b'))
+  add(o.faults.importerKills, 'kill-importer')
+  add(o.faults.brokerRestarts, 'restart-broker')
+  add(o.faults.postgresRestarts, 'restart-postgres')
+  const extra = at()
+  out.push(
+    { at: Math.min(extra, o.windowMs * 0.5), kind: 'add-processor' },
+    { at: Math.max(extra, o.windowMs * 0.5) + 2000, kind: 'remove-processor' },
+  )
+  add(1, 'redrop-same-name')
+  add(1, 'redrop-new-name')
+  add(2, 'poison')
+  return out.sort((a, b) => a.at - b.at)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export async function runChaos(o: ChaosOptions) {
+  const say = o.log ?? (() => {})
+  const started = Date.now()
+  const stack = await startStack({
+    dir: o.stackDir ?? '.stack/chaos',
+    ports: { kafka: 49092, kafkaController: 49093, registry: 48081, postgres: 45432 },
+    fresh: true,
+    log: say,
+  })
+  const work = await mkdtemp(join(tmpdir(), 'stockflow-chaos-'))
+  const staging = join(work, 'staging')
+  const input = join(work, 'input')
+  await mkdir(staging)
+  await mkdir(input)
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...stack.env,
+    INPUT_DIR: input,
+    IMPORT_SETTLE_MS: '100',
+    PROCESS_RETRY_SCHEDULE_MS: '250,500,1000',
+    PROCESS_MAX_ATTEMPTS: '30',
+    PROCESS_RETRY_POLL_MS: '100',
+    OUTBOX_POLL_MS: '100',
+    IMPORTER_PORT: '0',
+    PROCESSOR_PORT: '0',
+    LOG_LEVEL: 'fatal',
+  }
+  const config = loadConfig(env)
+  const sql = createSql({ url: stack.env.DATABASE_URL, max: 2 })
+  const log = createLogger({ name: 'chaos', level: 'fatal' })
+  const kafka = createKafka(config.kafka, log, 'chaos')
+  const sups: Supervisor[] = []
+  const injected: (Fault & { done_at_ms: number })[] = []
+  try {
+    await migrate(sql, { schema: 'public' })
+    const admin = kafka.admin()
+    await admin.connect()
+    await ensureTopics(admin, pipelineTopics(config.topics))
+    await admin.disconnect()
+
+    const truth = generateChaosInput(o.seed, o.events, o.files)
+    const files = await writeChaosFiles(staging, truth)
+    say(
+      `seed ${o.seed}: ${truth.rows} rows in ${files.length} files; ${truth.applied.size} to apply, ${truth.failing.size} to fail, ${truth.invalid.length} invalid`,
+    )
+
+    const child = (name: string) => ({
+      name,
+      args: [BIN, name.startsWith('processor') ? 'processor' : 'importer'],
+      env,
+    })
+    const main = supervise([child('importer'), child('processor-a'), child('processor-b')], () => {}, 10_000)
+    sups.push(main)
+    let extra: Supervisor | undefined
+
+    const dropEvery = (o.windowMs * 0.7) / files.length
+    const timeline: ({ at: number; drop: string } | Fault)[] = [
+      ...files.map((f, i) => ({ at: Math.round(i * dropEvery), drop: f })),
+      ...faultSchedule(o),
+    ].sort((a, b) => a.at - b.at)
+    const t0 = Date.now()
+    for (const ev of timeline) {
+      await sleep(Math.max(0, t0 + ev.at - Date.now()))
+      if ('drop' in ev) {
+        await rename(ev.drop, join(input, ev.drop.split('/').pop()!))
+        continue
+      }
+      const pids = main.pids()
+      switch (ev.kind) {
+        case 'kill-processor':
+        case 'kill-importer': {
+          const pid = pids[ev.kind === 'kill-importer' ? 'importer' : ev.target!]
+          if (pid) process.kill(pid, 'SIGKILL')
+          break
+        }
+        case 'restart-broker':
+          await stack.kafka!.kill()
+          await sleep(1000)
+          await stack.kafka!.start()
+          break
+        case 'restart-postgres':
+          await stack.postgres!.crash()
+          await sleep(1000)
+          await stack.postgres!.start()
+          break
+        case 'add-processor':
+          extra = supervise([child('processor-c')], () => {}, 10_000)
+          sups.push(extra)
+          break
+        case 'remove-processor':
+          await extra?.stop()
+          break
+        case 'redrop-same-name':
+        case 'redrop-new-name': {
+          const done = (await readdir(join(input, 'processed'))).filter(
+            (f) => f.endsWith('.csv') && !f.includes('.rejected'),
+          )
+          const pick = done[0]
+          if (pick)
+            await copyFile(
+              join(input, 'processed', pick),
+              join(input, ev.kind === 'redrop-same-name' ? pick : `again-${pick}`),
+            )
+          break
+        }
+        case 'poison': {
+          const producer = createIdempotentProducer(kafka, { retries: 10 })
+          await producer.connect()
+          await producer.send({
+            topic: config.topics.events,
+            acks: -1,
+            messages: [{ key: 'poison', value: randomBytes(32) }],
+          })
+          await producer.disconnect()
+          break
+        }
+      }
+      injected.push({ ...ev, done_at_ms: Date.now() - t0 })
+      say(`fault ${ev.kind}${ev.target ? ` ${ev.target}` : ''} at ${Date.now() - t0} ms`)
+    }
+
+    say('faults over; waiting for quiescence')
+    const quiet = await waitQuiescent(o.quiesceTimeoutMs)
+    const report = await checkInvariants(truth, injected.filter((f) => f.kind === 'poison').length)
+    return {
+      seed: o.seed,
+      events: truth.rows,
+      files: files.length,
+      duration_s: Math.round((Date.now() - started) / 1000),
+      quiescent: quiet,
+      faults: injected,
+      ...report,
+    }
+  } finally {
+    for (const s of sups) await s.stop().catch(() => {})
+    await sql.end({ timeout: 5 })
+    await stack.stop()
+    await rm(work, { recursive: true, force: true })
+  }
+
+  async function partitionsCaughtUp(): Promise<boolean> {
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      const offsets = await admin.fetchTopicOffsets(config.topics.events)
+      const stored = new Map(
+        (
+          await sql`select partition, next_offset from consumer_offsets where group_id = ${config.processor.groupId}`
+        ).map((r) => [r.partition, Number(r.next_offset)]),
+      )
+      return offsets.every((p) => (stored.get(p.partition) ?? 0) >= Number(p.high))
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
+  async function waitQuiescent(timeoutMs: number) {
+    const deadline = Date.now() + timeoutMs
+    let last = {}
+    while (Date.now() < deadline) {
+      try {
+        const waiting = (await readdir(input)).filter((f) => f.endsWith('.csv'))
+        const processing = await readdir(join(input, 'processing'))
+        const [db] = await sql`select (select count(*)::int from outbox where sent_at is null) as outbox,
+                                      (select count(*)::int from parked_sales) as parked`
+        const caughtUp = await partitionsCaughtUp()
+        last = { waiting: waiting.length, processing: processing.length, ...db, caughtUp }
+        if (
+          waiting.length === 0 &&
+          processing.length === 0 &&
+          db?.outbox === 0 &&
+          db?.parked === 0 &&
+          caughtUp
+        ) {
+          return { reached: true, ...last }
+        }
+      } catch {
+        // Services may still be recovering from the last fault.
+      }
+      await sleep(500)
+    }
+    return { reached: false, ...last }
+  }
+
+  async function readErrors(): Promise<StockError[]> {
+    const decoder = createDecoder<StockError>(createRegistry(config.registry), 'StockError')
+    const admin = kafka.admin()
+    await admin.connect()
+    const total = (await admin.fetchTopicOffsets(config.topics.errors)).reduce(
+      (n, p) => n + Number(p.high),
+      0,
+    )
+    await admin.disconnect()
+    const out: StockError[] = []
+    const consumer = kafka.consumer({ groupId: `chaos-check-${randomBytes(4).toString('hex')}` })
+    await consumer.connect()
+    await consumer.subscribe({ topic: config.topics.errors, fromBeginning: true })
+    let seen = 0
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        seen++
+        out.push(await decoder.decode(message.value))
+      },
+    })
+    const deadline = Date.now() + 60_000
+    while (seen < total && Date.now() < deadline) await sleep(200)
+    await consumer.disconnect()
+    return out
+  }
+
+  async function checkInvariants(truth: ReturnType<typeof generateChaosInput>, poisons: number) {
+    const journal = new Set(
+      (await sql`select transaction_id::text as id from stock_journal`).map((r) => r.id as string),
+    )
+    const failed = await sql`select transaction_id::text as id, error_id from failed_movements`
+    const errors = await readErrors()
+    const errorIds = new Set(errors.map((e) => e.error_id))
+    const failedIds = new Set(failed.map((f) => f.id as string))
+    const lost = [...truth.applied].filter((id) => !journal.has(id))
+    const extra = [...journal].filter((id) => !truth.applied.has(id))
+    const both = [...failedIds].filter((id) => journal.has(id))
+    const failMissing = [...truth.failing].filter(
+      (id) => !failedIds.has(id) || !errorIds.has(failed.find((f) => f.id === id)!.error_id),
+    )
+    const sha = new Map(
+      truth.files.map((f) => [f.name, createHash('sha256').update(f.content).digest('hex')]),
+    )
+    const invalidMissing = truth.invalid.filter(
+      (r) => !errorIds.has(errorId(sha.get(r.file)!, r.line, r.code)),
+    )
+    const levels =
+      await sql`select store_number || ':' || item_number as k, quantity from stock_levels where last_transaction_id is not null`
+    const actual = new Map(levels.map((l) => [l.k as string, l.quantity as number]))
+    const stockDiff = [...new Set([...truth.stock.keys(), ...actual.keys()])].filter(
+      (k) => (truth.stock.get(k) ?? 0) !== (actual.get(k) ?? 0),
+    )
+    const [neg] = await sql`select count(*)::int as n from stock_levels where quantity < 0`
+    const lowDup =
+      await sql`select payload->>'event_id' as id from outbox where schema_name = 'LowStock' group by 1 having count(*) > 1`
+    const [unsent] = await sql`select count(*)::int as n from outbox where sent_at is null`
+    const undecodable = new Set(errors.filter((e) => e.code === 'UNDECODABLE').map((e) => e.error_id)).size
+    const invariants = {
+      every_row_exactly_once: {
+        ok:
+          lost.length === 0 &&
+          extra.length === 0 &&
+          both.length === 0 &&
+          failMissing.length === 0 &&
+          invalidMissing.length === 0,
+        applied: journal.size,
+        expected_applied: truth.applied.size,
+        lost: lost.slice(0, 5),
+        unexpected: extra.slice(0, 5),
+        in_journal_and_failed: both.length,
+        failed_expected: truth.failing.size,
+        failed_missing: failMissing.length,
+        invalid_expected: truth.invalid.length,
+        invalid_missing: invalidMissing.length,
+      },
+      stock_matches_ground_truth: {
+        ok: stockDiff.length === 0 && neg?.n === 0,
+        items: truth.stock.size,
+        mismatched: stockDiff.slice(0, 5),
+        negative: neg?.n,
+      },
+      journal_count_equals_unique_valid: {
+        ok: journal.size === truth.applied.size,
+        journal: journal.size,
+        unique_valid: truth.applied.size,
+      },
+      one_low_stock_event_per_episode: { ok: lowDup.length === 0, duplicated: lowDup.length },
+      outbox_drained: { ok: unsent?.n === 0, unsent: unsent?.n },
+      poison_reported: { ok: undecodable === poisons, produced: poisons, reported: undecodable },
+    }
+    return { pass: Object.values(invariants).every((i) => i.ok), invariants }
+  }
+}

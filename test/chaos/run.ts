@@ -1,0 +1,33 @@
+// `npm run chaos -- --seed S --events N`: the long chaos run; prints one JSON report, exits 1 on a violation.
+import { parseArgs } from 'node:util'
+import { runChaos } from './harness.ts'
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string', default: '1' },
+    events: { type: 'string', default: '1000000' },
+    files: { type: 'string' },
+    'window-s': { type: 'string' },
+    kills: { type: 'string', default: '20' },
+    'broker-restarts': { type: 'string', default: '3' },
+    'postgres-restarts': { type: 'string', default: '3' },
+  },
+})
+const events = Number(values.events)
+const report = await runChaos({
+  seed: Number(values.seed),
+  events,
+  files: Number(values.files ?? Math.max(10, Math.ceil(events / 10_000))),
+  // Long enough that the faults land while the files are still flowing in.
+  windowMs: Number(values['window-s'] ?? Math.max(60, Math.ceil(events / 8000))) * 1000,
+  faults: {
+    processorKills: Number(values.kills),
+    importerKills: Math.max(1, Math.floor(Number(values.kills) / 4)),
+    brokerRestarts: Number(values['broker-restarts']),
+    postgresRestarts: Number(values['postgres-restarts']),
+  },
+  quiesceTimeoutMs: 15 * 60_000,
+  log: (m) => console.error(`[chaos] ${m}`),
+})
+console.log(JSON.stringify(report, null, 2))
+process.exit(report.pass && report.quiescent.reached ? 0 : 1)
