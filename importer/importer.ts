@@ -1,5 +1,5 @@
 // The importer service: watches the input folder and imports each settled file exactly once.
-import { mkdir, rename, rm } from 'node:fs/promises'
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises'
 import { basename, dirname, join, relative } from 'node:path'
 import { type FSWatcher, watch } from 'chokidar'
 import type { Producer } from 'kafkajs'
@@ -202,6 +202,17 @@ export function createImporter(deps: ImporterDeps): Importer {
     }
     await writeReceipt(`${dest}.receipt.json`, receipt)
     await rename(path, dest)
+    // Subfolders made in processing/ for this file go once they are empty, so processing/ shows only work in flight.
+    const root = join(inputDir, 'processing')
+    for (let dir = dirname(path); dir.startsWith(`${root}/`); dir = dirname(dir)) {
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break
+    }
   }
 
   return {
