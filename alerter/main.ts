@@ -1,6 +1,6 @@
 // Composition root of the alerter: reads the environment, builds clients, handles signals.
 import { loadConfig } from '../lib/config.ts'
-import { createSql, migrate } from '../lib/db.ts'
+import { assertMigrated, createSql } from '../lib/db.ts'
 import { createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
@@ -13,7 +13,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const config = loadConfig(env)
   const log = createLogger({ name: 'alerter', level: config.log.level, pretty: process.stdout.isTTY })
   const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 3, name: 'stockflow-alerter' })
-  await migrate(sql, { schema: config.db.schema, log })
+  await assertMigrated(sql)
   const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-alerter`)
   const admin = kafka.admin()
   await admin.connect()

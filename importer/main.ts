@@ -1,6 +1,6 @@
 // Composition root of the importer: reads the environment, builds clients, handles signals.
 import { loadConfig } from '../lib/config.ts'
-import { createSql, migrate } from '../lib/db.ts'
+import { assertMigrated, createSql } from '../lib/db.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
@@ -32,7 +32,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const producer = createIdempotentProducer(kafka)
   await producer.connect()
   const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 2, name: 'stockflow-importer' })
-  await migrate(sql, { schema: config.db.schema, log })
+  await assertMigrated(sql)
   const metrics = createMetrics('importer')
   const importer = createImporter({
     producer,

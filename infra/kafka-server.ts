@@ -15,8 +15,8 @@ export interface KafkaServerOptions {
   port: number
   controllerPort: number
   heap?: string
-  /** Extra server.properties lines, e.g. a SCRAM listener for security tests. */
-  extraProperties?: Record<string, string>
+  /** A second listener with SASL/SCRAM-SHA-512 authentication, and the one user it knows. */
+  scram?: { port: number; username: string; password: string }
 }
 
 export interface KafkaServer {
@@ -72,7 +72,17 @@ function serverProperties(o: KafkaServerOptions, logDir: string): string {
     'log.retention.hours': '168',
     'log.segment.bytes': String(64 * 1024 * 1024),
   }
-  const all = { ...base, ...o.extraProperties }
+  const scram: Record<string, string> = o.scram
+    ? {
+        listeners: `${base.listeners},SASL_PLAINTEXT://127.0.0.1:${o.scram.port}`,
+        'advertised.listeners': `${base['advertised.listeners']},SASL_PLAINTEXT://127.0.0.1:${o.scram.port}`,
+        'listener.security.protocol.map': `${base['listener.security.protocol.map']},SASL_PLAINTEXT:SASL_PLAINTEXT`,
+        'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+        'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config':
+          'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      }
+    : {}
+  const all = { ...base, ...scram }
   return `${Object.entries(all)
     .map(([k, v]) => `${k}=${v}`)
     .join('\n')}\n`
@@ -116,9 +126,13 @@ export function createKafkaServer(o: KafkaServerOptions): KafkaServer {
     writeFileSync(log4jFile, LOG4J)
     const clusterId = randomBytes(16).toString('base64url')
     // `=` form: a base64url id may start with '-', which the tool would read as an option.
+    // In KRaft, SCRAM users are part of the metadata, so they are created when the storage is formatted.
+    const users = o.scram
+      ? ['--add-scram', `SCRAM-SHA-512=[name=${o.scram.username},password=${o.scram.password}]`]
+      : []
     await run(
       'java',
-      java('kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId}`, '-c', propsFile]),
+      java('kafka.tools.StorageTool', ['format', `--cluster-id=${clusterId}`, '-c', propsFile, ...users]),
     )
   }
 

@@ -14,6 +14,9 @@ import { dirname, join } from 'node:path'
 import postgres from 'postgres'
 import { type RunAs, run, waitFor, which } from './processes.ts'
 
+// A local development cluster on loopback only; production sets its own passwords.
+const APP_PASSWORD = 'stockflow_app'
+
 export interface PostgresServerOptions {
   dataDir: string
   port: number
@@ -23,7 +26,10 @@ export interface PostgresServerOptions {
 }
 
 export interface PostgresServer {
+  /** The owner: runs migrations. */
   readonly url: string
+  /** The services' least-privilege role (see db/migrations/004_app_role.sql). */
+  readonly appUrl: string
   readonly logFile: string
   start(): Promise<void>
   /** `pg_ctl -m immediate`: a crash as far as clients can tell; WAL recovery runs on the next start. */
@@ -66,6 +72,7 @@ export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
   const password = o.password ?? 'stockflow'
   const database = o.database ?? 'stockflow'
   const url = `postgres://${user}:${password}@127.0.0.1:${o.port}/${database}`
+  const appUrl = `postgres://stockflow_app:${APP_PASSWORD}@127.0.0.1:${o.port}/${database}`
   const home = join(o.dataDir, 'pg')
   const data = join(home, 'data')
   const sock = join(home, 'sock')
@@ -116,6 +123,9 @@ export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
       })
       const exists = await admin`select 1 from pg_database where datname = ${database}`
       if (exists.length === 0) await admin.unsafe(`create database "${database}"`)
+      // The app role's grants come from the migrations; the local stack only lets it log in.
+      const role = await admin`select 1 from pg_roles where rolname = 'stockflow_app'`
+      if (role.length === 0) await admin.unsafe(`create role stockflow_app login password '${APP_PASSWORD}'`)
     } finally {
       await admin.end({ timeout: 1 })
     }
@@ -123,6 +133,7 @@ export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
 
   return {
     url,
+    appUrl,
     logFile,
     pid() {
       const file = join(data, 'postmaster.pid')

@@ -37,6 +37,8 @@ export interface StackOptions {
   existing?: { KAFKA_BROKERS?: string; SCHEMA_REGISTRY_URL?: string; DATABASE_URL?: string }
   /** Start from empty data folders (tests want a clean broker and database each run). */
   fresh?: boolean
+  /** Also open a SASL/SCRAM-SHA-512 listener on the broker (security tests). */
+  scram?: { port: number; username: string; password: string }
   log?: (msg: string) => void
 }
 
@@ -123,6 +125,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         dataDir: join(dir, 'kafka'),
         port: ports.kafka,
         controllerPort: ports.kafkaController,
+        scram: opts.scram,
       })
   const registry = existing.SCHEMA_REGISTRY_URL
     ? undefined

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
-import { classifyDbError } from './errors.ts'
+import { classifyDbError, DbError } from './errors.ts'
 import type { Logger } from './log.ts'
 
 export type Sql = postgres.Sql<Record<string, never>>
@@ -108,5 +108,27 @@ export async function migrate(
     })
   } catch (err) {
     throw classifyDbError(err, { op: 'migrate', schema: opts.schema })
+  }
+}
+
+/** Services do not migrate (they may run as the unprivileged app role); they refuse to start on an old schema. */
+export async function assertMigrated(sql: Sql, opts: { dir?: string } = {}): Promise<void> {
+  const latest = loadMigrations(opts.dir).at(-1)?.version
+  let current: string | undefined
+  try {
+    const [row] = await sql`select max(version) as v from schema_migrations`
+    current = row?.v as string | undefined
+  } catch (err) {
+    const e = classifyDbError(err, { op: 'schema-check' })
+    if (e.retriable) throw e
+  }
+  if (current !== latest) {
+    throw new DbError(
+      'DB_ERROR',
+      `database schema is at ${current ?? 'nothing'}, this version needs ${latest}: run 'stockflow migrate' first`,
+      {
+        context: { current, latest },
+      },
+    )
   }
 }

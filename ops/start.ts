@@ -30,11 +30,13 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
       log: say,
     })
   }
-  const childEnv: NodeJS.ProcessEnv = { ...env, ...stack?.env, INPUT_DIR: env.INPUT_DIR ?? './input' }
-  const config = loadConfig(childEnv)
+  const ownerEnv: NodeJS.ProcessEnv = { ...env, ...stack?.env, INPUT_DIR: env.INPUT_DIR ?? './input' }
+  const config = loadConfig(ownerEnv)
   const sql = createSql({ url: config.db.url, max: 1, name: 'stockflow-start' })
   await migrate(sql, { schema: config.db.schema })
   await sql.end({ timeout: 5 })
+  // Migrations ran as the owner; the services get the least-privilege role when the stack is ours.
+  const childEnv = stack?.postgres ? { ...ownerEnv, DATABASE_URL: stack.postgres.appUrl } : ownerEnv
 
   const sup = supervise(
     ['importer', 'processor', 'alerter'].map((name) => ({ name, args: [BIN, name], env: childEnv })),

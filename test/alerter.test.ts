@@ -139,8 +139,12 @@ describe('alerter', () => {
     expect(digest!.body.text).toContain(
       '500 rows rejected from file bad.csv (INVALID_QUANTITY); first lines: line 2:',
     )
-    const rows =
-      await ctx.sql`select status, item_count from alerts where alert_key = 'import:bad.csv:INVALID_QUANTITY'`
+    // The receiver answers before the alerter records the delivery; wait for the record.
+    const rows = await pollUntil('alert marked sent', async () => {
+      const r =
+        await ctx.sql`select status, item_count from alerts where alert_key = 'import:bad.csv:INVALID_QUANTITY'`
+      return r[0]?.status === 'sent' ? r : undefined
+    })
     expect(rows.map((r) => [r.status, r.item_count])).toEqual([['sent', 500]])
   })
 
@@ -154,7 +158,10 @@ describe('alerter', () => {
     const tries = received.filter((r) => r.body.key === 'low-stock:7:1:1:LOW')
     expect(tries.map((t) => t.status)).toEqual([500, 500, 200])
     expect(tries[2]!.body.text).toContain('store 7 item 1 is low: 3 left (threshold 10)')
-    const [row] = await ctx.sql`select status, attempts from alerts where alert_key = 'low-stock:7:1:1:LOW'`
+    const [row] = await pollUntil('delivery recorded', async () => {
+      const r = await ctx.sql`select status, attempts from alerts where alert_key = 'low-stock:7:1:1:LOW'`
+      return r[0]?.status === 'sent' ? r : undefined
+    })
     expect(row).toEqual({ status: 'sent', attempts: 3 })
 
     await sendLow([lowStock(2)])

@@ -5,8 +5,14 @@ import { type Stack, type StackEnv, startStack, TEST_PORTS } from '../infra/stac
 declare module 'vitest' {
   export interface ProvidedContext {
     stack: StackEnv
+    /** A SASL/SCRAM-SHA-512 listener on the test broker; null when the stack was given by URL. */
+    scram: { brokers: string; username: string; password: string } | null
+    /** The least-privilege app role's URL on the test Postgres; null when the stack was given by URL. */
+    appDatabaseUrl: string | null
   }
 }
+
+const SCRAM = { port: 29094, username: 'stockflow-test', password: 'scram-test-secret' }
 
 let stack: Stack | undefined
 
@@ -14,6 +20,8 @@ export async function setup(project: TestProject): Promise<void> {
   const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL } = process.env
   if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL && DATABASE_URL) {
     project.provide('stack', { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL })
+    project.provide('scram', null)
+    project.provide('appDatabaseUrl', null)
     return
   }
   const started = Date.now()
@@ -21,12 +29,19 @@ export async function setup(project: TestProject): Promise<void> {
     dir: process.env.TEST_STACK_DIR ?? '.stack/test',
     ports: TEST_PORTS,
     fresh: true,
+    scram: SCRAM,
     log: (msg) => console.log(`[stack] ${msg}`),
   })
   console.log(
     `[stack] Kafka 3.9.1, Apicurio and PostgreSQL started by the project in ${Date.now() - started} ms`,
   )
   project.provide('stack', stack.env)
+  project.provide('appDatabaseUrl', stack.postgres?.appUrl ?? null)
+  project.provide('scram', {
+    brokers: `127.0.0.1:${SCRAM.port}`,
+    username: SCRAM.username,
+    password: SCRAM.password,
+  })
 }
 
 export async function teardown(): Promise<void> {

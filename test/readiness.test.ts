@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPostgresServer, type PostgresServer } from '../infra/postgres-server.ts'
+import { createSql, migrate } from '../lib/db.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
 import { setupTopics } from './support/kafka.ts'
 import { freePort } from './support/ports.ts'
@@ -26,6 +27,9 @@ describe('readiness', () => {
       port: await freePort(),
     })
     await pg.start()
+    const owner = createSql({ url: pg.url, max: 1 })
+    await migrate(owner, { schema: ctx.config.db.schema })
+    await owner.end()
     port = await freePort()
     child = spawn(process.execPath, [BIN, 'processor'], {
       env: {
