@@ -5,8 +5,8 @@ import { loadConfig } from '../lib/config.ts'
 import { UsageError } from '../lib/errors.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
-import { createEncoder, createRegistry } from '../lib/registry.ts'
-import type { StockError, StockMovement } from '../schemas/contract.ts'
+import { createRegistry } from '../lib/registry.ts'
+import { createImportEncoders } from './encoders.ts'
 import { importFile, sha256File } from './import-file.ts'
 import { createPublisher } from './publisher.ts'
 import { writeReceipt } from './receipt.ts'
@@ -23,18 +23,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
   await ensureTopics(admin, pipelineTopics(config.topics))
   await admin.disconnect()
   const registry = createRegistry(config.registry)
-  const movements = await createEncoder<StockMovement>(
-    registry,
-    config.registry,
-    config.topics.events,
-    'StockMovement',
-  )
-  const errors = await createEncoder<StockError>(
-    registry,
-    config.registry,
-    config.topics.errors,
-    'StockError',
-  )
+  const { movements, errors } = await createImportEncoders(registry, config)
   const producer = createIdempotentProducer(kafka, { retries: 5 })
   await producer.connect()
   let code = 0

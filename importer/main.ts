@@ -4,8 +4,8 @@ import { assertMigrated, createSql } from '../lib/db.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
-import { createEncoder, createRegistry, pingRegistry } from '../lib/registry.ts'
-import type { StockError, StockMovement } from '../schemas/contract.ts'
+import { createRegistry, pingRegistry } from '../lib/registry.ts'
+import { createImportEncoders } from './encoders.ts'
 import { createImporter } from './importer.ts'
 import { createImporterMetrics } from './importer-metrics.ts'
 
@@ -17,18 +17,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   await admin.connect()
   await ensureTopics(admin, pipelineTopics(config.topics))
   const registry = createRegistry(config.registry)
-  const movements = await createEncoder<StockMovement>(
-    registry,
-    config.registry,
-    config.topics.events,
-    'StockMovement',
-  )
-  const errors = await createEncoder<StockError>(
-    registry,
-    config.registry,
-    config.topics.errors,
-    'StockError',
-  )
+  const { movements, errors } = await createImportEncoders(registry, config)
   const producer = createIdempotentProducer(kafka)
   await producer.connect()
   const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 2, name: 'stockflow-importer' })

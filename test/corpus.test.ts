@@ -2,12 +2,10 @@
 import { copyFile, mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createImporter, type Importer } from '../importer/importer.ts'
 import type { Receipt } from '../importer/receipt.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
-import { connectProducer, encoders, setupTopics } from './support/kafka.ts'
+import { type RunningImporter, startImporter } from './support/importer.ts'
 
 const CORPUS = new URL('./fixtures/bad/', import.meta.url).pathname
 const HEADER = 'transaction_id,event_type,date,store_number,item_number,value'
@@ -91,30 +89,16 @@ const EXPECTED: Record<string, Expected> = {
 
 describe('hostile-input corpus', () => {
   let ctx: TestContext
-  let producer: Producer
-  let importer: Importer
+  let running: RunningImporter
   let input: string
 
   beforeAll(async () => {
     input = await mkdtemp(join(tmpdir(), 'stockflow-corpus-'))
     ctx = await createTestContext('corpus', { INPUT_DIR: input, IMPORT_SETTLE_MS: '100' })
-    const kafka = await setupTopics(ctx)
-    producer = await connectProducer(kafka)
-    const enc = await encoders(ctx)
-    importer = createImporter({
-      producer,
-      movements: enc.movements,
-      errors: enc.errors,
-      sql: ctx.sql,
-      log: ctx.log,
-      clock: Date.now,
-      config: ctx.config,
-    })
-    await importer.start()
+    running = await startImporter(ctx)
   })
   afterAll(async () => {
-    await importer.stop()
-    await producer.disconnect()
+    await running.stop()
     await ctx.close()
   })
 

@@ -2,44 +2,31 @@
 import { appendFile, copyFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Kafka, Producer } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createImporter, type Importer } from '../importer/importer.ts'
 import type { Receipt } from '../importer/receipt.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
-import { connectProducer, encoders, readTopic, setupTopics } from './support/kafka.ts'
+import { type RunningImporter, startImporter } from './support/importer.ts'
+import { readTopic, setupTopics } from './support/kafka.ts'
 
 const SEED = new URL('../../shared/seed/example.csv', import.meta.url)
 
 describe('importer', () => {
   let ctx: TestContext
   let kafka: Kafka
-  let producer: Producer
-  let importer: Importer
+  let running: RunningImporter
   let inputDir: string
 
   beforeAll(async () => {
     inputDir = await mkdtemp(join(tmpdir(), 'stockflow-in-'))
     ctx = await createTestContext('importer', { INPUT_DIR: inputDir, IMPORT_SETTLE_MS: '300' })
     kafka = await setupTopics(ctx)
-    producer = await connectProducer(kafka)
-    const enc = await encoders(ctx)
-    importer = createImporter({
-      producer,
-      movements: enc.movements,
-      errors: enc.errors,
-      sql: ctx.sql,
-      log: ctx.log,
-      clock: Date.now,
-      config: ctx.config,
-    })
-    await importer.start()
+    running = await startImporter(ctx)
   })
 
   afterAll(async () => {
-    await importer.stop()
-    await producer.disconnect()
+    await running.stop()
     await ctx.close()
   })
 

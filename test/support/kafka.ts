@@ -1,8 +1,9 @@
 // Kafka helpers for integration tests: topic setup, producers, and reading a topic back decoded.
 import type { Kafka, Producer } from 'kafkajs'
+import { createImportEncoders } from '../../importer/encoders.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../../lib/kafka.ts'
-import { createDecoder, createEncoder, createRegistry } from '../../lib/registry.ts'
-import type { SchemaName, StockError, StockMovement } from '../../schemas/contract.ts'
+import { createDecoder, createRegistry } from '../../lib/registry.ts'
+import type { SchemaName } from '../../schemas/contract.ts'
 import { pollUntil, type TestContext, uniqueName } from './context.ts'
 
 export interface Decoded<T> {
@@ -30,21 +31,7 @@ export async function connectProducer(kafka: Kafka): Promise<Producer> {
 
 export async function encoders(ctx: TestContext) {
   const registry = createRegistry(ctx.config.registry)
-  return {
-    registry,
-    movements: await createEncoder<StockMovement>(
-      registry,
-      ctx.config.registry,
-      ctx.config.topics.events,
-      'StockMovement',
-    ),
-    errors: await createEncoder<StockError>(
-      registry,
-      ctx.config.registry,
-      ctx.config.topics.errors,
-      'StockError',
-    ),
-  }
+  return { registry, ...(await createImportEncoders(registry, ctx.config)) }
 }
 
 /** Reads a topic from the beginning until `count` messages arrived (bounded wait), decoding each. */
