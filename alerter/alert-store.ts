@@ -1,5 +1,6 @@
 // SQL for the alerter: dedupe, pending items, grouped alerts and their delivery state.
 import type { Sql, Tx } from '../lib/db.ts'
+import { chunks } from '../processor/ledger-store.ts'
 import type { AlertItem, PendingGroup } from './rules.ts'
 
 /** Records items not seen before as pending; returns how many were new. Redeliveries are dropped here. */
@@ -20,7 +21,7 @@ export async function addPending(tx: Tx, items: AlertItem[], seenOnly: string[])
       severity: i.severity,
       line: i.line,
     }))
-  if (rows.length > 0) await tx`insert into alert_pending ${tx(rows)}`
+  for (const chunk of chunks(rows)) await tx`insert into alert_pending ${tx(chunk)}`
   return rows.length
 }
 

@@ -124,10 +124,14 @@ const toParked = (r: Record<string, unknown>): Parked => ({
   nextAttemptAt: (r.next_attempt_at as Date).getTime(),
 })
 
-/** Parked sales of the given keys, each key's list in arrival order. Call after lockLevels. */
+/**
+ * Parked sales of the given keys, each key's list in arrival order. Call after lockLevels.
+ * `due` narrows it to sales whose retry time has come, at most `limit` of them (scheduled retries).
+ */
 export async function loadParked(
   tx: Tx,
   keys: { store: number; item: number }[],
+  due?: { at: number; limit: number },
 ): Promise<Map<Key, Parked[]>> {
   const out = new Map<Key, Parked[]>()
   if (keys.length === 0) return out
@@ -135,6 +139,14 @@ export async function loadParked(
     select p.*, p.transaction_id::text as transaction_id, 'sale' as event_type from parked_sales p
     join unnest(${keys.map((k) => k.store)}::int[], ${keys.map((k) => k.item)}::int[]) as k(store_number, item_number)
       using (store_number, item_number)
+    ${
+      due
+        ? // The most overdue first, so a lot bigger than one pass is worked through without starving its tail.
+          tx`where p.transaction_id in (
+               select transaction_id from parked_sales where next_attempt_at <= ${new Date(due.at)}
+               order by next_attempt_at, first_seen_at limit ${due.limit})`
+        : tx``
+    }
     order by p.first_seen_at, p.partition, p."offset"
     for update of p`
   for (const r of rows) {
@@ -211,10 +223,9 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
     offset: p.offset,
   })
   // New and retried parked rows share one upsert; a retried row keeps its first_seen_at.
-  const upserts = [...changes.parkedNew, ...changes.parkedUpdated].map(parkedRow)
-  if (upserts.length > 0) {
+  for (const rows of chunks([...changes.parkedNew, ...changes.parkedUpdated].map(parkedRow))) {
     await tx`
-      insert into parked_sales ${tx(upserts)}
+      insert into parked_sales ${tx(rows)}
       on conflict (transaction_id) do update set reason = excluded.reason, attempts = excluded.attempts,
         attempted_at = excluded.attempted_at, next_attempt_at = excluded.next_attempt_at`
   }
@@ -233,10 +244,12 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
       source_file: f.sourceFile,
       source_line: f.sourceLine,
     }))
-    await tx`
-      insert into failed_movements ${tx(rows)}
-      on conflict (transaction_id) do update set code = excluded.code, error_id = excluded.error_id,
-        attempts = excluded.attempts, attempted_at = excluded.attempted_at, failed_at = now()`
+    for (const chunk of chunks(rows)) {
+      await tx`
+        insert into failed_movements ${tx(chunk)}
+        on conflict (transaction_id) do update set code = excluded.code, error_id = excluded.error_id,
+          attempts = excluded.attempts, attempted_at = excluded.attempted_at, failed_at = now()`
+    }
   }
   await writeOutbox(tx, changes.outbox)
 }
@@ -249,7 +262,17 @@ export async function writeOutbox(tx: Tx, outbox: Changes['outbox']): Promise<vo
     schema_name: o.schema,
     payload: tx.json(o.payload as never),
   }))
-  await tx`insert into outbox ${tx(rows)}`
+  for (const chunk of chunks(rows)) await tx`insert into outbox ${tx(chunk)}`
+}
+
+/**
+ * Multi-row inserts bind one parameter per cell and Postgres allows 65,535 per statement;
+ * 2,000 rows of up to 15 columns stay well below that.
+ */
+export function chunks<T>(rows: T[], size = 2000): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size))
+  return out
 }
 
 export async function bumpCounter(tx: Tx, name: string, by: number): Promise<void> {

@@ -14,17 +14,21 @@ export interface RetryDeps {
   lowStockDefault: number
 }
 
-/** One pass over due parked sales (at most `maxKeys` items); returns what it changed. */
-export async function retryDueParked(deps: RetryDeps, maxKeys = 500): Promise<Changes | undefined> {
+/** One pass over due parked sales (at most `maxKeys` items, `maxRows` sales); returns what it changed. */
+export async function retryDueParked(
+  deps: RetryDeps,
+  maxKeys = 500,
+  maxRows = 5000,
+): Promise<Changes | undefined> {
   const now = deps.clock()
   try {
     const keys = await dueParkedKeys(deps.sql, now, maxKeys)
     if (keys.length === 0) return undefined
     return await deps.sql.begin(async (tx) => {
       const levels = await lockLevels(tx, keys, deps.lowStockDefault)
-      const parked = await loadParked(tx, keys)
-      // Another processor may have retried these keys since we looked; only what is still due counts.
-      const due = [...parked.values()].flat().filter((p) => p.nextAttemptAt <= now)
+      // Only what is still due (another processor may have retried these keys since we looked), in bounded passes.
+      const parked = await loadParked(tx, keys, { at: now, limit: maxRows })
+      const due = [...parked.values()].flat()
       const changes = retryParked(due, { levels, parked, now, policy: deps.policy, topics: deps.topics })
       await writeChanges(tx, changes, levels)
       return changes
