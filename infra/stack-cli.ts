@@ -34,6 +34,21 @@ export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promi
     console.log(USAGE)
     return 0
   }
+  // Listen before starting: a Ctrl-C during start-up still stops whatever was started.
+  let stopRequested = false
+  let requestStop: () => void = () => {}
+  const stopSignal = new Promise<void>((resolve) => {
+    requestStop = resolve
+  })
+  const onSignal = () => {
+    stopRequested = true
+    requestStop()
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  // A closed terminal or pipe must not kill us before the children are stopped.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+
   const stack = await startStack({
     dir: values.dir,
     fresh: values.fresh,
@@ -51,15 +66,13 @@ export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promi
     },
     log: (msg) => console.error(`[stack] ${msg}`),
   })
-  const lines = formatEnv(stack.env)
-  if (values['env-file']) writeFileSync(values['env-file'], `${lines}\n`)
-  console.log(lines)
-  console.error(`[stack] up; logs in ${stack.dir}. Ctrl-C stops everything.`)
-
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
-  })
+  if (!stopRequested) {
+    const lines = formatEnv(stack.env)
+    if (values['env-file']) writeFileSync(values['env-file'], `${lines}\n`)
+    console.log(lines)
+    console.error(`[stack] up; logs in ${stack.dir}. Ctrl-C stops everything.`)
+  }
+  await stopSignal
   console.error('[stack] stopping…')
   await stack.stop()
   console.error('[stack] stopped')

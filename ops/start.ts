@@ -16,6 +16,14 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
     options: { 'stack-dir': { type: 'string', default: '.stack/dev' } },
   })
   const say = (msg: string) => console.error(`[stockflow] ${msg}`)
+  // Listen before starting anything, so Ctrl-C during start-up still stops what was started.
+  let requestStop: () => void = () => {}
+  const stopSignal = new Promise<void>((resolve) => {
+    requestStop = resolve
+  })
+  process.once('SIGINT', () => requestStop())
+  process.once('SIGTERM', () => requestStop())
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
   let stack: Stack | undefined
   const configured = env.KAFKA_BROKERS && env.SCHEMA_REGISTRY_URL && env.DATABASE_URL
   if (!configured) {
@@ -58,10 +66,7 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
       '',
     ].join('\n'),
   )
-  await new Promise<void>((r) => {
-    process.once('SIGINT', () => r())
-    process.once('SIGTERM', () => r())
-  })
+  await stopSignal
   say('stopping services…')
   await sup.stop()
   if (stack) {
