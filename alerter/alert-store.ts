@@ -1,6 +1,5 @@
 // SQL for the alerter: dedupe, pending items, grouped alerts and their delivery state.
-import type { Sql, Tx } from '../lib/db.ts'
-import { chunks } from '../processor/ledger-store.ts'
+import { chunks, type Sql, type Tx } from '../lib/db.ts'
 import type { AlertItem, PendingGroup } from './rules.ts'
 
 /** Records items not seen before as pending; returns how many were new. Redeliveries are dropped here. */

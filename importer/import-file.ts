@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IHeaders } from 'kafkajs'
+import { errorId } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { movementKey, type StockError, type StockMovement } from '../schemas/contract.ts'
@@ -53,10 +54,6 @@ async function sniffEncoding(path: string): Promise<FileFailureCode | undefined>
   if (b.length === 0) return 'EMPTY_FILE'
   if ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff)) return 'UNSUPPORTED_ENCODING'
   return undefined
-}
-
-export function errorId(...parts: (string | number)[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
 }
 
 export async function importFile(deps: ImportDeps, input: ImportInput): Promise<Receipt> {

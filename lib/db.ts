@@ -132,3 +132,13 @@ export async function assertMigrated(sql: Sql, opts: { dir?: string } = {}): Pro
     )
   }
 }
+
+/**
+ * Multi-row inserts bind one parameter per cell and Postgres allows 65,535 per statement;
+ * 2,000 rows of up to 15 columns stay well below that.
+ */
+export function chunks<T>(rows: T[], size = 2000): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size))
+  return out
+}

@@ -1,6 +1,8 @@
 // Every error stockflow raises on purpose. Retriability is decided here, where the error is made,
 // so callers branch on `err.retriable` instead of re-guessing from messages.
 
+import { createHash } from 'node:crypto'
+
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'DB_UNAVAILABLE'
@@ -121,4 +123,12 @@ export function classifyDbError(err: unknown, context: Record<string, unknown> =
 
 export function isRetriable(err: unknown): boolean {
   return err instanceof AppError ? err.retriable : false
+}
+
+/**
+ * The deterministic `error_id` of a StockError: the same failure always hashes to the same id, so
+ * redeliveries and re-imports can be dropped downstream.
+ */
+export function errorId(...parts: (string | number)[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
 }

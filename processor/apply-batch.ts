@@ -1,11 +1,11 @@
 // One Kafka batch (one partition) applied in one Postgres transaction, offsets included.
 import { createHash } from 'node:crypto'
 import type { Sql, Tx } from '../lib/db.ts'
-import { AppError, classifyDbError, DecodeError } from '../lib/errors.ts'
+import { AppError, classifyDbError, DecodeError, errorId } from '../lib/errors.ts'
 import type { Decoder } from '../lib/registry.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
 import { REDRIVE_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
-import { applyMovements, stableId } from './apply-movements.ts'
+import { applyMovements } from './apply-movements.ts'
 import { keyOf, type OutboxMessage, type Received, type RetryPolicy, samePayload } from './ledger-model.ts'
 import {
   bumpCounter,
@@ -171,7 +171,7 @@ export async function applyBatch(
             deps.topics,
             now,
             {
-              error_id: stableId('UNDECODABLE', topic, partition, d.msg.offset),
+              error_id: errorId('UNDECODABLE', topic, partition, d.msg.offset),
               code: 'UNDECODABLE',
               message: d.err.message,
               raw_value_base64: d.msg.value?.toString('base64') ?? null,
@@ -261,7 +261,7 @@ async function recordConflicts(
         deps.topics,
         now,
         {
-          error_id: stableId('TRANSACTION_CONFLICT', m.transaction_id, sha),
+          error_id: errorId('TRANSACTION_CONFLICT', m.transaction_id, sha),
           code: 'TRANSACTION_CONFLICT',
           message: `transaction ${m.transaction_id} was already recorded with a different payload; the first one stands`,
           movement: m,

@@ -1,7 +1,7 @@
 // The ledger rules, applied in memory to rows the transaction has locked:
 // incoming adds; a sale applies only if stock covers it, else it is parked; stock arriving for a key
 // retries that key's parked sales in arrival order; crossings below a threshold emit one LowStock.
-import { createHash } from 'node:crypto'
+import { errorId } from '../lib/errors.ts'
 import { scheduleDelayMs } from '../lib/retry.ts'
 import type { LowStock, LowStockSeverity, StockError, StockMovement } from '../schemas/contract.ts'
 import {
@@ -25,10 +25,6 @@ export interface ApplyContext {
   now: number
   policy: RetryPolicy
   topics: { errors: string; lowStock: string }
-}
-
-export function stableId(...parts: (string | number)[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
 }
 
 function lowStockEvent(
@@ -165,16 +161,22 @@ export function applyMovements(received: Received[], ctx: ApplyContext): Changes
 function giveUp(p: Parked, ctx: ApplyContext, changes: Changes, wasStored: boolean): void {
   const m = p.movement
   // first_seen_at makes a re-driven sale that fails again a new error, not a duplicate of the first.
-  const errorId = stableId('process', p.reason, m.transaction_id, p.firstSeenAt)
+  const id = errorId('process', p.reason, m.transaction_id, p.firstSeenAt)
   if (wasStored) changes.parkedRemoved.push(m.transaction_id)
-  const failed: Failed = { ...p, code: p.reason, errorId, attempts: p.attempts, attemptedAt: p.attemptedAt }
+  const failed: Failed = {
+    ...p,
+    code: p.reason,
+    errorId: id,
+    attempts: p.attempts,
+    attemptedAt: p.attemptedAt,
+  }
   changes.failed.push(failed)
   const what =
     p.reason === 'UNKNOWN_ITEM'
       ? `item ${keyOf(m.store_number, m.item_number)} has never had stock`
       : 'not enough stock'
   const error: StockError = {
-    error_id: errorId,
+    error_id: id,
     stage: 'process',
     code: p.reason,
     message: `sale of ${m.quantity} could not be applied after ${p.attempts} attempt(s): ${what}`,

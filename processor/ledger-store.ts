@@ -1,6 +1,6 @@
 // SQL for the ledger: every function runs inside the caller's transaction and is set-based,
 // so a batch costs a handful of statements whatever its size.
-import type { Sql, Tx } from '../lib/db.ts'
+import { chunks, type Sql, type Tx } from '../lib/db.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import type { Changes, Key, Level, Parked } from './ledger-model.ts'
 import { keyOf } from './ledger-model.ts'
@@ -263,16 +263,6 @@ export async function writeOutbox(tx: Tx, outbox: Changes['outbox']): Promise<vo
     payload: tx.json(o.payload as never),
   }))
   for (const chunk of chunks(rows)) await tx`insert into outbox ${tx(chunk)}`
-}
-
-/**
- * Multi-row inserts bind one parameter per cell and Postgres allows 65,535 per statement;
- * 2,000 rows of up to 15 columns stay well below that.
- */
-export function chunks<T>(rows: T[], size = 2000): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size))
-  return out
 }
 
 export async function bumpCounter(tx: Tx, name: string, by: number): Promise<void> {
