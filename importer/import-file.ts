@@ -8,6 +8,7 @@ import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { movementKey, type StockError, type StockMovement } from '../schemas/contract.ts'
 import { FILE_SHA256_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
+import { stockError } from '../schemas/payloads.ts'
 import { type ColumnMap, mapHeader, parseRow, type RejectCode } from './parse-row.ts'
 import type { Publisher } from './publisher.ts'
 import { readRecords } from './read-records.ts'
@@ -107,25 +108,18 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
   const reject = async (line: number, code: RejectCode, message: string, raw: string, fields?: string[]) => {
     if (rejections.length < MAX_LISTED_REJECTIONS) rejections.push({ line, code, message })
     await rejectedCsv!.add(fields, raw, `${code}: ${message}`)
-    const now = deps.clock()
-    const value: StockError = {
-      error_id: errorId(input.sha256, line, code),
-      stage: 'import',
-      code,
-      message,
-      source_file: input.name,
-      source_line: line,
-      raw_row: raw.slice(0, MAX_RAW_ON_TOPIC),
-      movement: null,
-      raw_value_base64: null,
-      topic: null,
-      partition: null,
-      offset: null,
-      attempts: 0,
-      attempted_at: [],
-      first_seen_at: now,
-      failed_at: now,
-    }
+    const value = stockError(
+      {
+        error_id: errorId(input.sha256, line, code),
+        stage: 'import',
+        code,
+        message,
+        source_file: input.name,
+        source_line: line,
+        raw_row: raw.slice(0, MAX_RAW_ON_TOPIC),
+      },
+      deps.clock(),
+    )
     await deps.publisher.add(deps.topics.errors, {
       key: input.name,
       value: deps.errors.encode(value),

@@ -1,5 +1,6 @@
 // Turns one CSV record into a StockMovement, or into a rejection with a stable code a person can act on.
 import type { EventType, StockMovement } from '../schemas/contract.ts'
+import { checkMovement, INT_FIELD_MAX, isUuid } from '../schemas/movement-rules.ts'
 
 export type RejectCode =
   | 'BLANK_FIELD'
@@ -48,12 +49,10 @@ export function mapHeader(header: string[]): { ok: true; map: ColumnMap } | { ok
   return { ok: true, map: { ...(map as Record<Column, number>), width: header.length } }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 // ISO-8601 date-time with an explicit zone (Z or ±hh:mm / ±hhmm). A zone-less time is ambiguous.
 const ISO_WITH_ZONE =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)$/i
 const POSITIVE_INT = /^[1-9]\d*$/
-const INT32_MAX = 2 ** 31 - 1
 
 /** Event types are matched after trimming and lower-casing: "Sale" and " sale " are a sale. */
 export function parseEventType(raw: string): EventType | undefined {
@@ -81,7 +80,7 @@ function positiveInt(raw: string): number | undefined {
   const v = raw.trim()
   if (!POSITIVE_INT.test(v)) return undefined
   const n = Number(v)
-  return n <= INT32_MAX ? n : undefined
+  return n <= INT_FIELD_MAX ? n : undefined
 }
 
 export function parseRow(fields: string[], map: ColumnMap): RowResult {
@@ -93,7 +92,7 @@ export function parseRow(fields: string[], map: ColumnMap): RowResult {
     if (get(c).trim() === '') return { ok: false, code: 'BLANK_FIELD', message: `${c} is blank` }
   }
   const id = get('transaction_id').trim()
-  if (!UUID.test(id))
+  if (!isUuid(id))
     return { ok: false, code: 'INVALID_UUID', message: `transaction_id '${clip(id)}' is not a UUID` }
   const eventType = parseEventType(get('event_type'))
   if (!eventType) {
@@ -132,20 +131,22 @@ export function parseRow(fields: string[], map: ColumnMap): RowResult {
     return {
       ok: false,
       code: 'INVALID_QUANTITY',
-      message: `value '${clip(get('value'))}' is not a whole number from 1 to ${INT32_MAX}`,
+      message: `value '${clip(get('value'))}' is not a whole number from 1 to ${INT_FIELD_MAX}`,
     }
   }
-  return {
-    ok: true,
-    movement: {
-      transaction_id: id.toLowerCase(),
-      event_type: eventType,
-      occurred_at: occurredAt,
-      store_number: store,
-      item_number: item,
-      quantity,
-    },
+  const movement: StockMovement = {
+    transaction_id: id.toLowerCase(),
+    event_type: eventType,
+    occurred_at: occurredAt,
+    store_number: store,
+    item_number: item,
+    quantity,
   }
+  // The contract's own rules are the last word, so the importer never publishes what the processor refuses
+  // (e.g. a zone offset that pushes a year-9999 date past the range).
+  const problem = checkMovement(movement)
+  if (problem) return { ok: false, code: problem.code as RejectCode, message: problem.message }
+  return { ok: true, movement }
 }
 
 function clip(s: string): string {

@@ -41,6 +41,8 @@ export interface Config {
     lowStockDefault: number
     retryPollMs: number
     outboxPollMs: number
+    /** How often a halted partition (topic recreated below the ledger) is checked for an operator's accept. */
+    haltRecheckMs: number
     port: number
   }
   alerter: {
@@ -226,6 +228,7 @@ export function loadConfig(env: Env): Config {
       lowStockDefault: r.int('LOW_STOCK_DEFAULT', 10, 0),
       retryPollMs: r.int('PROCESS_RETRY_POLL_MS', 500, 10, 600_000),
       outboxPollMs: r.int('OUTBOX_POLL_MS', 200, 10, 600_000),
+      haltRecheckMs: r.int('PROCESS_HALT_RECHECK_MS', 5000, 10, 600_000),
       port: r.int('PROCESSOR_PORT', 9465, 0, 65535),
     },
     alerter: {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AppError, ConfigError, classifyDbError, DbError } from './errors.ts'
+import { AppError, ConfigError, classifyDbError, DbError, isRefusedInput } from './errors.ts'
 
 describe('errors', () => {
   it('sets name, code, retriable and cause', () => {
@@ -24,9 +24,23 @@ describe('errors', () => {
     ['23505', 'DB_CONSTRAINT', false],
     ['23514', 'DB_CONSTRAINT', false],
     ['42P01', 'DB_ERROR', false],
+    ['57014', 'DB_TIMEOUT', true],
+    ['55P03', 'DB_TIMEOUT', true],
+    ['25P03', 'DB_TIMEOUT', true],
+    ['22P02', 'DB_DATA', false],
+    ['22003', 'DB_DATA', false],
+    ['54000', 'DB_DATA', false],
     ['ECONNREFUSED', 'DB_UNAVAILABLE', true],
   ])('classifies SQLSTATE %s as %s (retriable %s)', (code, expected, retriable) => {
     const e = classifyDbError(Object.assign(new Error('pg'), { code }))
     expect([e.code, e.retriable]).toEqual([expected, retriable])
+  })
+
+  it('treats data and constraint refusals as the fault of the input, and nothing else', () => {
+    const refused = (code: string) =>
+      isRefusedInput(classifyDbError(Object.assign(new Error('pg'), { code })))
+    expect(['22P02', '23514', '23505', '54000'].map(refused)).toEqual([true, true, true, true])
+    expect(['42P01', '57014', '08006', '40001'].map(refused)).toEqual([false, false, false, false])
+    expect(isRefusedInput(new Error('invariant'))).toBe(false)
   })
 })

@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'DB_UNAVAILABLE'
   | 'DB_SERIALIZATION'
   | 'DB_CONSTRAINT'
+  | 'DB_DATA'
+  | 'DB_TIMEOUT'
   | 'DB_ERROR'
   | 'KAFKA_ERROR'
   | 'REGISTRY_ERROR'
@@ -58,7 +60,9 @@ function sqlstateRetriable(state: string): boolean {
   return (
     state === '40001' || // serialization_failure
     state === '40P01' || // deadlock_detected
-    state === '55P03' || // lock_not_available
+    state === '55P03' || // lock_not_available (lock_timeout)
+    state === '57014' || // query_canceled (statement_timeout)
+    state === '25P03' || // idle_in_transaction_session_timeout
     state === '53300' || // too_many_connections
     state.startsWith('08') || // connection exceptions
     state.startsWith('57P') // admin shutdown, crash shutdown, cannot connect now
@@ -96,7 +100,23 @@ export function classifyDbError(err: unknown, context: Record<string, unknown> =
         context: { ...context, sqlstate: state },
       })
     }
-    if (state.startsWith('40') || state === '55P03') {
+    if (state === '57014' || state === '55P03' || state === '25P03') {
+      // Timeouts mean "too slow now" (a long lock wait, a loaded server), not "wrong": back off and retry.
+      return new DbError('DB_TIMEOUT', `Postgres timed out (${state}): ${e.message}`, {
+        retriable: true,
+        cause: err,
+        context: { ...context, sqlstate: state },
+      })
+    }
+    if (state.startsWith('22') || state.startsWith('54')) {
+      // A value Postgres cannot take (bad text, out of range) or a statement past a limit: retrying the
+      // same input fails the same way, so the caller must isolate the input instead.
+      return new DbError('DB_DATA', `Postgres refused a value (${state}): ${e.message}`, {
+        cause: err,
+        context: { ...context, sqlstate: state },
+      })
+    }
+    if (state.startsWith('40')) {
       return new DbError('DB_SERIALIZATION', `Postgres conflict (${state}): ${e.message}`, {
         retriable: sqlstateRetriable(state),
         cause: err,
@@ -123,6 +143,14 @@ export function classifyDbError(err: unknown, context: Record<string, unknown> =
 
 export function isRetriable(err: unknown): boolean {
   return err instanceof AppError ? err.retriable : false
+}
+
+/**
+ * True when Postgres refused the data itself (data exception, constraint, program limit): the input is
+ * at fault, not the server or the code, so the caller isolates the offending input and carries on.
+ */
+export function isRefusedInput(err: unknown): boolean {
+  return err instanceof DbError && (err.code === 'DB_DATA' || err.code === 'DB_CONSTRAINT')
 }
 
 /**

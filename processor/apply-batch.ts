@@ -1,14 +1,15 @@
 // One Kafka batch (one partition) applied in one Postgres transaction, offsets included.
-import { createHash } from 'node:crypto'
 import type { Sql, Tx } from '../lib/db.ts'
-import { AppError, classifyDbError, DecodeError, errorId } from '../lib/errors.ts'
+import { AppError, classifyDbError, DecodeError } from '../lib/errors.ts'
 import type { Decoder } from '../lib/registry.ts'
-import type { StockError, StockMovement } from '../schemas/contract.ts'
+import type { StockMovement } from '../schemas/contract.ts'
 import { REDRIVE_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
+import { checkMovement, parseProvenance } from '../schemas/movement-rules.ts'
 import { applyMovements } from './apply-movements.ts'
-import { keyOf, type OutboxMessage, type Received, type RetryPolicy, samePayload } from './ledger-model.ts'
+import { keyOf, type OutboxMessage, type Received, type RetryPolicy } from './ledger-model.ts'
 import {
   bumpCounter,
+  claimIds,
   findExisting,
   loadParked,
   lockLevels,
@@ -16,7 +17,19 @@ import {
   storeOffset,
   writeChanges,
   writeOutbox,
+  writeRejected,
 } from './ledger-store.ts'
+import {
+  type Conflict,
+  classify,
+  conflictError,
+  conflictSha,
+  type Intake,
+  idsToClaim,
+  type PlanContext,
+  rejectMessage,
+  triage,
+} from './plan-batch.ts'
 
 export interface BatchMessage {
   offset: number
@@ -42,25 +55,11 @@ export interface BatchStats {
   failed: number
   conflicts: number
   undecodable: number
+  /** Decoded, but not a valid movement (INVALID_MOVEMENT), or refused by Postgres (APPLY_REFUSED). */
+  invalid: number
   lowStock: number
   /** Messages skipped because the stored offset was already past them (redelivery after a rebalance). */
   skipped: number
-}
-
-/** The batch does not start where Postgres says this partition stands; the consumer must seek. */
-export class OffsetGapError extends AppError {
-  readonly expected: number
-  constructor(topic: string, partition: number, expected: number, got: number) {
-    super(
-      'KAFKA_ERROR',
-      `batch for ${topic}[${partition}] starts at ${got}, but the ledger stands at ${expected}`,
-      {
-        retriable: false,
-        context: { topic, partition, expected, got },
-      },
-    )
-    this.expected = expected
-  }
 }
 
 const header = (h: BatchMessage['headers'], name: string): string | null => {
@@ -69,163 +68,176 @@ const header = (h: BatchMessage['headers'], name: string): string | null => {
   return (Array.isArray(v) ? v[0] : v)?.toString() ?? null
 }
 
-function processError(
-  topics: BatchDeps['topics'],
-  now: number,
-  e: Partial<StockError> & Pick<StockError, 'error_id' | 'code' | 'message'>,
-  key: string | null,
-): OutboxMessage {
-  const payload: StockError = {
-    stage: 'process',
-    source_file: null,
-    source_line: null,
-    raw_row: null,
-    movement: null,
-    raw_value_base64: null,
-    topic: null,
-    partition: null,
-    offset: null,
-    attempts: 1,
-    attempted_at: [now],
-    first_seen_at: now,
-    failed_at: now,
-    ...e,
-  }
-  return { topic: topics.errors, key, schema: 'StockError', payload }
-}
-
-type Decoded = { ok: true; received: Received } | { ok: false; msg: BatchMessage; err: DecodeError }
-
-async function decodeAll(
-  deps: BatchDeps,
-  topic: string,
-  partition: number,
-  messages: BatchMessage[],
-): Promise<Decoded[]> {
-  const out: Decoded[] = []
-  for (const msg of messages) {
-    try {
-      const movement = await deps.decoder.decode(msg.value)
-      if (movement.event_type === 'UNKNOWN') {
-        throw new DecodeError('UNDECODABLE', 'event_type is not one this processor knows (newer writer?)')
-      }
-      const line = header(msg.headers, SOURCE_LINE_HEADER)
-      out.push({
-        ok: true,
-        received: {
-          movement: movement as Received['movement'],
-          sourceFile: header(msg.headers, SOURCE_FILE_HEADER),
-          sourceLine: line === null ? null : Number(line),
-          topic,
-          partition,
-          offset: msg.offset,
-          redrive: header(msg.headers, REDRIVE_HEADER) !== null,
-        },
-      })
-    } catch (err) {
-      // Only a message that can never be decoded is a poison message; a registry outage is retried.
-      if (!(err instanceof DecodeError)) throw err
-      out.push({ ok: false, msg, err })
-    }
-  }
-  return out
-}
-
-export async function applyBatch(
-  deps: BatchDeps,
-  topic: string,
-  partition: number,
-  messages: BatchMessage[],
-): Promise<BatchStats> {
-  const stats: BatchStats = {
+export function emptyStats(): BatchStats {
+  return {
     applied: 0,
     duplicates: 0,
     parked: 0,
     failed: 0,
     conflicts: 0,
     undecodable: 0,
+    invalid: 0,
     lowStock: 0,
     skipped: 0,
   }
+}
+
+/** Decodes and validates each message. Only a registry outage throws (retriable); anything else is an Intake. */
+async function intake(
+  deps: BatchDeps,
+  topic: string,
+  partition: number,
+  messages: BatchMessage[],
+): Promise<Intake[]> {
+  const out: Intake[] = []
+  for (const msg of messages) {
+    const rejected = (code: 'UNDECODABLE' | 'INVALID_MOVEMENT', reason: string): Intake => ({
+      kind: 'rejected',
+      offset: msg.offset,
+      key: msg.key?.toString() ?? null,
+      value: msg.value,
+      code,
+      reason,
+    })
+    let movement: StockMovement
+    try {
+      movement = await deps.decoder.decode(msg.value)
+    } catch (err) {
+      // Only a message that can never be decoded is a poison message; a registry outage is retried.
+      if (!(err instanceof DecodeError)) throw err
+      out.push(rejected('UNDECODABLE', err.message))
+      continue
+    }
+    if (movement.event_type === 'UNKNOWN') {
+      out.push(rejected('UNDECODABLE', 'event_type is not one this processor knows (newer writer?)'))
+      continue
+    }
+    const problem = checkMovement(movement)
+    const provenance = parseProvenance(
+      header(msg.headers, SOURCE_FILE_HEADER),
+      header(msg.headers, SOURCE_LINE_HEADER),
+    )
+    if (problem || !provenance.ok) {
+      const p = problem ?? (provenance as { ok: false; problem: { code: string; message: string } }).problem
+      out.push(rejected('INVALID_MOVEMENT', `${p.code}: ${p.message}`))
+      continue
+    }
+    out.push({
+      kind: 'movement',
+      offset: msg.offset,
+      received: {
+        movement: movement as Received['movement'],
+        ...provenance.value,
+        topic,
+        partition,
+        offset: msg.offset,
+        redrive: header(msg.headers, REDRIVE_HEADER) !== null,
+      },
+    })
+  }
+  return out
+}
+
+/**
+ * Applies one partition's messages in one transaction: lock the offset, sort the messages (fence,
+ * rejections), claim the ids, classify them, lock and change the levels, write it all with the next offset.
+ * A batch may start past the stored offset: offsets have gaps (transaction markers, compaction).
+ */
+export async function applyBatch(
+  deps: BatchDeps,
+  topic: string,
+  partition: number,
+  messages: BatchMessage[],
+): Promise<BatchStats> {
+  const stats = emptyStats()
   if (messages.length === 0) return stats
-  const decoded = await decodeAll(deps, topic, partition, messages)
-  const now = deps.clock()
+  const decoded = await intake(deps, topic, partition, messages)
+  const ctx: PlanContext = { topic, partition, now: deps.clock(), topics: deps.topics }
   const last = messages[messages.length - 1]!.offset
   try {
     await deps.sql.begin(async (tx) => {
       const stored = await lockOffset(tx, deps.groupId, topic, partition)
-      // The fence: a consumer that lost this partition finds the offset moved on and applies nothing twice.
-      if (stored !== undefined && messages[0]!.offset > stored) {
-        throw new OffsetGapError(topic, partition, stored, messages[0]!.offset)
-      }
-      const live = decoded.filter((d) => (d.ok ? d.received.offset : d.msg.offset) >= (stored ?? 0))
-      stats.skipped = decoded.length - live.length
-      if (live.length === 0) return
+      const t = triage(decoded, stored, ctx)
+      stats.skipped = t.skipped
+      if (t.skipped === decoded.length) return
+      for (const r of t.rejected) stats[r.code === 'UNDECODABLE' ? 'undecodable' : 'invalid']++
 
-      const outbox: OutboxMessage[] = []
-      for (const d of live) {
-        if (d.ok) continue
-        stats.undecodable++
-        outbox.push(
-          processError(
-            deps.topics,
-            now,
-            {
-              error_id: errorId('UNDECODABLE', topic, partition, d.msg.offset),
-              code: 'UNDECODABLE',
-              message: d.err.message,
-              raw_value_base64: d.msg.value?.toString('base64') ?? null,
-              topic,
-              partition,
-              offset: String(d.msg.offset),
-            },
-            d.msg.key?.toString() ?? null,
-          ),
-        )
-      }
+      const claimed = await claimIds(tx, idsToClaim(t.candidates))
+      const others = t.candidates.map((r) => r.movement.transaction_id).filter((id) => !claimed.has(id))
+      const c = classify(t.candidates, claimed, await findExisting(tx, [...new Set(others)]))
+      const outbox = [...t.outbox, ...(await recordConflicts(tx, c.conflicts, ctx))]
 
-      // Identical redeliveries are dropped and counted; a changed payload under a known id is a conflict.
-      const candidates = live.flatMap((d) => (d.ok ? [d.received] : []))
-      const existing = await findExisting(tx, [...new Set(candidates.map((r) => r.movement.transaction_id))])
-      const fresh: Received[] = []
-      const unfailed: string[] = []
-      const conflicts: { r: Received; first: StockMovement }[] = []
-      for (const r of candidates) {
-        const id = r.movement.transaction_id
-        const prior = existing.get(id)
-        const redriven = prior?.where === 'failed' && r.redrive && samePayload(prior.movement, r.movement)
-        if (redriven) unfailed.push(id)
-        if (!prior || redriven) {
-          existing.set(id, { movement: r.movement, where: 'journal' })
-          fresh.push(r)
-        } else if (samePayload(prior.movement, r.movement)) stats.duplicates++
-        else conflicts.push({ r, first: prior.movement })
-      }
-      outbox.push(...(await recordConflicts(tx, deps, conflicts, now)))
-      stats.conflicts = conflicts.length
-
-      const keys = uniqueKeys(fresh)
+      const keys = uniqueKeys(c.fresh)
       const levels = await lockLevels(tx, keys, deps.lowStockDefault)
-      const withIncoming = uniqueKeys(fresh.filter((r) => r.movement.event_type === 'incoming'))
-      const parked = await loadParked(tx, withIncoming)
-      const changes = applyMovements(fresh, { levels, parked, now, policy: deps.policy, topics: deps.topics })
-      changes.unfailed.push(...unfailed)
+      const parked = await loadParked(
+        tx,
+        uniqueKeys(c.fresh.filter((r) => r.movement.event_type === 'incoming')),
+      )
+      const changes = applyMovements(c.fresh, {
+        levels,
+        parked,
+        now: ctx.now,
+        policy: deps.policy,
+        topics: deps.topics,
+      })
+      changes.unfailed.push(...c.unfailed)
+
       await writeChanges(tx, changes, levels)
+      await writeRejected(tx, t.rejected)
       await writeOutbox(tx, outbox)
-      await bumpCounter(tx, 'duplicates', stats.duplicates)
+      await bumpCounter(tx, 'duplicates', c.duplicates)
       await storeOffset(tx, deps.groupId, topic, partition, last + 1)
-      stats.applied = changes.applied.length
-      stats.parked = changes.parkedNew.length
-      stats.failed = changes.failed.length
-      stats.lowStock = changes.outbox.filter((o) => o.schema === 'LowStock').length
+      Object.assign(stats, {
+        duplicates: c.duplicates,
+        conflicts: c.conflicts.length,
+        applied: changes.applied.length,
+        parked: changes.parkedNew.length,
+        failed: changes.failed.length,
+        lowStock: changes.outbox.filter((o) => o.schema === 'LowStock').length,
+      })
     })
   } catch (err) {
     if (err instanceof AppError) throw err
-    const e = classifyDbError(err, { topic, partition, firstOffset: messages[0]!.offset })
-    // Two partitions may race to insert one transaction id (with different keys); the retry sees the winner.
-    if (e.context.sqlstate === '23505')
-      throw new AppError(e.code, e.message, { retriable: true, cause: err, context: e.context })
-    throw e
+    throw classifyDbError(err, { topic, partition, firstOffset: messages[0]!.offset })
+  }
+  return stats
+}
+
+/**
+ * The last line of defence: one message Postgres refused goes to `errors` as APPLY_REFUSED and the
+ * partition moves past it. Nothing of the message itself is written but its bytes, base64, so this
+ * cannot be refused in turn.
+ */
+export async function refuseMessage(
+  deps: BatchDeps,
+  topic: string,
+  partition: number,
+  msg: BatchMessage,
+  cause: Error,
+): Promise<BatchStats> {
+  const stats = emptyStats()
+  const ctx: PlanContext = { topic, partition, now: deps.clock(), topics: deps.topics }
+  try {
+    await deps.sql.begin(async (tx) => {
+      const stored = await lockOffset(tx, deps.groupId, topic, partition)
+      if (stored !== undefined && msg.offset < stored) {
+        stats.skipped = 1
+        return
+      }
+      const { row, error } = rejectMessage(ctx, {
+        offset: msg.offset,
+        key: msg.key?.toString() ?? null,
+        value: msg.value,
+        code: 'APPLY_REFUSED',
+        reason: `Postgres refused this message: ${cause.message}`,
+      })
+      await writeRejected(tx, [row])
+      await writeOutbox(tx, [error])
+      await storeOffset(tx, deps.groupId, topic, partition, msg.offset + 1)
+      stats.invalid = 1
+    })
+  } catch (err) {
+    throw classifyDbError(err, { topic, partition, offset: msg.offset })
   }
   return stats
 }
@@ -239,41 +251,19 @@ function uniqueKeys(rs: Received[]): { store: number; item: number }[] {
   return [...seen.values()].sort((a, b) => a.store - b.store || a.item - b.item)
 }
 
-async function recordConflicts(
-  tx: Tx,
-  deps: BatchDeps,
-  conflicts: { r: Received; first: StockMovement }[],
-  now: number,
-): Promise<OutboxMessage[]> {
+/** Records each conflict once; only a conflict not recorded before is reported on `errors`. */
+async function recordConflicts(tx: Tx, conflicts: Conflict[], ctx: PlanContext): Promise<OutboxMessage[]> {
   const out: OutboxMessage[] = []
-  for (const { r, first } of conflicts) {
-    const m = r.movement
-    const sha = createHash('sha256').update(JSON.stringify(m)).digest('hex')
+  for (const c of conflicts) {
+    const m = c.received.movement
+    const sha = conflictSha(m)
     const inserted = await tx`
       insert into transaction_conflicts (transaction_id, payload_sha256, first_payload, conflicting_payload, topic, partition, "offset")
-      values (${m.transaction_id}, ${sha}, ${tx.json(first as never)}, ${tx.json(m as never)}, ${r.topic}, ${r.partition}, ${r.offset})
+      values (${m.transaction_id}, ${sha}, ${tx.json(c.first as never)}, ${tx.json(m as never)}, ${c.received.topic},
+              ${c.received.partition}, ${c.received.offset})
       on conflict do nothing
       returning 1`
-    // The same conflicting payload seen again (e.g. a re-imported file) is reported once.
-    if (inserted.length === 0) continue
-    out.push(
-      processError(
-        deps.topics,
-        now,
-        {
-          error_id: errorId('TRANSACTION_CONFLICT', m.transaction_id, sha),
-          code: 'TRANSACTION_CONFLICT',
-          message: `transaction ${m.transaction_id} was already recorded with a different payload; the first one stands`,
-          movement: m,
-          source_file: r.sourceFile,
-          source_line: r.sourceLine,
-          topic: r.topic,
-          partition: r.partition,
-          offset: String(r.offset),
-        },
-        keyOf(m.store_number, m.item_number),
-      ),
-    )
+    if (inserted.length > 0) out.push(conflictError(c, sha, ctx))
   }
   return out
 }

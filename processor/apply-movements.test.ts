@@ -126,3 +126,19 @@ describe('retryParked', () => {
     })
   })
 })
+
+describe('stock bound', () => {
+  it('refuses an incoming that would take stock past STOCK_MAX, as STOCK_LIMIT, and keeps the level', () => {
+    const levels = new Map([['1:1', level(Number.MAX_SAFE_INTEGER - 10)]])
+    const c = applyMovements([rec('incoming', 11), rec('incoming', 10)], {
+      levels,
+      parked: new Map(),
+      now: 5,
+      policy,
+      topics,
+    })
+    expect(c.failed.map((f) => f.code)).toEqual(['STOCK_LIMIT'])
+    expect(c.outbox[0]?.payload).toMatchObject({ code: 'STOCK_LIMIT', stage: 'process', attempts: 1 })
+    expect([c.applied.length, levels.get('1:1')?.quantity]).toEqual([1, Number.MAX_SAFE_INTEGER])
+  })
+})

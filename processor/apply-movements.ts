@@ -3,11 +3,13 @@
 // retries that key's parked sales in arrival order; crossings below a threshold emit one LowStock.
 import { errorId } from '../lib/errors.ts'
 import { scheduleDelayMs } from '../lib/retry.ts'
-import type { LowStock, LowStockSeverity, StockError, StockMovement } from '../schemas/contract.ts'
+import type { LowStockSeverity, StockMovement } from '../schemas/contract.ts'
+import { STOCK_MAX } from '../schemas/movement-rules.ts'
+import { lowStock, messagePosition, stockError } from '../schemas/payloads.ts'
 import {
   type Changes,
   emptyChanges,
-  type Failed,
+  type FailCode,
   type Key,
   keyOf,
   type Level,
@@ -31,22 +33,21 @@ function lowStockEvent(
   level: Level,
   m: StockMovement,
   severity: LowStockSeverity,
-  now: number,
-  topic: string,
+  ctx: ApplyContext,
 ): OutboxMessage {
-  const payload: LowStock = {
-    event_id: `${level.store}:${level.item}:${level.lowEpisode}:${severity}`,
-    episode: level.lowEpisode,
-    severity,
-    store_number: level.store,
-    item_number: level.item,
-    quantity: level.quantity,
-    threshold: level.threshold,
-    transaction_id: m.transaction_id,
-    occurred_at: m.occurred_at,
-    detected_at: now,
-  }
-  return { topic, key: keyOf(level.store, level.item), schema: 'LowStock', payload }
+  const payload = lowStock(
+    {
+      store: level.store,
+      item: level.item,
+      episode: level.lowEpisode,
+      severity,
+      quantity: level.quantity,
+      threshold: level.threshold,
+      cause: m,
+    },
+    ctx.now,
+  )
+  return { topic: ctx.topics.lowStock, key: keyOf(level.store, level.item), schema: 'LowStock', payload }
 }
 
 /**
@@ -74,11 +75,11 @@ export function evaluateLowStock(
     level.lowEpisode++
     level.lowState = target
     level.dirty = true
-    out.push(lowStockEvent(level, m, target === 2 ? 'OUT_OF_STOCK' : 'LOW', ctx.now, ctx.topics.lowStock))
+    out.push(lowStockEvent(level, m, target === 2 ? 'OUT_OF_STOCK' : 'LOW', ctx))
   } else if (level.lowState === 1 && target === 2) {
     level.lowState = 2
     level.dirty = true
-    out.push(lowStockEvent(level, m, 'OUT_OF_STOCK', ctx.now, ctx.topics.lowStock))
+    out.push(lowStockEvent(level, m, 'OUT_OF_STOCK', ctx))
   }
 }
 
@@ -128,6 +129,17 @@ export function applyMovements(received: Received[], ctx: ApplyContext): Changes
   for (const r of received) {
     const level = levelFor(ctx, r.movement)
     if (r.movement.event_type === 'incoming') {
+      if (level.quantity + r.movement.quantity > STOCK_MAX) {
+        const what = `incoming of ${r.movement.quantity} would take stock past ${STOCK_MAX}; refused`
+        giveUp(
+          { ...r, attempts: 1, attemptedAt: [ctx.now], firstSeenAt: ctx.now },
+          'STOCK_LIMIT',
+          what,
+          ctx,
+          changes,
+        )
+        continue
+      }
       apply(level, r, 1, ctx, changes)
       drainParked(level, ctx, changes)
       continue
@@ -146,7 +158,7 @@ export function applyMovements(received: Received[], ctx: ApplyContext): Changes
       nextAttemptAt: ctx.now + scheduleDelayMs(ctx.policy.scheduleMs, 1),
     }
     if (ctx.policy.maxAttempts <= 1) {
-      giveUp(parked, ctx, changes, false)
+      giveUpSale(parked, ctx, changes, false)
       continue
     }
     changes.parkedNew.push(parked)
@@ -158,47 +170,56 @@ export function applyMovements(received: Received[], ctx: ApplyContext): Changes
   return changes
 }
 
-function giveUp(p: Parked, ctx: ApplyContext, changes: Changes, wasStored: boolean): void {
+/** Ends a movement in failed_movements and on `errors`: a sale out of attempts, or an incoming past STOCK_MAX. */
+function giveUp(
+  p: Received & { attempts: number; attemptedAt: number[]; firstSeenAt: number },
+  code: FailCode,
+  what: string,
+  ctx: ApplyContext,
+  changes: Changes,
+): void {
   const m = p.movement
   // first_seen_at makes a re-driven sale that fails again a new error, not a duplicate of the first.
-  const id = errorId('process', p.reason, m.transaction_id, p.firstSeenAt)
-  if (wasStored) changes.parkedRemoved.push(m.transaction_id)
-  const failed: Failed = {
-    ...p,
-    code: p.reason,
-    errorId: id,
-    attempts: p.attempts,
-    attemptedAt: p.attemptedAt,
-  }
-  changes.failed.push(failed)
-  const what =
-    p.reason === 'UNKNOWN_ITEM'
-      ? `item ${keyOf(m.store_number, m.item_number)} has never had stock`
-      : 'not enough stock'
-  const error: StockError = {
-    error_id: id,
-    stage: 'process',
-    code: p.reason,
-    message: `sale of ${m.quantity} could not be applied after ${p.attempts} attempt(s): ${what}`,
-    source_file: p.sourceFile,
-    source_line: p.sourceLine,
-    raw_row: null,
-    movement: m,
-    raw_value_base64: null,
-    topic: p.topic,
-    partition: p.partition,
-    offset: String(p.offset),
-    attempts: p.attempts,
-    attempted_at: p.attemptedAt,
-    first_seen_at: p.firstSeenAt,
-    failed_at: ctx.now,
-  }
+  const id = errorId('process', code, m.transaction_id, p.firstSeenAt)
+  changes.failed.push({ ...p, code, errorId: id, attempts: p.attempts, attemptedAt: p.attemptedAt })
+  const payload = stockError(
+    {
+      error_id: id,
+      stage: 'process',
+      code,
+      message: what,
+      source_file: p.sourceFile,
+      source_line: p.sourceLine,
+      movement: m,
+      ...messagePosition(p.topic, p.partition, p.offset),
+      attempts: p.attempts,
+      attempted_at: p.attemptedAt,
+      first_seen_at: p.firstSeenAt,
+    },
+    ctx.now,
+  )
   changes.outbox.push({
     topic: ctx.topics.errors,
     key: keyOf(m.store_number, m.item_number),
     schema: 'StockError',
-    payload: error,
+    payload,
   })
+}
+
+function giveUpSale(p: Parked, ctx: ApplyContext, changes: Changes, wasStored: boolean): void {
+  const m = p.movement
+  if (wasStored) changes.parkedRemoved.push(m.transaction_id)
+  const why =
+    p.reason === 'UNKNOWN_ITEM'
+      ? `item ${keyOf(m.store_number, m.item_number)} has never had stock`
+      : 'not enough stock'
+  giveUp(
+    p,
+    p.reason,
+    `sale of ${m.quantity} could not be applied after ${p.attempts} attempt(s): ${why}`,
+    ctx,
+    changes,
+  )
 }
 
 /**
@@ -224,7 +245,7 @@ export function retryParked(due: Parked[], ctx: ApplyContext): Changes {
       nextAttemptAt: ctx.now + scheduleDelayMs(ctx.policy.scheduleMs, attempts),
     }
     if (attempts >= ctx.policy.maxAttempts || ctx.now - p.firstSeenAt >= ctx.policy.parkTimeoutMs) {
-      giveUp(next, ctx, changes, true)
+      giveUpSale(next, ctx, changes, true)
     } else {
       changes.parkedUpdated.push(next)
     }

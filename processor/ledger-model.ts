@@ -1,5 +1,5 @@
 // The processor's in-memory view of one transaction's rows, and the changes it produces.
-// Pure data: the SQL side (batch-store.ts) loads and writes these; the rules (apply-movements.ts) change them.
+// Pure data: the SQL side (ledger-store.ts) loads and writes these; the rules (apply-movements.ts) change them.
 import type { LowStock, StockError, StockMovement } from '../schemas/contract.ts'
 
 export type Key = string
@@ -34,6 +34,8 @@ export interface Level {
 }
 
 export type ParkReason = 'INSUFFICIENT_STOCK' | 'UNKNOWN_ITEM'
+/** Why a movement ended in failed_movements: a sale given up on, or an incoming past STOCK_MAX. */
+export type FailCode = ParkReason | 'STOCK_LIMIT'
 
 export interface Parked extends Received {
   reason: ParkReason
@@ -48,7 +50,7 @@ export interface Applied extends Received {
 }
 
 export interface Failed extends Received {
-  code: ParkReason
+  code: FailCode
   errorId: string
   attempts: number
   attemptedAt: number[]
@@ -65,6 +67,22 @@ export interface RetryPolicy {
   scheduleMs: readonly number[]
   maxAttempts: number
   parkTimeoutMs: number
+}
+
+/** A message that never became a movement (undecodable, invalid, or refused by Postgres), kept for psql. */
+export interface RejectedMessage {
+  topic: string
+  partition: number
+  offset: number
+  code: string
+  reason: string
+  errorId: string
+}
+
+/** Where a known transaction id already is. */
+export interface StoredMovement {
+  movement: StockMovement
+  where: 'journal' | 'parked' | 'failed'
 }
 
 /** Everything one transaction writes. */

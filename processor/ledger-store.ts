@@ -2,13 +2,8 @@
 // so a batch costs a handful of statements whatever its size.
 import { chunks, type Sql, type Tx } from '../lib/db.ts'
 import type { StockMovement } from '../schemas/contract.ts'
-import type { Changes, Key, Level, Parked } from './ledger-model.ts'
+import type { Changes, Key, Level, Parked, RejectedMessage, StoredMovement } from './ledger-model.ts'
 import { keyOf } from './ledger-model.ts'
-
-export interface StoredMovement {
-  movement: StockMovement
-  where: 'journal' | 'parked' | 'failed'
-}
 
 /** Locks this partition's offset row; the stored next offset, or undefined for a partition never seen. */
 export async function lockOffset(
@@ -41,6 +36,30 @@ export async function readOffsets(sql: Sql, group: string, topic: string): Promi
   const rows =
     await sql`select partition, next_offset from consumer_offsets where group_id = ${group} and topic = ${topic}`
   return new Map(rows.map((r) => [r.partition as number, r.next_offset as number]))
+}
+
+/**
+ * Claims ids for this transaction; returns those nobody had. An id another open transaction is claiming
+ * makes this insert wait for it to finish, so the caller then sees that transaction's outcome.
+ */
+export async function claimIds(tx: Tx, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const rows = await tx`
+    insert into transaction_claims (transaction_id)
+    select id from unnest(${ids}::uuid[]) as u(id) order by id
+    on conflict do nothing
+    returning transaction_id::text`
+  return new Set(rows.map((r) => r.transaction_id as string))
+}
+
+export async function writeRejected(tx: Tx, rows: RejectedMessage[]): Promise<void> {
+  if (rows.length === 0) return
+  await tx`
+    insert into rejected_messages (topic, partition, "offset", code, reason, error_id)
+    select * from unnest(${rows.map((r) => r.topic)}::text[], ${rows.map((r) => r.partition)}::int[],
+      ${rows.map((r) => r.offset)}::bigint[], ${rows.map((r) => r.code)}::text[],
+      ${rows.map((r) => r.reason)}::text[], ${rows.map((r) => r.errorId)}::text[])
+    on conflict do nothing`
 }
 
 const toMovement = (r: Record<string, unknown>): StockMovement => ({
@@ -124,33 +143,24 @@ const toParked = (r: Record<string, unknown>): Parked => ({
   nextAttemptAt: (r.next_attempt_at as Date).getTime(),
 })
 
-/**
- * Parked sales of the given keys, each key's list in arrival order. Call after lockLevels.
- * `due` narrows it to sales whose retry time has come, at most `limit` of them (scheduled retries).
- */
+/** Parked sales of the given keys, each key's list in arrival order, locked. Call after lockLevels. */
 export async function loadParked(
   tx: Tx,
   keys: { store: number; item: number }[],
-  due?: { at: number; limit: number },
 ): Promise<Map<Key, Parked[]>> {
-  const out = new Map<Key, Parked[]>()
-  if (keys.length === 0) return out
+  if (keys.length === 0) return new Map()
   const rows = await tx`
     select p.*, p.transaction_id::text as transaction_id, 'sale' as event_type from parked_sales p
     join unnest(${keys.map((k) => k.store)}::int[], ${keys.map((k) => k.item)}::int[]) as k(store_number, item_number)
       using (store_number, item_number)
-    ${
-      due
-        ? // The most overdue first, so a lot bigger than one pass is worked through without starving its tail.
-          tx`where p.transaction_id in (
-               select transaction_id from parked_sales where next_attempt_at <= ${new Date(due.at)}
-               order by next_attempt_at, first_seen_at limit ${due.limit})`
-        : tx``
-    }
     order by p.first_seen_at, p.partition, p."offset"
     for update of p`
-  for (const r of rows) {
-    const p = toParked(r)
+  return groupByKey(rows.map(toParked))
+}
+
+export function groupByKey(parked: Parked[]): Map<Key, Parked[]> {
+  const out = new Map<Key, Parked[]>()
+  for (const p of parked) {
     const key = keyOf(p.movement.store_number, p.movement.item_number)
     const list = out.get(key)
     if (list) list.push(p)
@@ -159,18 +169,32 @@ export async function loadParked(
   return out
 }
 
-/** Keys with parked sales due for a scheduled retry (no locks: the retry takes them in order). */
-export async function dueParkedKeys(
+/**
+ * The most overdue parked sales, at most `limit` (no locks). The scheduled retry takes exactly these,
+ * and their keys, so the sales it locks are always the ones it selected.
+ */
+export async function selectDueParked(
   sql: Sql,
   now: number,
   limit: number,
-): Promise<{ store: number; item: number }[]> {
+): Promise<{ id: string; store: number; item: number }[]> {
   const rows = await sql`
-    select distinct store_number, item_number from parked_sales
+    select transaction_id::text as id, store_number, item_number from parked_sales
     where next_attempt_at <= ${new Date(now)}
-    order by store_number, item_number
+    order by next_attempt_at, first_seen_at
     limit ${limit}`
-  return rows.map((r) => ({ store: r.store_number, item: r.item_number }))
+  return rows.map((r) => ({ id: r.id as string, store: r.store_number, item: r.item_number }))
+}
+
+/** Locks the given parked sales that are still due (another processor may have retried some), in arrival order. */
+export async function lockDueParked(tx: Tx, ids: string[], now: number): Promise<Parked[]> {
+  if (ids.length === 0) return []
+  const rows = await tx`
+    select p.*, p.transaction_id::text as transaction_id, 'sale' as event_type from parked_sales p
+    where p.transaction_id = any(${ids}::uuid[]) and p.next_attempt_at <= ${new Date(now)}
+    order by p.first_seen_at, p.partition, p."offset"
+    for update`
+  return rows.map(toParked)
 }
 
 export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Level>): Promise<void> {
@@ -194,7 +218,7 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
       update stock_levels l set quantity = v.quantity, low_state = v.low_state, low_episode = v.low_episode,
              last_transaction_id = v.last_transaction_id, updated_at = now()
       from unnest(${dirty.map((l) => l.store)}::int[], ${dirty.map((l) => l.item)}::int[],
-                  ${dirty.map((l) => l.quantity)}::int[], ${dirty.map((l) => l.lowState)}::smallint[],
+                  ${dirty.map((l) => l.quantity)}::bigint[], ${dirty.map((l) => l.lowState)}::smallint[],
                   ${dirty.map((l) => l.lowEpisode)}::int[], ${dirty.map((l) => l.lastTransactionId)}::uuid[])
            as v(store_number, item_number, quantity, low_state, low_episode, last_transaction_id)
       where l.store_number = v.store_number and l.item_number = v.item_number`
@@ -222,8 +246,11 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
     partition: p.partition,
     offset: p.offset,
   })
-  // New and retried parked rows share one upsert; a retried row keeps its first_seen_at.
-  for (const rows of chunks([...changes.parkedNew, ...changes.parkedUpdated].map(parkedRow))) {
+  // A new parked row is a plain insert: its id was claimed by this transaction, so a clash is a bug, never
+  // a second sale silently overwriting the first.
+  for (const rows of chunks(changes.parkedNew.map(parkedRow))) await tx`insert into parked_sales ${tx(rows)}`
+  // A retried row keeps its first_seen_at and provenance; only the retry state moves.
+  for (const rows of chunks(changes.parkedUpdated.map(parkedRow))) {
     await tx`
       insert into parked_sales ${tx(rows)}
       on conflict (transaction_id) do update set reason = excluded.reason, attempts = excluded.attempts,

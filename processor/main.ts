@@ -39,6 +39,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     clock: Date.now,
     config,
     metrics: createProcessorMetrics(metrics),
+    admin,
     onFatal: (err) => {
       log.fatal({ err }, 'consumer crashed and will not restart; exiting so the supervisor restarts us')
       process.exit(1)
@@ -58,6 +59,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       registry: () => pingRegistry(config.registry),
       partitions: async () => {
         if (processor.assigned() === 0) throw new Error('no partitions assigned')
+        const halted = processor.halted()
+        if (halted.length > 0) {
+          const list = halted.map((h) => `${h.partition} (ledger at ${h.stored}, log ends at ${h.logEnd})`)
+          throw new Error(
+            `partitions halted, topic behind the ledger: ${list.join(', ')}; see stockflow offsets`,
+          )
+        }
       },
     },
   })

@@ -8,6 +8,7 @@ export interface ProcessorMetrics {
   retried(changes: Changes): void
   outboxSent(n: number): void
   lag(partition: number, lag: number): void
+  halted(partitions: number): void
 }
 
 export function createProcessorMetrics(metrics: Metrics): ProcessorMetrics {
@@ -23,6 +24,10 @@ export function createProcessorMetrics(metrics: Metrics): ProcessorMetrics {
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   )
   const outbox = metrics.counter('stockflow_outbox_sent_total', 'Outbox rows published')
+  const halted = metrics.gauge(
+    'stockflow_partitions_halted',
+    'Partitions halted because their topic is behind the ledger (recreated); see stockflow offsets',
+  )
   const lag = metrics.gauge('stockflow_consumer_lag', 'Messages behind the high watermark', ['partition'])
   return {
     observe(stats, ms, size) {
@@ -36,5 +41,6 @@ export function createProcessorMetrics(metrics: Metrics): ProcessorMetrics {
     },
     outboxSent: (n) => outbox.inc(n),
     lag: (partition, n) => lag.set({ partition: String(partition) }, n),
+    halted: (n) => halted.set(n),
   }
 }

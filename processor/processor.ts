@@ -3,7 +3,7 @@
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
-import { isRetriable } from '../lib/errors.ts'
+import { isRefusedInput, isRetriable } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Decoder } from '../lib/registry.ts'
 import { backoffMs, createWaker, runLoop, sleep, type Waker } from '../lib/retry.ts'
@@ -13,10 +13,10 @@ import {
   type BatchDeps,
   type BatchMessage,
   type BatchStats,
-  OffsetGapError,
+  refuseMessage,
 } from './apply-batch.ts'
-import { readOffsets } from './ledger-store.ts'
 import type { OutboxRelay } from './outbox-relay.ts'
+import { decidePosition, logRanges, type Position, positionPartition } from './positioning.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
 import { retryDueParked } from './retry-parked.ts'
 
@@ -29,7 +29,8 @@ export interface ProcessorDeps {
   clock: () => number
   config: Pick<Config, 'processor' | 'topics'>
   metrics?: ProcessorMetrics
-  admin?: Admin
+  /** Reads each partition's log range on assignment (retention, recreated topics). */
+  admin: Admin
   /** Called when the consumer crashed for good; main exits so a supervisor restarts the process. */
   onFatal: (err: unknown) => void
   /** Messages per Postgres transaction. */
@@ -43,6 +44,8 @@ export interface Processor {
   stop(): Promise<void>
   /** Partitions currently assigned, for /readyz. */
   assigned(): number
+  /** Partitions halted because the topic is behind the ledger (recreated); /readyz fails while any is. */
+  halted(): { partition: number; stored: number; logEnd: number }[]
 }
 
 export function createProcessor(deps: ProcessorDeps): Processor {
@@ -69,62 +72,159 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   let loops: Promise<void>[] = []
   const relayWaker = createWaker()
   const relayKick = () => relayWaker.wake()
+  // Partitions assigned but not yet positioned at the ledger's offset; cleared by their first batch.
+  const unpositioned = new Set<number>()
+  const halted = new Map<number, Extract<Position, { kind: 'halt' }>>()
+  const positionDeps = { sql, admin: deps.admin, groupId, topics: config.topics, clock: deps.clock }
 
-  async function seekToStored(assignment: Record<string, number[]>) {
+  function onAssigned(assignment: Record<string, number[]>) {
     const partitions = assignment[topic] ?? []
     assignedCount = partitions.length
-    if (partitions.length === 0) return
-    const stored = await readOffsets(sql, groupId, topic)
-    for (const partition of partitions) {
-      const offset = stored.get(partition)
-      if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) })
+    unpositioned.clear()
+    for (const p of partitions) unpositioned.add(p)
+    // A halt is re-detected from the ledger on every assignment; a paused partition must not stay paused unseen.
+    halted.clear()
+    deps.metrics?.halted(0)
+    if (partitions.length > 0) consumer.resume([{ topic, partitions }])
+    log.info({ partitions }, 'partitions assigned; each starts at the ledger offset')
+  }
+
+  /**
+   * Positions a partition at the ledger's offset on its first batch after an assignment. Returns true
+   * when the batch in hand can be applied as it is, false when the consumer was moved (seek or pause).
+   */
+  async function position(partition: number, firstOffset: number): Promise<boolean> {
+    const range = (await logRanges(deps.admin, topic)).get(partition)
+    if (!range) throw new Error(`no log range for ${topic}[${partition}]`)
+    const pos = await positionPartition(positionDeps, topic, partition, range)
+    unpositioned.delete(partition)
+    if (pos.kind === 'halt') {
+      halted.set(partition, pos)
+      deps.metrics?.halted(halted.size)
+      consumer.pause([{ topic, partitions: [partition] }])
+      relayKick()
+      log.error(
+        { topic, partition, stored: pos.stored, logStart: pos.log.start, logEnd: pos.log.end },
+        'topic is behind the ledger (recreated?); partition halted until `stockflow offsets --accept-reset`',
+      )
+      return false
     }
-    log.info(
-      { partitions, stored: Object.fromEntries(stored) },
-      'partitions assigned; positioned at the ledger offsets',
-    )
+    if (pos.kind === 'expired') {
+      relayKick()
+      log.error(
+        { topic, partition, lost: pos.lost, from: pos.stored, to: pos.offset },
+        'records expired before they were applied',
+      )
+    }
+    // The first batch was fetched from Kafka's committed offset, not the ledger's. Move to the ledger's;
+    // after this seek a batch that starts later is a gap in the log (transaction markers), not a skip.
+    if (firstOffset !== pos.offset) {
+      consumer.seek({ topic, partition, offset: String(pos.offset) })
+      return false
+    }
+    return true
+  }
+
+  /** Re-checks halted partitions; one whose offsets an operator reset resumes and is positioned afresh. */
+  async function recheckHalted(): Promise<boolean> {
+    if (halted.size === 0) return false
+    const ranges = await logRanges(deps.admin, topic)
+    const stored =
+      await sql`select partition, next_offset from consumer_offsets where group_id = ${groupId} and topic = ${topic}`
+    const byPartition = new Map(stored.map((r) => [r.partition as number, r.next_offset as number]))
+    for (const partition of [...halted.keys()]) {
+      const range = ranges.get(partition)
+      if (!range || decidePosition(byPartition.get(partition), range).kind === 'halt') continue
+      halted.delete(partition)
+      unpositioned.add(partition)
+      consumer.resume([{ topic, partitions: [partition] }])
+      log.warn({ topic, partition }, 'halted partition accepted by an operator; resuming')
+    }
+    deps.metrics?.halted(halted.size)
+    return false
   }
 
   function observe(stats: BatchStats, ms: number, size: number) {
     deps.metrics?.observe(stats, ms, size)
-    if (stats.failed + stats.conflicts + stats.undecodable + stats.lowStock > 0) relayKick()
-    if (stats.undecodable > 0) log.warn({ count: stats.undecodable }, 'undecodable messages sent to errors')
+    if (stats.failed + stats.conflicts + stats.undecodable + stats.invalid + stats.lowStock > 0) relayKick()
+    if (stats.undecodable + stats.invalid > 0)
+      log.warn(
+        { undecodable: stats.undecodable, invalid: stats.invalid },
+        'messages that are not movements sent to errors',
+      )
+  }
+
+  /**
+   * Applies a chunk; when Postgres refuses its data, splits it and applies the halves in order, down to
+   * the one message at fault, which goes to `errors` while the rest is applied.
+   */
+  async function applyOrIsolate(partition: number, chunk: BatchMessage[]): Promise<void> {
+    const started = performance.now()
+    try {
+      observe(await applyBatch(batchDeps, topic, partition, chunk), performance.now() - started, chunk.length)
+    } catch (err) {
+      if (!isRefusedInput(err)) throw err
+      if (chunk.length === 1) {
+        log.error(
+          { err, topic, partition, offset: chunk[0]!.offset },
+          'Postgres refused a message; sent to errors',
+        )
+        observe(await refuseMessage(batchDeps, topic, partition, chunk[0]!, err as Error), 0, 1)
+        return
+      }
+      const mid = chunk.length >> 1
+      await applyOrIsolate(partition, chunk.slice(0, mid))
+      await applyOrIsolate(partition, chunk.slice(mid))
+    }
+  }
+
+  /** Runs `step` until it succeeds, backing off on retriable errors; false when the batch was given up. */
+  async function withRetry(
+    what: string,
+    context: Record<string, unknown>,
+    still: () => boolean,
+    heartbeat: () => Promise<void>,
+    step: () => Promise<void>,
+  ): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      if (!still()) return false
+      try {
+        await step()
+        return true
+      } catch (err) {
+        if (!isRetriable(err)) throw err
+        const delay = backoffMs(attempt, 200, 10_000)
+        log.warn({ err, ...context, attempt, retryInMs: delay }, `${what} failed; retrying`)
+        await sleep(delay, stopping.signal)
+        await heartbeat().catch(() => {})
+      }
+    }
   }
 
   async function eachBatch(payload: EachBatchPayload) {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload
-    deps.metrics?.lag(batch.partition, Number(batch.offsetLag()))
+    const partition = batch.partition
+    const still = () => isRunning() && !isStale() && !stopping.signal.aborted
+    if (batch.messages.length === 0 || halted.has(partition)) return
+    deps.metrics?.lag(partition, Number(batch.offsetLag()))
     const all: BatchMessage[] = batch.messages.map((m) => ({
       offset: Number(m.offset),
       key: m.key,
       value: m.value,
       headers: m.headers,
     }))
+    if (unpositioned.has(partition)) {
+      let ready = false
+      const ok = await withRetry('positioning', { topic, partition }, still, heartbeat, async () => {
+        ready = await position(partition, all[0]!.offset)
+      })
+      if (!ok || !ready) return
+    }
     for (let i = 0; i < all.length; i += maxBatch) {
       const chunk = all.slice(i, i + maxBatch)
-      for (let attempt = 1; ; attempt++) {
-        if (!isRunning() || isStale()) return
-        const started = performance.now()
-        try {
-          const stats = await applyBatch(batchDeps, batch.topic, batch.partition, chunk)
-          observe(stats, performance.now() - started, chunk.length)
-          break
-        } catch (err) {
-          if (err instanceof OffsetGapError) {
-            log.warn({ err, partition: batch.partition }, 'batch is ahead of the ledger; seeking back')
-            consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(err.expected) })
-            return
-          }
-          if (!isRetriable(err)) throw err
-          const delay = backoffMs(attempt, 200, 10_000)
-          log.warn(
-            { err, partition: batch.partition, offset: chunk[0]!.offset, attempt, retryInMs: delay },
-            'apply failed; retrying',
-          )
-          await sleep(delay, stopping.signal)
-          await heartbeat().catch(() => {})
-        }
-      }
+      const context = { topic, partition, offset: chunk[0]!.offset }
+      if (!(await withRetry('apply', context, still, heartbeat, () => applyOrIsolate(partition, chunk))))
+        return
       resolveOffset(String(chunk[chunk.length - 1]!.offset))
       await heartbeat()
     }
@@ -142,13 +242,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
 
   return {
     assigned: () => assignedCount,
+    halted: () => [...halted].map(([partition, h]) => ({ partition, stored: h.stored, logEnd: h.log.end })),
     async start() {
-      consumer.on(consumer.events.GROUP_JOIN, (e) => {
-        seekToStored(e.payload.memberAssignment).catch((err) => {
-          // Without the stored offsets the in-transaction fence still protects the ledger; log and go on.
-          log.error({ err }, 'could not read stored offsets after assignment')
-        })
-      })
+      consumer.on(consumer.events.GROUP_JOIN, (e) => onAssigned(e.payload.memberAssignment))
       consumer.on(consumer.events.CRASH, (e) => {
         if (!e.payload.restart) deps.onFatal(e.payload.error)
       })
@@ -161,13 +257,14 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       })
       loops = [
         loop('parked retry', config.processor.retryPollMs, async () => {
-          const changes = await retryDueParked({ ...batchDeps, policy })
-          if (changes) {
-            deps.metrics?.retried(changes)
-            if (changes.outbox.length > 0) relayKick()
-          }
-          return changes !== undefined
+          const pass = await retryDueParked({ ...batchDeps, policy })
+          if (!pass) return false
+          deps.metrics?.retried(pass.changes)
+          if (pass.changes.outbox.length > 0) relayKick()
+          // Straight on only while a full selection was taken; otherwise wait for the next poll.
+          return pass.more
         }),
+        loop('halted partitions', config.processor.haltRecheckMs, recheckHalted),
         loop(
           'outbox relay',
           config.processor.outboxPollMs,

@@ -1,10 +1,12 @@
-// Scheduled retries of parked sales: due keys are locked in the same order as batch applies,
-// so a retry and a batch touching one item serialise instead of deadlocking.
+// Scheduled retries of parked sales. One selection decides everything: the most overdue sales, at most
+// `maxRows`, and exactly their keys. Keys are locked in the same order as batch applies, so a retry and a
+// batch touching one item serialise instead of deadlocking, and every selected sale is retried or times
+// out, however large the backlog.
 import type { Sql } from '../lib/db.ts'
 import { classifyDbError } from '../lib/errors.ts'
 import { retryParked } from './apply-movements.ts'
 import type { Changes, RetryPolicy } from './ledger-model.ts'
-import { dueParkedKeys, loadParked, lockLevels, writeChanges } from './ledger-store.ts'
+import { groupByKey, lockDueParked, lockLevels, selectDueParked, writeChanges } from './ledger-store.ts'
 
 export interface RetryDeps {
   sql: Sql
@@ -14,24 +16,43 @@ export interface RetryDeps {
   lowStockDefault: number
 }
 
-/** One pass over due parked sales (at most `maxKeys` items, `maxRows` sales); returns what it changed. */
-export async function retryDueParked(
-  deps: RetryDeps,
-  maxKeys = 500,
-  maxRows = 5000,
-): Promise<Changes | undefined> {
+export interface RetryPass {
+  changes: Changes
+  /** Sales retried (or timed out) in this pass. */
+  retried: number
+  /** The selection was full: more sales may be due right now. */
+  more: boolean
+}
+
+/** The distinct keys of the selected sales, in lock order. */
+export function keysOf(due: { store: number; item: number }[]): { store: number; item: number }[] {
+  const seen = new Map<string, { store: number; item: number }>()
+  for (const d of due) seen.set(`${d.store}:${d.item}`, { store: d.store, item: d.item })
+  return [...seen.values()].sort((a, b) => a.store - b.store || a.item - b.item)
+}
+
+/** One pass over due parked sales; undefined when none is due. */
+export async function retryDueParked(deps: RetryDeps, maxRows = 5000): Promise<RetryPass | undefined> {
   const now = deps.clock()
   try {
-    const keys = await dueParkedKeys(deps.sql, now, maxKeys)
-    if (keys.length === 0) return undefined
+    const selected = await selectDueParked(deps.sql, now, maxRows)
+    if (selected.length === 0) return undefined
     return await deps.sql.begin(async (tx) => {
-      const levels = await lockLevels(tx, keys, deps.lowStockDefault)
-      // Only what is still due (another processor may have retried these keys since we looked), in bounded passes.
-      const parked = await loadParked(tx, keys, { at: now, limit: maxRows })
-      const due = [...parked.values()].flat()
-      const changes = retryParked(due, { levels, parked, now, policy: deps.policy, topics: deps.topics })
+      const levels = await lockLevels(tx, keysOf(selected), deps.lowStockDefault)
+      const due = await lockDueParked(
+        tx,
+        selected.map((s) => s.id),
+        now,
+      )
+      const changes = retryParked(due, {
+        levels,
+        parked: groupByKey(due),
+        now,
+        policy: deps.policy,
+        topics: deps.topics,
+      })
       await writeChanges(tx, changes, levels)
-      return changes
+      return { changes, retried: due.length, more: selected.length === maxRows }
     })
   } catch (err) {
     throw classifyDbError(err, { op: 'retry-parked' })

@@ -10,7 +10,10 @@ export async function startProcessor(ctx: TestContext, kafka: Kafka, producer: P
   const registry = createRegistry(ctx.config.registry)
   const consumer = kafka.consumer({ groupId: ctx.config.processor.groupId, maxWaitTimeInMs: 50 })
   await consumer.connect()
+  const admin = kafka.admin()
+  await admin.connect()
   const processor = createProcessor({
+    admin,
     consumer,
     sql: ctx.sql,
     decoder: createDecoder<StockMovement>(registry, 'StockMovement'),
@@ -23,7 +26,13 @@ export async function startProcessor(ctx: TestContext, kafka: Kafka, producer: P
     },
   })
   await processor.start()
-  return processor
+  return {
+    ...processor,
+    async stop() {
+      await processor.stop()
+      await admin.disconnect()
+    },
+  }
 }
 
 let seq = 0

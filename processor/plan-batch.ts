@@ -1,0 +1,196 @@
+// The batch's decisions, as pure functions: which messages the ledger already has (the fence), which
+// never became movements, and which movements are new, repeats, conflicts or re-drives. apply-batch.ts
+// loads what these need, calls them, and writes what they return.
+import { createHash } from 'node:crypto'
+import { AppError, errorId } from '../lib/errors.ts'
+import { movementKey, type StockMovement } from '../schemas/contract.ts'
+import { messagePosition, stockError } from '../schemas/payloads.ts'
+import {
+  type OutboxMessage,
+  type Received,
+  type RejectedMessage,
+  type StoredMovement,
+  samePayload,
+} from './ledger-model.ts'
+
+/** One message of the batch after decoding and validation. */
+export type Intake =
+  | { kind: 'movement'; offset: number; received: Received }
+  | {
+      kind: 'rejected'
+      offset: number
+      key: string | null
+      value: Buffer | null
+      code: 'UNDECODABLE' | 'INVALID_MOVEMENT'
+      reason: string
+    }
+
+export interface PlanContext {
+  topic: string
+  partition: number
+  now: number
+  topics: { errors: string; lowStock: string }
+}
+
+export interface Triage {
+  /** Messages below the stored offset: a redelivery the ledger has already applied. */
+  skipped: number
+  /** Decoded, valid movements at or past the stored offset, in offset order. */
+  candidates: Received[]
+  rejected: RejectedMessage[]
+  outbox: OutboxMessage[]
+}
+
+/** Control characters cannot be stored in jsonb or text everywhere; anything quoted from input is made printable. */
+export function printable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing them is the point
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** A message that will never be a movement: one error on `errors`, one row for psql, and the partition moves on. */
+export function rejectMessage(
+  ctx: PlanContext,
+  m: { offset: number; key: string | null; value: Buffer | null; code: string; reason: string },
+): { row: RejectedMessage; error: OutboxMessage } {
+  const id = errorId(m.code, ctx.topic, ctx.partition, m.offset)
+  const reason = printable(m.reason)
+  const payload = stockError(
+    {
+      error_id: id,
+      stage: 'process',
+      code: m.code,
+      message: reason,
+      raw_value_base64: m.value?.toString('base64') ?? null,
+      ...messagePosition(ctx.topic, ctx.partition, m.offset),
+      attempts: 1,
+      attempted_at: [ctx.now],
+    },
+    ctx.now,
+  )
+  return {
+    row: { topic: ctx.topic, partition: ctx.partition, offset: m.offset, code: m.code, reason, errorId: id },
+    error: {
+      topic: ctx.topics.errors,
+      key: m.key === null ? null : printable(m.key),
+      schema: 'StockError',
+      payload,
+    },
+  }
+}
+
+/** The fence and the sorting: what the ledger has seen is skipped, what is not a movement is rejected. */
+export function triage(intake: Intake[], stored: number | undefined, ctx: PlanContext): Triage {
+  const out: Triage = { skipped: 0, candidates: [], rejected: [], outbox: [] }
+  for (const m of intake) {
+    // Offsets may have gaps (transaction markers, compaction); only "already applied" is decided here.
+    if (stored !== undefined && m.offset < stored) {
+      out.skipped++
+      continue
+    }
+    if (m.kind === 'movement') {
+      out.candidates.push(m.received)
+      continue
+    }
+    const { row, error } = rejectMessage(ctx, m)
+    out.rejected.push(row)
+    out.outbox.push(error)
+  }
+  return out
+}
+
+/** The ids this batch tries to claim: each candidate's id once, sorted so concurrent claimers cannot deadlock. */
+export function idsToClaim(candidates: Received[]): string[] {
+  return [...new Set(candidates.map((r) => r.movement.transaction_id))].sort()
+}
+
+export interface Conflict {
+  received: Received
+  first: StockMovement
+}
+
+export interface Classified {
+  fresh: Received[]
+  duplicates: number
+  conflicts: Conflict[]
+  /** Failed movements a re-drive brings back into play. */
+  unfailed: string[]
+}
+
+/**
+ * Sorts candidates by what the ledger knows of their ids. `claimed` are the ids this transaction
+ * claimed just now (nobody had them); `existing` says where every other id already is.
+ * Within the batch the first occurrence of an id stands, exactly as across batches.
+ */
+export function classify(
+  candidates: Received[],
+  claimed: ReadonlySet<string>,
+  existing: ReadonlyMap<string, StoredMovement>,
+): Classified {
+  const out: Classified = { fresh: [], duplicates: 0, conflicts: [], unfailed: [] }
+  const earlier = new Map<string, StockMovement>()
+  for (const r of candidates) {
+    const id = r.movement.transaction_id
+    const first = earlier.get(id)
+    if (first) {
+      if (samePayload(first, r.movement)) out.duplicates++
+      else out.conflicts.push({ received: r, first })
+      continue
+    }
+    earlier.set(id, r.movement)
+    if (claimed.has(id)) {
+      out.fresh.push(r)
+      continue
+    }
+    const prior = existing.get(id)
+    if (!prior) {
+      // The claim exists but its movement is in no table: only a claim by a transaction that has not
+      // committed yet looks like that, and the claim insert waited for it. Retrying sees the outcome.
+      throw new AppError('DB_SERIALIZATION', `transaction ${id} is claimed but not recorded yet`, {
+        retriable: true,
+        context: { transactionId: id },
+      })
+    }
+    if (prior.where === 'failed' && r.redrive && samePayload(prior.movement, r.movement)) {
+      out.unfailed.push(id)
+      out.fresh.push(r)
+    } else if (samePayload(prior.movement, r.movement)) out.duplicates++
+    else out.conflicts.push({ received: r, first: prior.movement })
+  }
+  return out
+}
+
+/** The fingerprint of a conflicting payload: the same conflict seen again is recorded and reported once. */
+export function conflictSha(m: StockMovement): string {
+  return createHash('sha256').update(JSON.stringify(m)).digest('hex')
+}
+
+export function conflictError(c: Conflict, sha: string, ctx: PlanContext): OutboxMessage {
+  const m = c.received.movement
+  const payload = stockError(
+    {
+      error_id: errorId('TRANSACTION_CONFLICT', m.transaction_id, sha),
+      stage: 'process',
+      code: 'TRANSACTION_CONFLICT',
+      message:
+        `transaction ${m.transaction_id} was already recorded with a different payload ` +
+        `(${describe(c.first)}; this one: ${describe(m)}); the first one stands`,
+      movement: m,
+      source_file: c.received.sourceFile,
+      source_line: c.received.sourceLine,
+      ...messagePosition(c.received.topic, c.received.partition, c.received.offset),
+      attempts: 1,
+      attempted_at: [ctx.now],
+    },
+    ctx.now,
+  )
+  return {
+    topic: ctx.topics.errors,
+    key: movementKey(m.store_number, m.item_number),
+    schema: 'StockError',
+    payload,
+  }
+}
+
+function describe(m: StockMovement): string {
+  return `${m.event_type} of ${m.quantity} at ${m.store_number}:${m.item_number}`
+}

@@ -1,0 +1,116 @@
+// Where a newly assigned partition starts. Postgres holds the truth of how far the ledger got; the
+// broker holds what the log still has. Compared on every assignment, they tell the normal case from
+// records lost to retention (reported, then skipped) and from a topic recreated below the ledger
+// (the partition halts until an operator accepts the new topic: never a silent skip).
+import type { Admin } from 'kafkajs'
+import type { Sql } from '../lib/db.ts'
+import { classifyDbError, errorId } from '../lib/errors.ts'
+import { stockError } from '../schemas/payloads.ts'
+import type { OutboxMessage } from './ledger-model.ts'
+import { lockOffset, storeOffset, writeOutbox } from './ledger-store.ts'
+
+export interface LogRange {
+  /** The first offset the log still has. */
+  start: number
+  /** The offset the next record will get (high watermark). */
+  end: number
+}
+
+export type Position =
+  | { kind: 'resume'; offset: number }
+  | { kind: 'expired'; stored: number | undefined; offset: number; lost: number }
+  | { kind: 'halt'; stored: number; log: LogRange }
+
+/** Pure: where to start, given the stored offset (undefined for a partition never applied) and the log. */
+export function decidePosition(stored: number | undefined, log: LogRange): Position {
+  const from = stored ?? 0
+  if (from > log.end) return { kind: 'halt', stored: from, log }
+  if (from < log.start) return { kind: 'expired', stored, offset: log.start, lost: log.start - from }
+  return { kind: 'resume', offset: from }
+}
+
+export interface PositionDeps {
+  sql: Sql
+  admin: Admin
+  groupId: string
+  topics: { errors: string }
+  clock: () => number
+}
+
+export async function logRanges(admin: Admin, topic: string): Promise<Map<number, LogRange>> {
+  const offsets = await admin.fetchTopicOffsets(topic)
+  return new Map(offsets.map((o) => [o.partition, { start: Number(o.low), end: Number(o.high) }]))
+}
+
+function incidentError(
+  deps: PositionDeps,
+  kind: 'EVENTS_EXPIRED' | 'TOPIC_RESET',
+  topic: string,
+  partition: number,
+  stored: number | undefined,
+  log: LogRange,
+  message: string,
+): OutboxMessage {
+  const now = deps.clock()
+  const payload = stockError(
+    {
+      error_id: errorId(kind, deps.groupId, topic, partition, stored ?? 'none', log.start, log.end),
+      stage: 'process',
+      code: kind,
+      message,
+      topic,
+      partition,
+      offset: stored === undefined ? null : String(stored),
+    },
+    now,
+  )
+  return { topic: deps.topics.errors, key: `${topic}:${partition}`, schema: 'StockError', payload }
+}
+
+/**
+ * Decides and records one partition's start. An expiry is written in one transaction with the moved
+ * offset, so it is reported exactly once; a halt is recorded once per open incident.
+ */
+export async function positionPartition(
+  deps: PositionDeps,
+  topic: string,
+  partition: number,
+  log: LogRange,
+): Promise<Position> {
+  try {
+    return await deps.sql.begin(async (tx) => {
+      const stored = await lockOffset(tx, deps.groupId, topic, partition)
+      const pos = decidePosition(stored, log)
+      if (pos.kind === 'resume') return pos
+      if (pos.kind === 'expired') {
+        const range = `${stored ?? 0}..${log.start - 1}`
+        const message =
+          `${pos.lost} record(s) of ${topic}[${partition}] (offsets ${range}) were removed by retention before ` +
+          'they were applied; they are not in the ledger. Re-import their source files to recover them.'
+        await tx`
+          insert into offset_incidents (group_id, topic, partition, kind, stored_offset, log_start, log_end, resolved_at, resolved_by)
+          values (${deps.groupId}, ${topic}, ${partition}, 'EVENTS_EXPIRED', ${stored ?? null}, ${log.start}, ${log.end}, now(), 'processor')`
+        await writeOutbox(tx, [incidentError(deps, 'EVENTS_EXPIRED', topic, partition, stored, log, message)])
+        await storeOffset(tx, deps.groupId, topic, partition, log.start)
+        return pos
+      }
+      const opened = await tx`
+        insert into offset_incidents (group_id, topic, partition, kind, stored_offset, log_start, log_end)
+        values (${deps.groupId}, ${topic}, ${partition}, 'TOPIC_RESET', ${pos.stored}, ${log.start}, ${log.end})
+        on conflict (group_id, topic, partition, kind) where resolved_at is null do nothing
+        returning id`
+      if (opened.length > 0) {
+        const message =
+          `${topic}[${partition}] ends at offset ${log.end}, but the ledger has applied it up to ${pos.stored}: ` +
+          'the topic was recreated or truncated. This partition is halted. If the new topic is right, run ' +
+          `\`stockflow offsets --accept-reset --topic ${topic}\`; its records are then applied from offset ${log.start}.`
+        await writeOutbox(tx, [
+          incidentError(deps, 'TOPIC_RESET', topic, partition, pos.stored, log, message),
+        ])
+      }
+      return pos
+    })
+  } catch (err) {
+    throw classifyDbError(err, { op: 'position', topic, partition })
+  }
+}

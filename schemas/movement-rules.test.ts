@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest'
+import type { StockMovement } from './contract.ts'
+import { checkMovement, INT_FIELD_MAX, OCCURRED_AT_MAX, parseProvenance } from './movement-rules.ts'
+
+const ok: StockMovement = {
+  transaction_id: '7e1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6b',
+  event_type: 'sale',
+  occurred_at: Date.parse('2019-04-14T03:47:13Z'),
+  store_number: 5,
+  item_number: 12,
+  quantity: 3,
+}
+
+describe('checkMovement', () => {
+  it('accepts a valid movement and the bounds themselves', () => {
+    expect(checkMovement(ok)).toBeUndefined()
+    expect(checkMovement({ ...ok, quantity: INT_FIELD_MAX, store_number: INT_FIELD_MAX })).toBeUndefined()
+    expect(checkMovement({ ...ok, occurred_at: OCCURRED_AT_MAX })).toBeUndefined()
+  })
+  it.each([
+    [{ transaction_id: 'not-a-uuid' }, 'INVALID_UUID'],
+    [{ transaction_id: "1'; drop table x; --" }, 'INVALID_UUID'],
+    [{ event_type: 'UNKNOWN' }, 'UNKNOWN_EVENT_TYPE'],
+    [{ occurred_at: OCCURRED_AT_MAX + 1 }, 'INVALID_DATE'],
+    [{ occurred_at: 1.5 }, 'INVALID_DATE'],
+    [{ store_number: 0 }, 'INVALID_STORE'],
+    [{ item_number: -4 }, 'INVALID_ITEM'],
+    [{ quantity: 0 }, 'INVALID_QUANTITY'],
+    [{ quantity: -1 }, 'INVALID_QUANTITY'],
+    [{ quantity: INT_FIELD_MAX + 1 }, 'INVALID_QUANTITY'],
+  ] as [Partial<StockMovement>, string][])('%j is %s', (patch, code) => {
+    expect(checkMovement({ ...ok, ...patch } as StockMovement)?.code).toBe(code)
+  })
+})
+
+describe('parseProvenance', () => {
+  it('takes absent headers and whole line numbers', () => {
+    expect(parseProvenance(null, null)).toEqual({ ok: true, value: { sourceFile: null, sourceLine: null } })
+    expect(parseProvenance('a.csv', '17')).toEqual({
+      ok: true,
+      value: { sourceFile: 'a.csv', sourceLine: 17 },
+    })
+  })
+  it.each([
+    ['a.csv', '1.5'],
+    ['a.csv', '-3'],
+    ['a.csv', '0'],
+    ['a.csv', '99999999999999999999'],
+    ['a\u0000.csv', '2'],
+  ])('refuses file %j line %j', (file, line) => {
+    expect(parseProvenance(file, line)).toMatchObject({ ok: false, problem: { code: 'INVALID_PROVENANCE' } })
+  })
+})

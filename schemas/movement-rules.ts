@@ -1,0 +1,110 @@
+// What makes a StockMovement valid, in one place: the importer checks rows against it before publishing,
+// and the processor checks every decoded message against it before anything reaches Postgres. The
+// bounds below are also the database's column ranges, so a message that passes cannot make a statement fail.
+import type { StockMovement } from './contract.ts'
+
+/** Quantities, store and item numbers are Avro ints: whole numbers from 1 to 2^31 − 1. */
+export const INT_FIELD_MAX = 2 ** 31 - 1
+/**
+ * The largest stock level of one store:item. The column is bigint; the bound is JavaScript's exact
+ * integer range, so the processor's arithmetic stays exact. An incoming that would pass it is refused.
+ */
+export const STOCK_MAX = Number.MAX_SAFE_INTEGER
+/** occurred_at must be a four-digit-year instant, which both ISO-8601 and Postgres's timestamptz hold. */
+export const OCCURRED_AT_MIN = Date.parse('0000-01-01T00:00:00.000Z')
+export const OCCURRED_AT_MAX = Date.parse('9999-12-31T23:59:59.999Z')
+/** Provenance headers: a line number is a whole number, a file name is text Postgres can store. */
+export const SOURCE_FILE_MAX_LENGTH = 4096
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+export type MovementProblemCode =
+  | 'INVALID_UUID'
+  | 'UNKNOWN_EVENT_TYPE'
+  | 'INVALID_DATE'
+  | 'INVALID_STORE'
+  | 'INVALID_ITEM'
+  | 'INVALID_QUANTITY'
+  | 'INVALID_PROVENANCE'
+
+export interface MovementProblem {
+  code: MovementProblemCode
+  message: string
+}
+
+export function isUuid(s: string): boolean {
+  return UUID.test(s)
+}
+
+const wholeIn = (n: unknown, min: number, max: number): n is number =>
+  typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max
+
+/** The first rule a movement breaks, or undefined when it is valid. */
+export function checkMovement(m: StockMovement): MovementProblem | undefined {
+  if (typeof m.transaction_id !== 'string' || !isUuid(m.transaction_id))
+    return {
+      code: 'INVALID_UUID',
+      message: `transaction_id '${clip(String(m.transaction_id))}' is not a UUID`,
+    }
+  if (m.event_type !== 'incoming' && m.event_type !== 'sale')
+    return {
+      code: 'UNKNOWN_EVENT_TYPE',
+      message: `event_type '${clip(String(m.event_type))}' is not incoming or sale`,
+    }
+  if (!wholeIn(m.occurred_at, OCCURRED_AT_MIN, OCCURRED_AT_MAX))
+    return {
+      code: 'INVALID_DATE',
+      message: `occurred_at ${m.occurred_at} is outside the years 0000-9999`,
+    }
+  if (!wholeIn(m.store_number, 1, INT_FIELD_MAX))
+    return {
+      code: 'INVALID_STORE',
+      message: `store_number ${m.store_number} is not from 1 to ${INT_FIELD_MAX}`,
+    }
+  if (!wholeIn(m.item_number, 1, INT_FIELD_MAX))
+    return { code: 'INVALID_ITEM', message: `item_number ${m.item_number} is not from 1 to ${INT_FIELD_MAX}` }
+  if (!wholeIn(m.quantity, 1, INT_FIELD_MAX))
+    return {
+      code: 'INVALID_QUANTITY',
+      message: `quantity ${m.quantity} is not a whole number from 1 to ${INT_FIELD_MAX}`,
+    }
+  return undefined
+}
+
+export interface Provenance {
+  sourceFile: string | null
+  sourceLine: number | null
+}
+
+/** Parses the importer's provenance headers; a header that is present but malformed is a problem. */
+export function parseProvenance(
+  file: string | null,
+  line: string | null,
+): { ok: true; value: Provenance } | { ok: false; problem: MovementProblem } {
+  if (file !== null && (file.length > SOURCE_FILE_MAX_LENGTH || file.includes('\u0000'))) {
+    return {
+      ok: false,
+      problem: {
+        code: 'INVALID_PROVENANCE',
+        message: `source file header is not a file name (over ${SOURCE_FILE_MAX_LENGTH} characters or a NUL byte)`,
+      },
+    }
+  }
+  let sourceLine: number | null = null
+  if (line !== null) {
+    sourceLine = /^\d{1,15}$/.test(line) ? Number(line) : Number.NaN
+    if (!Number.isSafeInteger(sourceLine) || sourceLine < 1)
+      return {
+        ok: false,
+        problem: {
+          code: 'INVALID_PROVENANCE',
+          message: `source line header '${clip(line)}' is not a line number`,
+        },
+      }
+  }
+  return { ok: true, value: { sourceFile: file, sourceLine } }
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s
+}
