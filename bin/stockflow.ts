@@ -36,6 +36,10 @@ const COMMANDS: Record<string, { about: string; load: () => Promise<Run> }> = {
     about: 'stock, parked, errors, lag and throughput',
     load: async () => (await import('../ops/stats.ts')).runStats,
   },
+  offsets: {
+    about: 'ledger offsets against the log; --accept-reset for a recreated topic',
+    load: async () => (await import('../ops/offsets.ts')).runOffsets,
+  },
   migrate: {
     about: 'apply database migrations',
     load: async () => (await import('../ops/migrate.ts')).runMigrate,

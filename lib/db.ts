@@ -20,6 +20,8 @@ export interface DbOptions {
   max?: number
   /** Application name, shown in pg_stat_activity. */
   name?: string
+  /** Extra session settings (e.g. statement_timeout), on top of the role's own. */
+  settings?: Record<string, string>
 }
 
 export function createSql(opts: DbOptions): Sql {
@@ -35,6 +37,7 @@ export function createSql(opts: DbOptions): Sql {
     connection: {
       application_name: opts.name ?? 'stockflow',
       ...(opts.schema ? { search_path: opts.schema } : {}),
+      ...opts.settings,
     },
   }) as unknown as Sql
 }

@@ -1,12 +1,19 @@
 // Runs a real processor (consumer, producer, relay) in-process for integration tests.
 import type { Kafka, Producer } from 'kafkajs'
+import type { Sql } from '../../lib/db.ts'
 import { createDecoder, createRegistry, type Encoder } from '../../lib/registry.ts'
 import { createOutboxRelay } from '../../processor/outbox-relay.ts'
 import { createProcessor, type Processor } from '../../processor/processor.ts'
 import { movementKey, type StockMovement } from '../../schemas/contract.ts'
 import type { TestContext } from './context.ts'
 
-export async function startProcessor(ctx: TestContext, kafka: Kafka, producer: Producer): Promise<Processor> {
+export async function startProcessor(
+  ctx: TestContext,
+  kafka: Kafka,
+  producer: Producer,
+  opts: { sql?: Sql; onFatal?: (err: unknown) => void } = {},
+): Promise<Processor> {
+  const sql = opts.sql ?? ctx.sql
   const registry = createRegistry(ctx.config.registry)
   const consumer = kafka.consumer({ groupId: ctx.config.processor.groupId, maxWaitTimeInMs: 50 })
   await consumer.connect()
@@ -15,15 +22,17 @@ export async function startProcessor(ctx: TestContext, kafka: Kafka, producer: P
   const processor = createProcessor({
     admin,
     consumer,
-    sql: ctx.sql,
+    sql,
     decoder: createDecoder<StockMovement>(registry, 'StockMovement'),
-    relay: createOutboxRelay({ sql: ctx.sql, producer, registry, registryConfig: ctx.config.registry }),
+    relay: createOutboxRelay({ sql, producer, registry, registryConfig: ctx.config.registry }),
     log: ctx.log,
     clock: Date.now,
     config: ctx.config,
-    onFatal: (err) => {
-      throw err
-    },
+    onFatal:
+      opts.onFatal ??
+      ((err) => {
+        throw err
+      }),
   })
   await processor.start()
   return {
