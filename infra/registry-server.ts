@@ -1,4 +1,6 @@
-// Apicurio Registry (in-memory), which serves Confluent's schema-registry API at /apis/ccompat/v7.
+// Apicurio Registry, which serves Confluent's schema-registry API at /apis/ccompat/v7. Its storage is an
+// H2 database file in the stack's data folder, so schema ids survive a restart like Kafka's records and
+// Postgres's rows do: an event still on the topic decodes against the schema it was written with.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Daemon, run, spawnDaemon, stopDaemon, waitFor } from './processes.ts'
@@ -65,7 +67,12 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
           '-jar',
           jar,
         ],
-        { logFile, cwd: o.dataDir },
+        {
+          logFile,
+          cwd: o.dataDir,
+          // The app's SQL storage reads its JDBC URL from this variable; a file URL makes it persistent.
+          env: { ...process.env, REGISTRY_DATASOURCE_URL: `jdbc:h2:file:${join(o.dataDir, 'registry-db')}` },
+        },
       )
       await waitFor('schema registry', async () => ((await fetch(`${url}/subjects`)).ok ? true : undefined), {
         timeoutMs: 120_000,
