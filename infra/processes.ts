@@ -47,7 +47,8 @@ export function spawnDaemon(
       resolve(null)
     })
   })
-  child.unref()
+  // Not unref'd: the process that started a daemon stays alive exactly as long as it owns one, so an
+  // owner that only waits (npm run stack, the chaos harness) cannot fall out of its event loop.
   return {
     name,
     pid,
@@ -80,7 +81,6 @@ export function pidAlive(pid: number): boolean {
 export async function stopDaemon(d: Daemon, graceMs = 15_000): Promise<void> {
   if (!d.alive()) return
   d.signal('SIGTERM')
-  // The child is unref'd, so this timer is what keeps the event loop alive until the child is gone.
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(resolve, graceMs, 'timeout')
@@ -89,9 +89,7 @@ export async function stopDaemon(d: Daemon, graceMs = 15_000): Promise<void> {
   clearTimeout(timer)
   if (outcome === 'timeout') {
     d.signal('SIGKILL')
-    const hold = setInterval(() => {}, 1000)
     await d.exited
-    clearInterval(hold)
   }
 }
 

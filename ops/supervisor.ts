@@ -16,6 +16,7 @@ export interface Supervisor {
 export function supervise(specs: ChildSpec[], log: (msg: string) => void, graceMs = 20_000): Supervisor {
   const running = new Map<string, ChildProcess>()
   const restarts = new Map<string, number>()
+  const pending = new Set<NodeJS.Timeout>()
   let stopping = false
 
   function launch(spec: ChildSpec) {
@@ -33,9 +34,12 @@ export function supervise(specs: ChildSpec[], log: (msg: string) => void, graceM
       restarts.set(spec.name, n)
       const delay = backoffMs(n, 500, 30_000)
       log(`${spec.name} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`)
-      setTimeout(() => {
+      // A ref'd timer: while a restart is pending it keeps the owner alive, even with every child down.
+      const timer = setTimeout(() => {
+        pending.delete(timer)
         if (!stopping) launch(spec)
-      }, delay).unref()
+      }, delay)
+      pending.add(timer)
     })
   }
 
@@ -44,6 +48,8 @@ export function supervise(specs: ChildSpec[], log: (msg: string) => void, graceM
     pids: () => Object.fromEntries(specs.map((s) => [s.name, running.get(s.name)?.pid])),
     async stop() {
       stopping = true
+      for (const t of pending) clearTimeout(t)
+      pending.clear()
       await Promise.all(
         [...running.values()].map(
           (child) =>
