@@ -1,10 +1,12 @@
 // Composition root of the processor: reads the environment, builds clients, handles signals.
 import { loadConfig } from '../lib/config.ts'
 import { assertMigrated, createSql } from '../lib/db.ts'
+import { isRetriable } from '../lib/errors.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
 import { createDecoder, createRegistry, pingRegistry } from '../lib/registry.ts'
+import { retry } from '../lib/retry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import { createOutboxRelay } from './outbox-relay.ts'
 import { createProcessor } from './processor.ts'
@@ -14,20 +16,33 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const config = loadConfig(env)
   const log = createLogger({ name: 'processor', level: config.log.level, pretty: process.stdout.isTTY })
   const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 6, name: 'stockflow-processor' })
-  await assertMigrated(sql)
+  // Postgres or the broker may be restarting while we start: wait for them rather than exit. Only a
+  // schema that is not migrated, or bad config, ends the start-up.
+  const ready = (what: string, fn: () => Promise<unknown>) =>
+    retry(fn, {
+      attempts: Number.POSITIVE_INFINITY,
+      baseMs: 500,
+      maxMs: 10_000,
+      shouldRetry: (err) => isRetriable(err) || (err as Error)?.name?.startsWith('KafkaJS'),
+      onRetry: (err, attempt, delayMs) =>
+        log.warn({ err, attempt, delayMs }, `${what} not reachable yet; waiting`),
+    })
+  await ready('Postgres', () => assertMigrated(sql))
   const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-processor`)
   const admin = kafka.admin()
-  await admin.connect()
-  await ensureTopics(admin, pipelineTopics(config.topics))
+  await ready('Kafka', async () => {
+    await admin.connect()
+    await ensureTopics(admin, pipelineTopics(config.topics))
+  })
   const registry = createRegistry(config.registry)
   const producer = createIdempotentProducer(kafka)
-  await producer.connect()
+  await ready('Kafka producer', () => producer.connect())
   const consumer = kafka.consumer({
     groupId: config.processor.groupId,
     maxWaitTimeInMs: 50,
     maxBytes: 16 * 1024 * 1024,
   })
-  await consumer.connect()
+  await ready('Kafka consumer', () => consumer.connect())
   const metrics = createMetrics('processor')
   const relay = createOutboxRelay({ sql, producer, registry, registryConfig: config.registry })
   const processor = createProcessor({

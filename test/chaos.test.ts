@@ -26,7 +26,17 @@ describe('chaos (short run)', () => {
       one_low_stock_event_per_episode: { ok: true },
       outbox_drained: { ok: true },
       poison_reported: { ok: true },
+      every_injected_message_accounted_once: { ok: true },
+      processor_exits_only_when_killed: { ok: true },
     })
+    for (const kind of [
+      'invalid-messages',
+      'transactional',
+      'reused-id',
+      'parked-backlog',
+      'restart-registry',
+    ])
+      expect(report.faults.some((f) => f.kind === kind)).toBe(true)
     expect(report.pass).toBe(true)
   }, 600_000)
 })

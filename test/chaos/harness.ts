@@ -12,10 +12,11 @@ import { createSql, migrate } from '../../lib/db.ts'
 import { errorId } from '../../lib/errors.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/log.ts'
-import { createDecoder, createRegistry } from '../../lib/registry.ts'
+import { createDecoder, createEncoder, createRegistry } from '../../lib/registry.ts'
 import { type Supervisor, supervise } from '../../ops/supervisor.ts'
-import type { StockError } from '../../schemas/contract.ts'
+import type { StockError, StockMovement } from '../../schemas/contract.ts'
 import { generateChaosInput, writeChaosFiles } from './generate.ts'
+import { checkInjected, createInjector, emptyInjected } from './injections.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/stockflow.ts', import.meta.url))
 
@@ -40,6 +41,12 @@ type FaultKind =
   | 'redrop-same-name'
   | 'redrop-new-name'
   | 'poison'
+  | 'invalid-messages'
+  | 'transactional'
+  | 'reused-id'
+  | 'parked-backlog'
+  | 'backlog-stock'
+  | 'restart-registry'
 interface Fault {
   at: number
   kind: FaultKind
@@ -66,6 +73,14 @@ export function faultSchedule(o: ChaosOptions): Fault[] {
   add(1, 'redrop-same-name')
   add(1, 'redrop-new-name')
   add(2, 'poison')
+  add(2, 'invalid-messages')
+  add(2, 'transactional')
+  add(1, 'reused-id')
+  add(1, 'restart-registry')
+  // The backlog's stock arrives a few seconds after its sales: long enough for scheduled retries of
+  // the whole backlog, well inside the chaos run's give-up time (~29 s).
+  const backlog = at()
+  out.push({ at: backlog, kind: 'parked-backlog' }, { at: backlog + 3000, kind: 'backlog-stock' })
   return out.sort((a, b) => a.at - b.at)
 }
 
@@ -104,6 +119,20 @@ export async function runChaos(o: ChaosOptions) {
   const kafka = createKafka(config.kafka, log, 'chaos')
   const sups: Supervisor[] = []
   const injected: (Fault & { done_at_ms: number })[] = []
+  const injected_truth = emptyInjected()
+  // Every exit the supervisors saw: a processor may exit only through the schedule's SIGKILL.
+  const exits: { name: string; how: string }[] = []
+  const countExit = (line: string) => {
+    const m = /^(\S+) exited \(([^)]+)\)/.exec(line)
+    if (m) exits.push({ name: m[1]!, how: m[2]! })
+  }
+  const movementEncoder = () =>
+    createEncoder<StockMovement>(
+      createRegistry(config.registry),
+      config.registry,
+      config.topics.events,
+      'StockMovement',
+    )
   try {
     await migrate(sql, { schema: 'public' })
     const admin = kafka.admin()
@@ -122,7 +151,8 @@ export async function runChaos(o: ChaosOptions) {
       args: [BIN, name.startsWith('processor') ? 'processor' : 'importer'],
       env,
     })
-    const main = supervise([child('importer'), child('processor-a'), child('processor-b')], () => {}, 10_000)
+    const injector = createInjector(kafka, config.topics.events, await movementEncoder(), injected_truth)
+    const main = supervise([child('importer'), child('processor-a'), child('processor-b')], countExit, 10_000)
     sups.push(main)
     let extra: Supervisor | undefined
 
@@ -157,7 +187,7 @@ export async function runChaos(o: ChaosOptions) {
           await stack.postgres!.start()
           break
         case 'add-processor':
-          extra = supervise([child('processor-c')], () => {}, 10_000)
+          extra = supervise([child('processor-c')], countExit, 10_000)
           sups.push(extra)
           break
         case 'remove-processor':
@@ -176,6 +206,25 @@ export async function runChaos(o: ChaosOptions) {
             )
           break
         }
+        case 'invalid-messages':
+          await injector.invalidMessages()
+          break
+        case 'transactional':
+          await injector.transactional()
+          break
+        case 'reused-id':
+          await injector.reusedId()
+          break
+        case 'parked-backlog':
+          await injector.parkedBacklog()
+          break
+        case 'backlog-stock':
+          await injector.backlogStock()
+          break
+        case 'restart-registry':
+          await stack.registry!.stop()
+          await stack.registry!.start()
+          break
         case 'poison': {
           const producer = createIdempotentProducer(kafka, { retries: 10 })
           await producer.connect()
@@ -195,6 +244,19 @@ export async function runChaos(o: ChaosOptions) {
     say('faults over; waiting for quiescence')
     const quiet = await waitQuiescent(o.quiesceTimeoutMs)
     const report = await checkInvariants(truth, injected.filter((f) => f.kind === 'poison').length)
+    const processorExits = exits.filter((e) => e.name.startsWith('processor'))
+    const unexpected = processorExits.filter((e) => e.how !== 'SIGKILL')
+    const kills = injected.filter((f) => f.kind === 'kill-processor').length
+    const invariants = {
+      ...report.invariants,
+      every_injected_message_accounted_once: await checkInjected(sql, injected_truth),
+      processor_exits_only_when_killed: {
+        ok: unexpected.length === 0 && processorExits.length <= kills,
+        kills_scheduled: kills,
+        exits: processorExits.length,
+        unexpected: unexpected.slice(0, 5),
+      },
+    }
     return {
       seed: o.seed,
       events: truth.rows,
@@ -202,7 +264,8 @@ export async function runChaos(o: ChaosOptions) {
       duration_s: Math.round((Date.now() - started) / 1000),
       quiescent: quiet,
       faults: injected,
-      ...report,
+      pass: Object.values(invariants).every((i) => i.ok),
+      invariants,
     }
   } finally {
     for (const s of sups) await s.stop().catch(() => {})
@@ -289,8 +352,10 @@ export async function runChaos(o: ChaosOptions) {
     const errors = await readErrors()
     const errorIds = new Set(errors.map((e) => e.error_id))
     const failedIds = new Set(failed.map((f) => f.id as string))
+    const expected = new Set([...truth.applied, ...injected_truth.applied])
     const lost = [...truth.applied].filter((id) => !journal.has(id))
-    const extra = [...journal].filter((id) => !truth.applied.has(id))
+    // Injected ids have their own invariant; a reused id's surviving copy may land in the journal too.
+    const extra = [...journal].filter((id) => !expected.has(id) && !injected_truth.reused.has(id))
     const both = [...failedIds].filter((id) => journal.has(id))
     const failMissing = [...truth.failing].filter(
       (id) => !failedIds.has(id) || !errorIds.has(failed.find((f) => f.id === id)!.error_id),
@@ -304,8 +369,9 @@ export async function runChaos(o: ChaosOptions) {
     const levels =
       await sql`select store_number || ':' || item_number as k, quantity from stock_levels where last_transaction_id is not null`
     const actual = new Map(levels.map((l) => [l.k as string, l.quantity as number]))
-    const stockDiff = [...new Set([...truth.stock.keys(), ...actual.keys()])].filter(
-      (k) => (truth.stock.get(k) ?? 0) !== (actual.get(k) ?? 0),
+    const want = new Map([...truth.stock, ...injected_truth.stock])
+    const stockDiff = [...new Set([...want.keys(), ...actual.keys()])].filter(
+      (k) => (want.get(k) ?? 0) !== (actual.get(k) ?? 0),
     )
     const [neg] = await sql`select count(*)::int as n from stock_levels where quantity < 0`
     const lowDup =
@@ -332,14 +398,15 @@ export async function runChaos(o: ChaosOptions) {
       },
       stock_matches_ground_truth: {
         ok: stockDiff.length === 0 && neg?.n === 0,
-        items: truth.stock.size,
+        items: want.size,
         mismatched: stockDiff.slice(0, 5),
         negative: neg?.n,
       },
       journal_count_equals_unique_valid: {
-        ok: journal.size === truth.applied.size,
+        ok:
+          journal.size - [...injected_truth.reused].filter((id) => journal.has(id)).length === expected.size,
         journal: journal.size,
-        unique_valid: truth.applied.size,
+        unique_valid: expected.size,
       },
       one_low_stock_event_per_episode: { ok: lowDup.length === 0, duplicated: lowDup.length },
       outbox_drained: { ok: unsent?.n === 0, unsent: unsent?.n },
