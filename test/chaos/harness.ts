@@ -1,6 +1,6 @@
 // The chaos run: real broker, registry and Postgres; an importer and two processors as child processes;
 // seeded faults; then quiescence and invariants checked against the generator's ground truth.
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,14 +9,14 @@ import { prng } from '../../bench/generate.ts'
 import { startStack } from '../../infra/stack.ts'
 import { loadConfig } from '../../lib/config.ts'
 import { createSql, migrate } from '../../lib/db.ts'
-import { errorId } from '../../lib/errors.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../../lib/kafka.ts'
 import { createLogger } from '../../lib/log.ts'
-import { createDecoder, createEncoder, createRegistry } from '../../lib/registry.ts'
+import { createEncoder, createRegistry } from '../../lib/registry.ts'
 import { type Supervisor, supervise } from '../../ops/supervisor.ts'
-import type { StockError, StockMovement } from '../../schemas/contract.ts'
+import type { StockMovement } from '../../schemas/contract.ts'
 import { generateChaosInput, writeChaosFiles } from './generate.ts'
 import { checkInjected, createInjector, emptyInjected } from './injections.ts'
+import { checkInvariants } from './invariants.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/stockflow.ts', import.meta.url))
 
@@ -243,7 +243,11 @@ export async function runChaos(o: ChaosOptions) {
 
     say('faults over; waiting for quiescence')
     const quiet = await waitQuiescent(o.quiesceTimeoutMs)
-    const report = await checkInvariants(truth, injected.filter((f) => f.kind === 'poison').length)
+    const report = await checkInvariants(
+      { sql, kafka, config, injected: injected_truth },
+      truth,
+      injected.filter((f) => f.kind === 'poison').length,
+    )
     const processorExits = exits.filter((e) => e.name.startsWith('processor'))
     const unexpected = processorExits.filter((e) => e.how !== 'SIGKILL')
     const kills = injected.filter((f) => f.kind === 'kill-processor').length
@@ -316,102 +320,5 @@ export async function runChaos(o: ChaosOptions) {
       await sleep(500)
     }
     return { reached: false, ...last }
-  }
-
-  async function readErrors(): Promise<StockError[]> {
-    const decoder = createDecoder<StockError>(createRegistry(config.registry), 'StockError')
-    const admin = kafka.admin()
-    await admin.connect()
-    const total = (await admin.fetchTopicOffsets(config.topics.errors)).reduce(
-      (n, p) => n + Number(p.high),
-      0,
-    )
-    await admin.disconnect()
-    const out: StockError[] = []
-    const consumer = kafka.consumer({ groupId: `chaos-check-${randomBytes(4).toString('hex')}` })
-    await consumer.connect()
-    await consumer.subscribe({ topic: config.topics.errors, fromBeginning: true })
-    let seen = 0
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        seen++
-        out.push(await decoder.decode(message.value))
-      },
-    })
-    const deadline = Date.now() + 60_000
-    while (seen < total && Date.now() < deadline) await sleep(200)
-    await consumer.disconnect()
-    return out
-  }
-
-  async function checkInvariants(truth: ReturnType<typeof generateChaosInput>, poisons: number) {
-    const journal = new Set(
-      (await sql`select transaction_id::text as id from stock_journal`).map((r) => r.id as string),
-    )
-    const failed = await sql`select transaction_id::text as id, error_id from failed_movements`
-    const errors = await readErrors()
-    const errorIds = new Set(errors.map((e) => e.error_id))
-    const failedIds = new Set(failed.map((f) => f.id as string))
-    const expected = new Set([...truth.applied, ...injected_truth.applied])
-    const lost = [...truth.applied].filter((id) => !journal.has(id))
-    // Injected ids have their own invariant; a reused id's surviving copy may land in the journal too.
-    const extra = [...journal].filter((id) => !expected.has(id) && !injected_truth.reused.has(id))
-    const both = [...failedIds].filter((id) => journal.has(id))
-    const failMissing = [...truth.failing].filter(
-      (id) => !failedIds.has(id) || !errorIds.has(failed.find((f) => f.id === id)!.error_id),
-    )
-    const sha = new Map(
-      truth.files.map((f) => [f.name, createHash('sha256').update(f.content).digest('hex')]),
-    )
-    const invalidMissing = truth.invalid.filter(
-      (r) => !errorIds.has(errorId(sha.get(r.file)!, r.line, r.code)),
-    )
-    const levels =
-      await sql`select store_number || ':' || item_number as k, quantity from stock_levels where last_transaction_id is not null`
-    const actual = new Map(levels.map((l) => [l.k as string, l.quantity as number]))
-    const want = new Map([...truth.stock, ...injected_truth.stock])
-    const stockDiff = [...new Set([...want.keys(), ...actual.keys()])].filter(
-      (k) => (want.get(k) ?? 0) !== (actual.get(k) ?? 0),
-    )
-    const [neg] = await sql`select count(*)::int as n from stock_levels where quantity < 0`
-    const lowDup =
-      await sql`select payload->>'event_id' as id from outbox where schema_name = 'LowStock' group by 1 having count(*) > 1`
-    const [unsent] = await sql`select count(*)::int as n from outbox where sent_at is null`
-    const undecodable = new Set(errors.filter((e) => e.code === 'UNDECODABLE').map((e) => e.error_id)).size
-    const invariants = {
-      every_row_exactly_once: {
-        ok:
-          lost.length === 0 &&
-          extra.length === 0 &&
-          both.length === 0 &&
-          failMissing.length === 0 &&
-          invalidMissing.length === 0,
-        applied: journal.size,
-        expected_applied: truth.applied.size,
-        lost: lost.slice(0, 5),
-        unexpected: extra.slice(0, 5),
-        in_journal_and_failed: both.length,
-        failed_expected: truth.failing.size,
-        failed_missing: failMissing.length,
-        invalid_expected: truth.invalid.length,
-        invalid_missing: invalidMissing.length,
-      },
-      stock_matches_ground_truth: {
-        ok: stockDiff.length === 0 && neg?.n === 0,
-        items: want.size,
-        mismatched: stockDiff.slice(0, 5),
-        negative: neg?.n,
-      },
-      journal_count_equals_unique_valid: {
-        ok:
-          journal.size - [...injected_truth.reused].filter((id) => journal.has(id)).length === expected.size,
-        journal: journal.size,
-        unique_valid: expected.size,
-      },
-      one_low_stock_event_per_episode: { ok: lowDup.length === 0, duplicated: lowDup.length },
-      outbox_drained: { ok: unsent?.n === 0, unsent: unsent?.n },
-      poison_reported: { ok: undecodable === poisons, produced: poisons, reported: undecodable },
-    }
-    return { pass: Object.values(invariants).every((i) => i.ok), invariants }
   }
 }

@@ -1,0 +1,110 @@
+// The chaos run's invariants, checked against the generator's and the injections' ground truth once the
+// pipeline is quiescent.
+import { createHash, randomBytes } from 'node:crypto'
+import type { Kafka } from 'kafkajs'
+import type { Config } from '../../lib/config.ts'
+import type { Sql } from '../../lib/db.ts'
+import { errorId } from '../../lib/errors.ts'
+import { createDecoder, createRegistry } from '../../lib/registry.ts'
+import type { StockError } from '../../schemas/contract.ts'
+import type { GroundTruth } from './generate.ts'
+import type { InjectedTruth } from './injections.ts'
+
+export interface CheckDeps {
+  sql: Sql
+  kafka: Kafka
+  config: Config
+  injected: InjectedTruth
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function readErrors({ kafka, config }: CheckDeps): Promise<StockError[]> {
+  const decoder = createDecoder<StockError>(createRegistry(config.registry), 'StockError')
+  const admin = kafka.admin()
+  await admin.connect()
+  const total = (await admin.fetchTopicOffsets(config.topics.errors)).reduce((n, p) => n + Number(p.high), 0)
+  await admin.disconnect()
+  const out: StockError[] = []
+  const consumer = kafka.consumer({ groupId: `chaos-check-${randomBytes(4).toString('hex')}` })
+  await consumer.connect()
+  await consumer.subscribe({ topic: config.topics.errors, fromBeginning: true })
+  let seen = 0
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      seen++
+      out.push(await decoder.decode(message.value))
+    },
+  })
+  const deadline = Date.now() + 60_000
+  while (seen < total && Date.now() < deadline) await sleep(200)
+  await consumer.disconnect()
+  return out
+}
+
+export async function checkInvariants(deps: CheckDeps, truth: GroundTruth, poisons: number) {
+  const { sql, injected: injected_truth } = deps
+  const journal = new Set(
+    (await sql`select transaction_id::text as id from stock_journal`).map((r) => r.id as string),
+  )
+  const failed = await sql`select transaction_id::text as id, error_id from failed_movements`
+  const errors = await readErrors(deps)
+  const errorIds = new Set(errors.map((e) => e.error_id))
+  const failedIds = new Set(failed.map((f) => f.id as string))
+  const expected = new Set([...truth.applied, ...injected_truth.applied])
+  const lost = [...truth.applied].filter((id) => !journal.has(id))
+  // Injected ids have their own invariant; a reused id's surviving copy may land in the journal too.
+  const extra = [...journal].filter((id) => !expected.has(id) && !injected_truth.reused.has(id))
+  const both = [...failedIds].filter((id) => journal.has(id))
+  const failMissing = [...truth.failing].filter(
+    (id) => !failedIds.has(id) || !errorIds.has(failed.find((f) => f.id === id)!.error_id),
+  )
+  const sha = new Map(truth.files.map((f) => [f.name, createHash('sha256').update(f.content).digest('hex')]))
+  const invalidMissing = truth.invalid.filter((r) => !errorIds.has(errorId(sha.get(r.file)!, r.line, r.code)))
+  const levels =
+    await sql`select store_number || ':' || item_number as k, quantity from stock_levels where last_transaction_id is not null`
+  const actual = new Map(levels.map((l) => [l.k as string, l.quantity as number]))
+  const want = new Map([...truth.stock, ...injected_truth.stock])
+  const stockDiff = [...new Set([...want.keys(), ...actual.keys()])].filter(
+    (k) => (want.get(k) ?? 0) !== (actual.get(k) ?? 0),
+  )
+  const [neg] = await sql`select count(*)::int as n from stock_levels where quantity < 0`
+  const lowDup =
+    await sql`select payload->>'event_id' as id from outbox where schema_name = 'LowStock' group by 1 having count(*) > 1`
+  const [unsent] = await sql`select count(*)::int as n from outbox where sent_at is null`
+  const undecodable = new Set(errors.filter((e) => e.code === 'UNDECODABLE').map((e) => e.error_id)).size
+  const invariants = {
+    every_row_exactly_once: {
+      ok:
+        lost.length === 0 &&
+        extra.length === 0 &&
+        both.length === 0 &&
+        failMissing.length === 0 &&
+        invalidMissing.length === 0,
+      applied: journal.size,
+      expected_applied: truth.applied.size,
+      lost: lost.slice(0, 5),
+      unexpected: extra.slice(0, 5),
+      in_journal_and_failed: both.length,
+      failed_expected: truth.failing.size,
+      failed_missing: failMissing.length,
+      invalid_expected: truth.invalid.length,
+      invalid_missing: invalidMissing.length,
+    },
+    stock_matches_ground_truth: {
+      ok: stockDiff.length === 0 && neg?.n === 0,
+      items: want.size,
+      mismatched: stockDiff.slice(0, 5),
+      negative: neg?.n,
+    },
+    journal_count_equals_unique_valid: {
+      ok: journal.size - [...injected_truth.reused].filter((id) => journal.has(id)).length === expected.size,
+      journal: journal.size,
+      unique_valid: expected.size,
+    },
+    one_low_stock_event_per_episode: { ok: lowDup.length === 0, duplicated: lowDup.length },
+    outbox_drained: { ok: unsent?.n === 0, unsent: unsent?.n },
+    poison_reported: { ok: undecodable === poisons, produced: poisons, reported: undecodable },
+  }
+  return { pass: Object.values(invariants).every((i) => i.ok), invariants }
+}
