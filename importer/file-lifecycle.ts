@@ -1,6 +1,6 @@
 // Where a dropped file lives while and after it is imported: processing/ -> processed/ or failed/.
 // Subfolders are kept, and a name already taken gets a numbered suffix instead of overwriting.
-import { lstat, mkdir, readdir, realpath, rename } from 'node:fs/promises'
+import { lstat, mkdir, readdir, rename } from 'node:fs/promises'
 import { basename, dirname, extname, join, relative, sep } from 'node:path'
 
 export const STATE_DIRS = ['processing', 'processed', 'failed'] as const
@@ -16,34 +16,6 @@ export function isIgnoredName(relPath: string): boolean {
   if (parts.some((p) => p.startsWith('.'))) return true
   if (name.endsWith('.receipt.json') || name.endsWith('.rejected.csv')) return true
   return IGNORED_SUFFIXES.some((s) => name.toLowerCase().endsWith(s))
-}
-
-export type Admission =
-  | { ok: true; size: number }
-  | {
-      ok: false
-      code: 'NOT_REGULAR_FILE' | 'SYMLINK' | 'OUTSIDE_INPUT_DIR' | 'FILE_TOO_LARGE'
-      message: string
-    }
-
-/** Decides whether a path may be imported: a regular file, really inside the input folder, not too big. */
-export async function admit(inputDir: string, path: string, maxBytes: number): Promise<Admission> {
-  const st = await lstat(path)
-  if (st.isSymbolicLink()) return { ok: false, code: 'SYMLINK', message: 'symbolic links are not imported' }
-  if (!st.isFile()) return { ok: false, code: 'NOT_REGULAR_FILE', message: 'only regular files are imported' }
-  const [root, real] = await Promise.all([realpath(inputDir), realpath(path)])
-  const rel = relative(root, real)
-  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || rel.startsWith(sep)) {
-    return { ok: false, code: 'OUTSIDE_INPUT_DIR', message: 'the file resolves outside the input folder' }
-  }
-  if (st.size > maxBytes) {
-    return {
-      ok: false,
-      code: 'FILE_TOO_LARGE',
-      message: `the file has ${st.size} bytes; the limit is ${maxBytes}`,
-    }
-  }
-  return { ok: true, size: st.size }
 }
 
 async function exists(path: string): Promise<boolean> {

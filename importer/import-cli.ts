@@ -1,4 +1,5 @@
 // `stockflow import FILE…`: imports files once, without watching or moving them.
+import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../lib/config.ts'
@@ -6,8 +7,9 @@ import { UsageError } from '../lib/errors.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createRegistry } from '../lib/registry.ts'
+import { pathSource, sha256Of } from './admitted-file.ts'
 import { createImportEncoders } from './encoders.ts'
-import { importFile, sha256File } from './import-file.ts'
+import { importFile } from './import-file.ts'
 import { createPublisher } from './publisher.ts'
 import { writeReceipt } from './receipt.ts'
 
@@ -30,6 +32,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
   try {
     for (const file of positionals) {
       try {
+        const source = pathSource(file, (await stat(file)).size)
         const publisher = createPublisher({
           producer,
           batchRows: config.importer.batchRows,
@@ -39,9 +42,9 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
         const receipt = await importFile(
           { publisher, movements, errors, topics: config.topics, log, clock: Date.now },
           {
-            path: file,
+            source,
             name: basename(file),
-            sha256: await sha256File(file),
+            sha256: await sha256Of(source),
             rejectedPath: `${file}.rejected.csv`,
           },
         )

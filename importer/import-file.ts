@@ -1,7 +1,4 @@
 // Imports one CSV file: every row becomes exactly one event on `events` or one rejection on `errors`.
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
 import type { IHeaders } from 'kafkajs'
 import { errorId } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
@@ -9,6 +6,7 @@ import type { Encoder } from '../lib/registry.ts'
 import { movementKey, type StockError, type StockMovement } from '../schemas/contract.ts'
 import { FILE_SHA256_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
 import { stockError } from '../schemas/payloads.ts'
+import type { FileSource } from './admitted-file.ts'
 import { type ColumnMap, mapHeader, parseRow, type RejectCode } from './parse-row.ts'
 import type { Publisher } from './publisher.ts'
 import { readRecords } from './read-records.ts'
@@ -28,7 +26,8 @@ export interface ImportDeps {
 }
 
 export interface ImportInput {
-  path: string
+  /** The file's bytes: an admitted descriptor (importer) or a path (`stockflow import`). */
+  source: FileSource
   /** The name recorded in headers, errors and the receipt (relative to the input folder). */
   name: string
   sha256: string
@@ -40,15 +39,8 @@ export type FileFailureCode = 'EMPTY_FILE' | 'MISSING_COLUMNS' | 'UNSUPPORTED_EN
 /** Raw rows on `errors` are clipped, so one huge bad row cannot exceed the broker's message size. */
 const MAX_RAW_ON_TOPIC = 4096
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }))
-    hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
-
-async function sniffEncoding(path: string): Promise<FileFailureCode | undefined> {
-  const stream = createReadStream(path, { start: 0, end: 3 })
+async function sniffEncoding(source: FileSource): Promise<FileFailureCode | undefined> {
+  const stream = source.stream({ start: 0, end: 3 })
   const head: Buffer[] = []
   for await (const c of stream) head.push(c as Buffer)
   const b = Buffer.concat(head)
@@ -59,7 +51,7 @@ async function sniffEncoding(path: string): Promise<FileFailureCode | undefined>
 
 export async function importFile(deps: ImportDeps, input: ImportInput): Promise<Receipt> {
   const started = deps.clock()
-  const { size } = await stat(input.path)
+  const { size } = input.source
   const rejections: Rejection[] = []
   let rowsRead = 0
   let accepted = 0
@@ -96,7 +88,7 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
     }
   }
 
-  const encodingProblem = await sniffEncoding(input.path)
+  const encodingProblem = await sniffEncoding(input.source)
   if (encodingProblem) {
     const message =
       encodingProblem === 'EMPTY_FILE'
@@ -129,7 +121,7 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
 
   const seen = new SeenIds()
   let map: ColumnMap | undefined
-  const source = createReadStream(input.path, { highWaterMark: 256 * 1024 })
+  const source = input.source.stream({ highWaterMark: 256 * 1024 })
   try {
     for await (const rec of readRecords(source, { maxRecordBytes: deps.maxRecordBytes ?? 256 * 1024 })) {
       if (map === undefined) {

@@ -1,5 +1,5 @@
 // The importer service: watches the input folder and imports each settled file exactly once.
-import { mkdir, rename, rm, rmdir } from 'node:fs/promises'
+import { mkdir, rename, rm, rmdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join, relative } from 'node:path'
 import { type FSWatcher, watch } from 'chokidar'
 import type { Producer } from 'kafkajs'
@@ -10,15 +10,9 @@ import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { backoffMs, sleep } from '../lib/retry.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
-import {
-  admit,
-  ensureStateDirs,
-  isIgnoredName,
-  leftInProcessing,
-  moveTo,
-  uniquePath,
-} from './file-lifecycle.ts'
-import { importFile, sha256File } from './import-file.ts'
+import { type AdmittedFile, copyOut, type Opened, openAdmitted, sha256Of, stillAt } from './admitted-file.ts'
+import { ensureStateDirs, isIgnoredName, leftInProcessing, moveTo, uniquePath } from './file-lifecycle.ts'
+import { importFile } from './import-file.ts'
 import type { ImporterMetrics } from './importer-metrics.ts'
 import { createPublisher } from './publisher.ts'
 import { type Receipt, writeReceipt } from './receipt.ts'
@@ -32,6 +26,8 @@ export interface ImporterDeps {
   clock: () => number
   config: Pick<Config, 'importer' | 'topics'>
   metrics?: ImporterMetrics
+  /** Test seams: `admitted` runs right after a file passed its checks, before anything else happens to it. */
+  hooks?: { admitted?: (path: string) => Promise<void> }
 }
 
 export interface Importer {
@@ -78,31 +74,36 @@ export function createImporter(deps: ImporterDeps): Importer {
 
   async function claimAndImport(path: string) {
     const rel = relative(inputDir, path)
-    let admission: Awaited<ReturnType<typeof admit>>
+    let opened: Opened
     try {
-      admission = await admit(inputDir, path, config.importer.maxFileBytes)
+      opened = await openAdmitted(inputDir, path, config.importer.maxFileBytes)
     } catch {
       return // Gone before we got to it: someone else moved or deleted it.
     }
-    if (!admission.ok) {
-      const dest = await moveTo(inputDir, 'failed', path, rel)
-      await writeReceipt(
-        `${dest}.receipt.json`,
-        rejectedReceipt(rel, admission.code, admission.message, deps.clock()),
-      )
-      deps.metrics?.files.inc({ status: 'failed' })
-      log.warn({ file: rel, code: admission.code }, admission.message)
-      return
+    if (!opened.ok) return refuse(path, rel, opened)
+    const file = opened.file
+    try {
+      // From here on only the descriptor is read: whatever happens to the name cannot change the content.
+      await deps.hooks?.admitted?.(path)
+      const claimed = await moveTo(inputDir, 'processing', path, rel)
+      await importClaimed(file, claimed, relative(join(inputDir, 'processing'), claimed))
+    } finally {
+      await file.close()
     }
-    const claimed = await moveTo(inputDir, 'processing', path, rel)
-    await importClaimed(claimed, relative(join(inputDir, 'processing'), claimed))
+  }
+
+  async function refuse(path: string, rel: string, why: Extract<Opened, { ok: false }>) {
+    const dest = await moveTo(inputDir, 'failed', path, rel)
+    await writeReceipt(`${dest}.receipt.json`, rejectedReceipt(rel, why.code, why.message, deps.clock()))
+    deps.metrics?.files.inc({ status: 'failed' })
+    log.warn({ file: rel, code: why.code }, why.message)
   }
 
   /** Imports a file in processing/, retrying with backoff while Kafka or Postgres is unavailable. */
-  async function importClaimed(path: string, rel: string) {
+  async function importClaimed(file: AdmittedFile, path: string, rel: string) {
     for (let attempt = 1; !abort.signal.aborted; attempt++) {
       try {
-        await importOnce(path, rel)
+        await importOnce(file, path, rel)
         return
       } catch (err) {
         const delay = backoffMs(attempt, 1000, 30_000)
@@ -115,8 +116,8 @@ export function createImporter(deps: ImporterDeps): Importer {
     }
   }
 
-  async function importOnce(path: string, rel: string) {
-    const sha256 = await sha256File(path)
+  async function importOnce(file: AdmittedFile, path: string, rel: string) {
+    const sha256 = await sha256Of(file)
     if (!config.importer.force) {
       const prior = await deps.sql`select file_name from import_files where sha256 = ${sha256}`.catch((e) => {
         throw classifyDbError(e, { op: 'content-identity' })
@@ -128,7 +129,7 @@ export function createImporter(deps: ImporterDeps): Importer {
           sha256,
         }
         receipt.duplicate_of = prior[0]!.file_name as string
-        await finishFile(path, rel, 'processed', receipt)
+        await finishFile(file, path, rel, 'processed', receipt)
         log.info(
           { file: rel, duplicateOf: receipt.duplicate_of },
           'same content already imported; nothing published',
@@ -154,7 +155,7 @@ export function createImporter(deps: ImporterDeps): Importer {
           log,
           clock: deps.clock,
         },
-        { path, name: rel, sha256, rejectedPath },
+        { source: file, name: rel, sha256, rejectedPath },
       )
     } catch (err) {
       await rm(rejectedPath, { force: true })
@@ -167,6 +168,7 @@ export function createImporter(deps: ImporterDeps): Importer {
         on conflict (sha256) do nothing`
     }
     await finishFile(
+      file,
       path,
       rel,
       receipt.status === 'processed' ? 'processed' : 'failed',
@@ -188,6 +190,7 @@ export function createImporter(deps: ImporterDeps): Importer {
 
   /** Writes the receipt (and rejected rows) into the destination first, then moves the file itself. */
   async function finishFile(
+    file: AdmittedFile,
     path: string,
     rel: string,
     state: 'processed' | 'failed',
@@ -201,7 +204,13 @@ export function createImporter(deps: ImporterDeps): Importer {
       receipt.rejected_csv = `${basename(dest)}.rejected.csv`
     }
     await writeReceipt(`${dest}.receipt.json`, receipt)
-    await rename(path, dest)
+    if (await stillAt(path, file)) await rename(path, dest)
+    else {
+      // The name was swapped after the file was admitted: keep what was actually imported, drop the impostor.
+      await copyOut(file, dest)
+      await unlink(path).catch(() => {})
+      log.warn({ file: rel }, 'the file was replaced while it was imported; kept the admitted content')
+    }
     // Subfolders made in processing/ for this file go once they are empty, so processing/ shows only work in flight.
     const root = join(inputDir, 'processing')
     for (let dir = dirname(path); dir.startsWith(`${root}/`); dir = dirname(dir)) {
@@ -222,7 +231,21 @@ export function createImporter(deps: ImporterDeps): Importer {
       // journal drops the duplicates by transaction_id.
       for (const left of await leftInProcessing(inputDir)) {
         log.warn({ file: left.rel }, 'resuming a file left in processing/ by an earlier run')
-        await importClaimed(left.path, left.rel)
+        let opened: Opened
+        try {
+          opened = await openAdmitted(inputDir, left.path, config.importer.maxFileBytes)
+        } catch {
+          continue
+        }
+        if (!opened.ok) {
+          await refuse(left.path, left.rel, opened)
+          continue
+        }
+        try {
+          await importClaimed(opened.file, left.path, left.rel)
+        } finally {
+          await opened.file.close()
+        }
       }
       const settle = config.importer.settleMs
       watcher = watch(inputDir, {

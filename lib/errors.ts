@@ -63,7 +63,8 @@ function sqlstateRetriable(state: string): boolean {
     state === '55P03' || // lock_not_available (lock_timeout)
     state === '57014' || // query_canceled (statement_timeout)
     state === '25P03' || // idle_in_transaction_session_timeout
-    state === '53300' || // too_many_connections
+    state.startsWith('53') || // insufficient resources: disk full, out of memory, too many connections
+    state.startsWith('58') || // system errors such as I/O errors
     state.startsWith('08') || // connection exceptions
     state.startsWith('57P') // admin shutdown, crash shutdown, cannot connect now
   )
@@ -93,7 +94,12 @@ export function classifyDbError(err: unknown, context: Record<string, unknown> =
     })
   }
   if (/^[0-9A-Z]{5}$/.test(state)) {
-    if (state.startsWith('08') || state.startsWith('57P') || state === '53300') {
+    if (
+      state.startsWith('08') ||
+      state.startsWith('57P') ||
+      state.startsWith('53') ||
+      state.startsWith('58')
+    ) {
       return new DbError('DB_UNAVAILABLE', `Postgres unavailable (${state}): ${e.message}`, {
         retriable: true,
         cause: err,

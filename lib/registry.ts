@@ -114,8 +114,14 @@ export function createDecoder<T>(registry: SchemaRegistry, name: SchemaName): De
       writerJson = typeof writer.schema === 'function' ? writer.schema() : writer
     } catch (err) {
       const status = (err as { status?: number }).status
-      if (status === 404 || /not found/i.test(String((err as Error).message))) {
-        throw new DecodeError('UNDECODABLE', `unknown schema id ${id}`, {
+      // Only an unreachable or failing registry (no answer, 5xx, 429) is worth waiting for; any other answer
+      // (404, a schema type or reference this library cannot load) will be the same next time.
+      const transient =
+        status === undefined
+          ? (err as Error).name !== 'ConfluentSchemaRegistryArgumentError'
+          : status >= 500 || status === 429
+      if (!transient || /not found/i.test(String((err as Error).message))) {
+        throw new DecodeError('UNDECODABLE', `schema id ${id} cannot be used: ${(err as Error).message}`, {
           cause: err,
           context: { schemaId: id },
         })

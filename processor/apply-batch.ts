@@ -126,7 +126,11 @@ async function intake(
       kind: 'movement',
       offset: msg.offset,
       received: {
-        movement: movement as Received['movement'],
+        // Postgres hands uuids back in lower case; one spelling keeps the claims and lookups exact.
+        movement: {
+          ...movement,
+          transaction_id: movement.transaction_id.toLowerCase(),
+        } as Received['movement'],
         ...provenance.value,
         topic,
         partition,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { isRefusedInput } from '../lib/errors.ts'
 import type { Received, StoredMovement } from './ledger-model.ts'
 import {
   classify,
@@ -6,6 +7,7 @@ import {
   conflictSha,
   type Intake,
   idsToClaim,
+  MAX_RAW_BYTES,
   printable,
   triage,
 } from './plan-batch.ts'
@@ -80,6 +82,18 @@ describe('triage', () => {
     })
   })
 
+  it('keeps only the first bytes of a huge rejected value, with its size and hash', () => {
+    const value = Buffer.alloc(MAX_RAW_BYTES * 50, 7)
+    const t = triage(
+      [{ kind: 'rejected', offset: 1, key: null, value, code: 'UNDECODABLE', reason: 'x' }],
+      0,
+      ctx,
+    )
+    const p = t.outbox[0]!.payload as { raw_value_base64: string; message: string }
+    expect(Buffer.from(p.raw_value_base64, 'base64').length).toBe(MAX_RAW_BYTES)
+    expect(p.message).toMatch(new RegExp(`^x \\(value of ${value.length} bytes, sha256 [0-9a-f]{64}`))
+  })
+
   it('gives a rejected message the same error id on redelivery', () => {
     const m: Intake = {
       kind: 'rejected',
@@ -134,10 +148,15 @@ describe('classify', () => {
     expect([changed.fresh.length, changed.conflicts.length]).toEqual([0, 1])
   })
 
-  it('a claim with no recorded movement is a retriable race, not a guess', () => {
-    expect(() => classify([rec(1, 5)], new Set(), new Map())).toThrow(
-      expect.objectContaining({ retriable: true, code: 'DB_SERIALIZATION' }),
-    )
+  it('a claim with no recorded movement is refused like bad data (the ledger was edited), not retried forever', () => {
+    let thrown: unknown
+    try {
+      classify([rec(1, 5)], new Set(), new Map())
+    } catch (err) {
+      thrown = err
+    }
+    expect(isRefusedInput(thrown)).toBe(true)
+    expect(thrown).toMatchObject({ retriable: false, code: 'DB_CONSTRAINT' })
   })
 
   it('reports a conflict with both payloads and a stable id', () => {

@@ -2,7 +2,7 @@
 // never became movements, and which movements are new, repeats, conflicts or re-drives. apply-batch.ts
 // loads what these need, calls them, and writes what they return.
 import { createHash } from 'node:crypto'
-import { AppError, errorId } from '../lib/errors.ts'
+import { DbError, errorId } from '../lib/errors.ts'
 import { movementKey, type StockMovement } from '../schemas/contract.ts'
 import { messagePosition, stockError } from '../schemas/payloads.ts'
 import {
@@ -41,6 +41,11 @@ export interface Triage {
   outbox: OutboxMessage[]
 }
 
+/** The bytes of a rejected message kept on `errors`: enough to identify it, far below any message size limit. */
+export const MAX_RAW_BYTES = 16 * 1024
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
 /** Control characters cannot be stored in jsonb or text everywhere; anything quoted from input is made printable. */
 export function printable(s: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing them is the point
@@ -59,8 +64,11 @@ export function rejectMessage(
       error_id: id,
       stage: 'process',
       code: m.code,
-      message: reason,
-      raw_value_base64: m.value?.toString('base64') ?? null,
+      message:
+        m.value && m.value.length > MAX_RAW_BYTES
+          ? `${reason} (value of ${m.value.length} bytes, sha256 ${sha256(m.value)}; the first ${MAX_RAW_BYTES} are kept)`
+          : reason,
+      raw_value_base64: m.value ? m.value.subarray(0, MAX_RAW_BYTES).toString('base64') : null,
       ...messagePosition(ctx.topic, ctx.partition, m.offset),
       attempts: 1,
       attempted_at: [ctx.now],
@@ -143,12 +151,15 @@ export function classify(
     }
     const prior = existing.get(id)
     if (!prior) {
-      // The claim exists but its movement is in no table: only a claim by a transaction that has not
-      // committed yet looks like that, and the claim insert waited for it. Retrying sees the outcome.
-      throw new AppError('DB_SERIALIZATION', `transaction ${id} is claimed but not recorded yet`, {
-        retriable: true,
-        context: { transactionId: id },
-      })
+      // The claim insert waited for any transaction claiming the id, so a claim whose movement is in no
+      // table means the ledger was edited by hand. Refused like bad data: this message goes to errors.
+      throw new DbError(
+        'DB_CONSTRAINT',
+        `transaction ${id} is claimed but recorded nowhere; the ledger was edited`,
+        {
+          context: { transactionId: id },
+        },
+      )
     }
     if (prior.where === 'failed' && r.redrive && samePayload(prior.movement, r.movement)) {
       out.unfailed.push(id)

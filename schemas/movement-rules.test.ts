@@ -23,6 +23,7 @@ describe('checkMovement', () => {
     [{ event_type: 'UNKNOWN' }, 'UNKNOWN_EVENT_TYPE'],
     [{ occurred_at: OCCURRED_AT_MAX + 1 }, 'INVALID_DATE'],
     [{ occurred_at: 1.5 }, 'INVALID_DATE'],
+    [{ occurred_at: Date.parse('0050-06-01T00:00:00Z') }, 'INVALID_DATE'],
     [{ store_number: 0 }, 'INVALID_STORE'],
     [{ item_number: -4 }, 'INVALID_ITEM'],
     [{ quantity: 0 }, 'INVALID_QUANTITY'],
@@ -30,6 +31,15 @@ describe('checkMovement', () => {
     [{ quantity: INT_FIELD_MAX + 1 }, 'INVALID_QUANTITY'],
   ] as [Partial<StockMovement>, string][])('%j is %s', (patch, code) => {
     expect(checkMovement({ ...ok, ...patch } as StockMovement)?.code).toBe(code)
+  })
+})
+
+describe('messages', () => {
+  it('clip quoted input by code point, never leaving half an emoji', () => {
+    const message = checkMovement({ ...ok, transaction_id: `${'a'.repeat(56)}😀${'b'.repeat(10)}` })!.message
+    expect(message).toContain(`${'a'.repeat(56)}😀...`)
+    expect(JSON.parse(JSON.stringify(message))).toBe(message)
+    expect(/[\ud800-\udbff](?![\udc00-\udfff])/.test(message)).toBe(false)
   })
 })
 

@@ -10,8 +10,11 @@ export const INT_FIELD_MAX = 2 ** 31 - 1
  * integer range, so the processor's arithmetic stays exact. An incoming that would pass it is refused.
  */
 export const STOCK_MAX = Number.MAX_SAFE_INTEGER
-/** occurred_at must be a four-digit-year instant, which both ISO-8601 and Postgres's timestamptz hold. */
-export const OCCURRED_AT_MIN = Date.parse('0000-01-01T00:00:00.000Z')
+/**
+ * occurred_at lies in the years 1900-9999. Earlier years are no stock movement, and years below 100 do not
+ * survive a round trip through Postgres's text form into a JavaScript Date (0050 reads back as 1950).
+ */
+export const OCCURRED_AT_MIN = Date.parse('1900-01-01T00:00:00.000Z')
 export const OCCURRED_AT_MAX = Date.parse('9999-12-31T23:59:59.999Z')
 /** Provenance headers: a line number is a whole number, a file name is text Postgres can store. */
 export const SOURCE_FILE_MAX_LENGTH = 4096
@@ -54,7 +57,7 @@ export function checkMovement(m: StockMovement): MovementProblem | undefined {
   if (!wholeIn(m.occurred_at, OCCURRED_AT_MIN, OCCURRED_AT_MAX))
     return {
       code: 'INVALID_DATE',
-      message: `occurred_at ${m.occurred_at} is outside the years 0000-9999`,
+      message: `occurred_at ${m.occurred_at} is outside the years 1900-9999`,
     }
   if (!wholeIn(m.store_number, 1, INT_FIELD_MAX))
     return {
@@ -105,6 +108,8 @@ export function parseProvenance(
   return { ok: true, value: { sourceFile: file, sourceLine } }
 }
 
+/** Clipped by code point, so an emoji is never cut in half (a lone surrogate is not valid JSON text). */
 function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s
+  const chars = Array.from(s)
+  return chars.length > 60 ? `${chars.slice(0, 57).join('')}...` : s
 }

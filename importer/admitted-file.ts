@@ -1,0 +1,91 @@
+// A dropped file is opened once, without following symlinks, and checked through its open descriptor:
+// a regular file, really inside the input folder, not too big. Everything after (hash, parse, the copy
+// that is kept) reads that descriptor, so swapping the name for a link after the check changes nothing.
+import { createHash } from 'node:crypto'
+import { constants, createReadStream, createWriteStream } from 'node:fs'
+import { type FileHandle, lstat, open, readlink, realpath } from 'node:fs/promises'
+import { relative, sep } from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+
+/** Where import-file.ts reads from: positional streams over one file, however it was opened. */
+export interface FileSource {
+  size: number
+  stream(opts?: { start?: number; end?: number; highWaterMark?: number }): Readable
+}
+
+export interface AdmittedFile extends FileSource {
+  readonly dev: number
+  readonly ino: number
+  close(): Promise<void>
+}
+
+export type RefusalCode = 'NOT_REGULAR_FILE' | 'SYMLINK' | 'OUTSIDE_INPUT_DIR' | 'FILE_TOO_LARGE'
+export type Opened = { ok: true; file: AdmittedFile } | { ok: false; code: RefusalCode; message: string }
+
+function inside(root: string, real: string): boolean {
+  const rel = relative(root, real)
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !rel.startsWith(sep)
+}
+
+/**
+ * Opens `path` for import. O_NOFOLLOW refuses a link as the last component; /proc/self/fd names the
+ * file actually opened, so a linked folder on the way cannot lead outside either. O_NONBLOCK keeps a
+ * FIFO from blocking the open; it is then refused as not a regular file. Throws ENOENT when it is gone.
+ */
+export async function openAdmitted(inputDir: string, path: string, maxBytes: number): Promise<Opened> {
+  let fh: FileHandle
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP')
+      return { ok: false, code: 'SYMLINK', message: 'symbolic links are not imported' }
+    throw err
+  }
+  const refuse = async (code: RefusalCode, message: string): Promise<Opened> => {
+    await fh.close()
+    return { ok: false, code, message }
+  }
+  const st = await fh.stat()
+  if (!st.isFile()) return refuse('NOT_REGULAR_FILE', 'only regular files are imported')
+  const [root, real] = await Promise.all([realpath(inputDir), readlink(`/proc/self/fd/${fh.fd}`)])
+  if (!inside(root, real)) return refuse('OUTSIDE_INPUT_DIR', 'the file resolves outside the input folder')
+  if (st.size > maxBytes)
+    return refuse('FILE_TOO_LARGE', `the file has ${st.size} bytes; the limit is ${maxBytes}`)
+  return {
+    ok: true,
+    file: {
+      size: st.size,
+      dev: st.dev,
+      ino: st.ino,
+      stream: (opts = {}) => fh.createReadStream({ start: 0, ...opts, autoClose: false }),
+      close: () => fh.close(),
+    },
+  }
+}
+
+/** A source for files named on the command line (`stockflow import`), where links are the user's choice. */
+export function pathSource(path: string, size: number): FileSource {
+  return { size, stream: (opts = {}) => createReadStream(path, opts) }
+}
+
+export async function sha256Of(source: FileSource): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of source.stream({ highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+/** True while the name still points at the admitted file (not swapped for something else since). */
+export async function stillAt(path: string, file: AdmittedFile): Promise<boolean> {
+  try {
+    const st = await lstat(path)
+    return st.isFile() && st.dev === file.dev && st.ino === file.ino
+  } catch {
+    return false
+  }
+}
+
+/** Writes the admitted file's bytes to `dest` (which must not exist): the copy kept when its name was swapped. */
+export async function copyOut(file: AdmittedFile, dest: string): Promise<void> {
+  await pipeline(file.stream(), createWriteStream(dest, { flags: 'wx' }))
+}
