@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'MISSING_COLUMNS'
   | 'SINK_FAILED'
   | 'USAGE'
+  | 'TOPIC_CHANGED'
 
 export interface AppErrorOptions {
   retriable?: boolean
@@ -54,6 +55,8 @@ export class RegistryError extends AppError {}
 export class DecodeError extends AppError {}
 export class FileRejectedError extends AppError {}
 export class UsageError extends AppError {}
+/** The log no longer holds the record the ledger applied at an offset: the topic was recreated. */
+export class TopicChangedError extends AppError {}
 
 /** SQLSTATE classes that mean "try the same transaction again later". */
 function sqlstateRetriable(state: string): boolean {

@@ -26,7 +26,22 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 }
 
-export function kafkaClientConfig(cfg: Config['kafka'], log: Logger, clientId?: string): KafkaConfig {
+export interface KafkaHooks {
+  /**
+   * A broker answered that a topic-partition does not exist (it was deleted, maybe recreated). kafkajs
+   * recovers by itself, without a rebalance; a consumer that keeps its own offsets must re-check them.
+   */
+  onPartitionMissing?: () => void
+}
+
+const PARTITION_MISSING = /does not host this topic-partition/
+
+export function kafkaClientConfig(
+  cfg: Config['kafka'],
+  log: Logger,
+  clientId?: string,
+  hooks: KafkaHooks = {},
+): KafkaConfig {
   const sasl = cfg.sasl
     ? ({
         mechanism: cfg.sasl.mechanism,
@@ -48,13 +63,16 @@ export function kafkaClientConfig(cfg: Config['kafka'], log: Logger, clientId?: 
     logCreator: () => (entry) => {
       const level = LEVELS[entry.level] ?? 'info'
       const { message, ...rest } = entry.log
+      // kafkajs reports this only as a log line: no event or error reaches the caller.
+      if (hooks.onPartitionMissing && PARTITION_MISSING.test(String(rest.error ?? '')))
+        hooks.onPartitionMissing()
       log[level]({ kafka: { ...rest, namespace: entry.namespace } }, message)
     },
   }
 }
 
-export function createKafka(cfg: Config['kafka'], log: Logger, clientId?: string): Kafka {
-  return new Kafka(kafkaClientConfig(cfg, log, clientId))
+export function createKafka(cfg: Config['kafka'], log: Logger, clientId?: string, hooks?: KafkaHooks): Kafka {
+  return new Kafka(kafkaClientConfig(cfg, log, clientId, hooks))
 }
 
 /** Creates missing topics with the given partitions and configs; existing topics are left as they are. */

@@ -29,14 +29,18 @@ export interface OffsetRow {
   state: 'ok' | 'behind' | 'expired' | 'halted'
 }
 
-export function offsetRows(stored: Map<number, number>, ranges: Map<number, LogRange>): OffsetRow[] {
+export function offsetRows(
+  stored: Map<number, number>,
+  ranges: Map<number, LogRange>,
+  openResets: Set<number> = new Set(),
+): OffsetRow[] {
   return [...ranges]
     .sort(([a], [b]) => a - b)
     .map(([partition, log]) => {
       const s = stored.get(partition)
       const pos = decidePosition(s, log)
       const state =
-        pos.kind === 'halt'
+        openResets.has(partition) || pos.kind === 'halt'
           ? 'halted'
           : pos.kind === 'expired'
             ? 'expired'
@@ -47,13 +51,23 @@ export function offsetRows(stored: Map<number, number>, ranges: Map<number, LogR
     })
 }
 
+async function readOpenResets(sql: Sql, group: string, topic: string): Promise<Set<number>> {
+  const rows = await sql`
+    select partition from offset_incidents
+    where group_id = ${group} and topic = ${topic} and kind = 'TOPIC_RESET' and resolved_at is null`
+  return new Set(rows.map((r) => r.partition as number))
+}
+
 async function readStored(sql: Sql, group: string, topic: string): Promise<Map<number, number>> {
   const rows =
     await sql`select partition, next_offset from consumer_offsets where group_id = ${group} and topic = ${topic}`
   return new Map(rows.map((r) => [r.partition as number, r.next_offset as number]))
 }
 
-/** Moves halted partitions to their log's start and resolves their incidents, in one transaction. */
+/**
+ * Moves halted partitions to their log's start and resolves their incidents, in one transaction. Halted
+ * means an open TOPIC_RESET incident (the processor opened it), or offsets past the log's end (none yet).
+ */
 export async function acceptReset(
   sql: Sql,
   group: string,
@@ -64,12 +78,13 @@ export async function acceptReset(
   return sql.begin(async (tx) => {
     const rows = await tx`
       select partition, next_offset from consumer_offsets where group_id = ${group} and topic = ${topic} for update`
+    const open = await readOpenResets(tx as unknown as Sql, group, topic)
     const accepted: number[] = []
     for (const r of rows) {
       const partition = r.partition as number
       const log = ranges.get(partition)
       if (!log || (only !== undefined && partition !== only)) continue
-      if (decidePosition(r.next_offset as number, log).kind !== 'halt') continue
+      if (!open.has(partition) && decidePosition(r.next_offset as number, log).kind !== 'halt') continue
       await tx`
         update consumer_offsets set next_offset = ${log.start}, updated_at = now()
         where group_id = ${group} and topic = ${topic} and partition = ${partition}`
@@ -122,7 +137,11 @@ export async function runOffsets(
           : `accepted the reset of ${topic} partition(s) ${accepted.join(', ')}: the processor resumes from the log's start`,
       )
     }
-    const rows = offsetRows(await readStored(sql, group, topic), ranges)
+    const rows = offsetRows(
+      await readStored(sql, group, topic),
+      ranges,
+      await readOpenResets(sql, group, topic),
+    )
     if (values.json) out(JSON.stringify({ topic, group, partitions: rows }))
     else {
       out(`${topic} (group ${group})`)

@@ -1,6 +1,6 @@
 // One Kafka batch (one partition) applied in one Postgres transaction, offsets included.
 import type { Sql, Tx } from '../lib/db.ts'
-import { AppError, classifyDbError, DecodeError } from '../lib/errors.ts'
+import { AppError, classifyDbError, DecodeError, TopicChangedError } from '../lib/errors.ts'
 import type { Decoder } from '../lib/registry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import { REDRIVE_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
@@ -14,6 +14,7 @@ import {
   loadParked,
   lockLevels,
   lockOffset,
+  recordSha,
   storeOffset,
   writeChanges,
   writeOutbox,
@@ -30,6 +31,7 @@ import {
   rejectMessage,
   triage,
 } from './plan-batch.ts'
+import { type LogRange, recordExpiry } from './positioning.ts'
 
 export interface BatchMessage {
   offset: number
@@ -46,6 +48,8 @@ export interface BatchDeps {
   topics: { errors: string; lowStock: string }
   policy: RetryPolicy
   lowStockDefault: number
+  /** The partition's log range, asked only when a batch starts past the stored offset. */
+  logRange?: (topic: string, partition: number) => Promise<LogRange>
 }
 
 export interface BatchStats {
@@ -60,6 +64,8 @@ export interface BatchStats {
   lowStock: number
   /** Messages skipped because the stored offset was already past them (redelivery after a rebalance). */
   skipped: number
+  /** 1 when the batch held the last applied record and its fingerprint matched: the log is the same log. */
+  verified: number
 }
 
 const header = (h: BatchMessage['headers'], name: string): string | null => {
@@ -79,6 +85,7 @@ export function emptyStats(): BatchStats {
     invalid: 0,
     lowStock: 0,
     skipped: 0,
+    verified: 0,
   }
 }
 
@@ -160,7 +167,25 @@ export async function applyBatch(
   const last = messages[messages.length - 1]!.offset
   try {
     await deps.sql.begin(async (tx) => {
-      const stored = await lockOffset(tx, deps.groupId, topic, partition)
+      const row = await lockOffset(tx, deps.groupId, topic, partition)
+      const stored = row?.next
+      if (row?.lastSha) {
+        const probe = messages.find((m) => m.offset === row.next - 1)
+        if (probe && recordSha(probe.key, probe.value) !== row.lastSha) {
+          throw new TopicChangedError(
+            'TOPIC_CHANGED',
+            `${topic}[${partition}] holds a different record at offset ${probe.offset} than the one the ledger applied`,
+            { context: { topic, partition, offset: probe.offset } },
+          )
+        }
+        if (probe) stats.verified = 1
+      }
+      // A gap is normal (transaction markers), unless retention removed records below the log's start
+      // while we ran: kafkajs then resets to the earliest offset on its own. Those are reported.
+      if (stored !== undefined && messages[0]!.offset > stored && deps.logRange) {
+        const log = await deps.logRange(topic, partition)
+        if (log.start > stored) await recordExpiry(tx, deps, topic, partition, stored, log)
+      }
       const t = triage(decoded, stored, ctx)
       stats.skipped = t.skipped
       if (t.skipped === decoded.length) return
@@ -190,7 +215,8 @@ export async function applyBatch(
       await writeRejected(tx, t.rejected)
       await writeOutbox(tx, outbox)
       await bumpCounter(tx, 'duplicates', c.duplicates)
-      await storeOffset(tx, deps.groupId, topic, partition, last + 1)
+      const lastMsg = messages[messages.length - 1]!
+      await storeOffset(tx, deps.groupId, topic, partition, last + 1, recordSha(lastMsg.key, lastMsg.value))
       Object.assign(stats, {
         duplicates: c.duplicates,
         conflicts: c.conflicts.length,
@@ -223,7 +249,7 @@ export async function refuseMessage(
   const ctx: PlanContext = { topic, partition, now: deps.clock(), topics: deps.topics }
   try {
     await deps.sql.begin(async (tx) => {
-      const stored = await lockOffset(tx, deps.groupId, topic, partition)
+      const stored = (await lockOffset(tx, deps.groupId, topic, partition))?.next
       if (stored !== undefined && msg.offset < stored) {
         stats.skipped = 1
         return
@@ -237,7 +263,7 @@ export async function refuseMessage(
       })
       await writeRejected(tx, [row])
       await writeOutbox(tx, [error])
-      await storeOffset(tx, deps.groupId, topic, partition, msg.offset + 1)
+      await storeOffset(tx, deps.groupId, topic, partition, msg.offset + 1, recordSha(msg.key, msg.value))
       stats.invalid = 1
     })
   } catch (err) {

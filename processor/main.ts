@@ -28,7 +28,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
         log.warn({ err, attempt, delayMs }, `${what} not reachable yet; waiting`),
     })
   await ready('Postgres', () => assertMigrated(sql))
-  const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-processor`)
+  // Late-bound: the processor is built after the client whose errors it must hear about.
+  let recheck = () => {}
+  const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-processor`, {
+    onPartitionMissing: () => recheck(),
+  })
   const admin = kafka.admin()
   await ready('Kafka', async () => {
     await admin.connect()
@@ -84,6 +88,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       },
     },
   })
+  recheck = () => processor.recheck()
   await processor.start()
   log.info({ port: health.port, group: config.processor.groupId }, 'processor ready')
 

@@ -3,7 +3,7 @@
 // records lost to retention (reported, then skipped) and from a topic recreated below the ledger
 // (the partition halts until an operator accepts the new topic: never a silent skip).
 import type { Admin } from 'kafkajs'
-import type { Sql } from '../lib/db.ts'
+import type { Sql, Tx } from '../lib/db.ts'
 import { classifyDbError, errorId } from '../lib/errors.ts'
 import { stockError } from '../schemas/payloads.ts'
 import type { OutboxMessage } from './ledger-model.ts'
@@ -42,8 +42,10 @@ export async function logRanges(admin: Admin, topic: string): Promise<Map<number
   return new Map(offsets.map((o) => [o.partition, { start: Number(o.low), end: Number(o.high) }]))
 }
 
+type IncidentDeps = Pick<PositionDeps, 'groupId' | 'topics' | 'clock'>
+
 function incidentError(
-  deps: PositionDeps,
+  deps: IncidentDeps,
   kind: 'EVENTS_EXPIRED' | 'TOPIC_RESET',
   topic: string,
   partition: number,
@@ -67,6 +69,38 @@ function incidentError(
   return { topic: deps.topics.errors, key: `${topic}:${partition}`, schema: 'StockError', payload }
 }
 
+export async function openReset(tx: Tx, group: string, topic: string, partition: number): Promise<boolean> {
+  const rows = await tx`
+    select 1 from offset_incidents
+    where group_id = ${group} and topic = ${topic} and partition = ${partition} and kind = 'TOPIC_RESET'
+      and resolved_at is null`
+  return rows.length > 0
+}
+
+/**
+ * Records records lost to retention below `log.start` (one incident, one error) and moves the stored
+ * offset to the log's start, inside the caller's transaction. Also used when a gap shows up mid-run.
+ */
+export async function recordExpiry(
+  tx: Tx,
+  deps: IncidentDeps,
+  topic: string,
+  partition: number,
+  stored: number | undefined,
+  log: LogRange,
+): Promise<void> {
+  const from = stored ?? 0
+  const lost = log.start - from
+  const message =
+    `${lost} record(s) of ${topic}[${partition}] (offsets ${from}..${log.start - 1}) were removed by retention before ` +
+    'they were applied; they are not in the ledger. Re-import their source files to recover them.'
+  await tx`
+    insert into offset_incidents (group_id, topic, partition, kind, stored_offset, log_start, log_end, resolved_at, resolved_by)
+    values (${deps.groupId}, ${topic}, ${partition}, 'EVENTS_EXPIRED', ${stored ?? null}, ${log.start}, ${log.end}, now(), 'processor')`
+  await writeOutbox(tx, [incidentError(deps, 'EVENTS_EXPIRED', topic, partition, stored, log, message)])
+  await storeOffset(tx, deps.groupId, topic, partition, log.start)
+}
+
 /**
  * Decides and records one partition's start. An expiry is written in one transaction with the moved
  * offset, so it is reported exactly once; a halt is recorded once per open incident.
@@ -76,22 +110,20 @@ export async function positionPartition(
   topic: string,
   partition: number,
   log: LogRange,
+  /** The batch showed a different record at the ledger's last offset: halt whatever the offsets say. */
+  changed = false,
 ): Promise<Position> {
   try {
     return await deps.sql.begin(async (tx) => {
-      const stored = await lockOffset(tx, deps.groupId, topic, partition)
-      const pos = decidePosition(stored, log)
+      const stored = (await lockOffset(tx, deps.groupId, topic, partition))?.next
+      // An open reset incident is the halt itself: only `stockflow offsets --accept-reset` ends it, even
+      // once the recreated topic has grown past the old offset.
+      if (await openReset(tx, deps.groupId, topic, partition))
+        return { kind: 'halt', stored: stored ?? 0, log } satisfies Position
+      const pos: Position = changed ? { kind: 'halt', stored: stored ?? 0, log } : decidePosition(stored, log)
       if (pos.kind === 'resume') return pos
       if (pos.kind === 'expired') {
-        const range = `${stored ?? 0}..${log.start - 1}`
-        const message =
-          `${pos.lost} record(s) of ${topic}[${partition}] (offsets ${range}) were removed by retention before ` +
-          'they were applied; they are not in the ledger. Re-import their source files to recover them.'
-        await tx`
-          insert into offset_incidents (group_id, topic, partition, kind, stored_offset, log_start, log_end, resolved_at, resolved_by)
-          values (${deps.groupId}, ${topic}, ${partition}, 'EVENTS_EXPIRED', ${stored ?? null}, ${log.start}, ${log.end}, now(), 'processor')`
-        await writeOutbox(tx, [incidentError(deps, 'EVENTS_EXPIRED', topic, partition, stored, log, message)])
-        await storeOffset(tx, deps.groupId, topic, partition, log.start)
+        await recordExpiry(tx, deps, topic, partition, stored, log)
         return pos
       }
       const opened = await tx`
@@ -100,9 +132,11 @@ export async function positionPartition(
         on conflict (group_id, topic, partition, kind) where resolved_at is null do nothing
         returning id`
       if (opened.length > 0) {
+        const what = changed
+          ? `${topic}[${partition}] holds a different record at offset ${pos.stored - 1} than the one the ledger applied`
+          : `${topic}[${partition}] ends at offset ${log.end}, but the ledger has applied it up to ${pos.stored}`
         const message =
-          `${topic}[${partition}] ends at offset ${log.end}, but the ledger has applied it up to ${pos.stored}: ` +
-          'the topic was recreated or truncated. This partition is halted. If the new topic is right, run ' +
+          `${what}: the topic was recreated or truncated. This partition is halted. If the new topic is right, run ` +
           `\`stockflow offsets --accept-reset --topic ${topic}\`; its records are then applied from offset ${log.start}.`
         await writeOutbox(tx, [
           incidentError(deps, 'TOPIC_RESET', topic, partition, pos.stored, log, message),

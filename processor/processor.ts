@@ -3,7 +3,7 @@
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
-import { isRefusedInput, isRetriable } from '../lib/errors.ts'
+import { isRefusedInput, isRetriable, TopicChangedError } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Decoder } from '../lib/registry.ts'
 import { backoffMs, createWaker, runLoop, sleep, type Waker } from '../lib/retry.ts'
@@ -16,7 +16,7 @@ import {
   refuseMessage,
 } from './apply-batch.ts'
 import type { OutboxRelay } from './outbox-relay.ts'
-import { decidePosition, logRanges, type Position, positionPartition } from './positioning.ts'
+import { logRanges, type Position, positionPartition } from './positioning.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
 import { retryDueParked } from './retry-parked.ts'
 
@@ -46,6 +46,8 @@ export interface Processor {
   assigned(): number
   /** Partitions halted because the topic is behind the ledger (recreated); /readyz fails while any is. */
   halted(): { partition: number; stored: number; logEnd: number }[]
+  /** Re-checks every assigned partition against the log before its next batch (a topic vanished). */
+  recheck(): void
 }
 
 export function createProcessor(deps: ProcessorDeps): Processor {
@@ -58,6 +60,11 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     parkTimeoutMs: config.processor.parkTimeoutMs,
   }
   const batchDeps: BatchDeps = {
+    logRange: async (t, partition) => {
+      const range = (await logRanges(deps.admin, t)).get(partition)
+      if (!range) throw new Error(`no log range for ${t}[${partition}]`)
+      return range
+    },
     sql,
     decoder: deps.decoder,
     clock: deps.clock,
@@ -77,8 +84,11 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const halted = new Map<number, Extract<Position, { kind: 'halt' }>>()
   const positionDeps = { sql, admin: deps.admin, groupId, topics: config.topics, clock: deps.clock }
 
+  let assignedPartitions: number[] = []
+
   function onAssigned(assignment: Record<string, number[]>) {
     const partitions = assignment[topic] ?? []
+    assignedPartitions = partitions
     assignedCount = partitions.length
     unpositioned.clear()
     for (const p of partitions) unpositioned.add(p)
@@ -93,10 +103,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
    * Positions a partition at the ledger's offset on its first batch after an assignment. Returns true
    * when the batch in hand can be applied as it is, false when the consumer was moved (seek or pause).
    */
-  async function position(partition: number, firstOffset: number): Promise<boolean> {
+  async function position(partition: number, firstOffset: number, changed = false): Promise<boolean> {
     const range = (await logRanges(deps.admin, topic)).get(partition)
     if (!range) throw new Error(`no log range for ${topic}[${partition}]`)
-    const pos = await positionPartition(positionDeps, topic, partition, range)
+    const pos = await positionPartition(positionDeps, topic, partition, range, changed)
     unpositioned.delete(partition)
     if (pos.kind === 'halt') {
       halted.set(partition, pos)
@@ -116,25 +126,26 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         'records expired before they were applied',
       )
     }
-    // The first batch was fetched from Kafka's committed offset, not the ledger's. Move to the ledger's;
-    // after this seek a batch that starts later is a gap in the log (transaction markers), not a skip.
-    if (firstOffset !== pos.offset) {
-      consumer.seek({ topic, partition, offset: String(pos.offset) })
+    // The first batch was fetched from Kafka's committed offset, not the ledger's. Move to one before the
+    // ledger's: that record is the last one applied, and its fingerprint proves the log is the same log
+    // (apply-batch.ts). After this seek a batch that starts later is a gap (transaction markers), not a skip.
+    const target = pos.kind === 'resume' && pos.offset > range.start ? pos.offset - 1 : pos.offset
+    if (firstOffset !== target) {
+      consumer.seek({ topic, partition, offset: String(target) })
       return false
     }
     return true
   }
 
-  /** Re-checks halted partitions; one whose offsets an operator reset resumes and is positioned afresh. */
+  /** Re-checks halted partitions; one whose reset an operator accepted resumes and is positioned afresh. */
   async function recheckHalted(): Promise<boolean> {
     if (halted.size === 0) return false
-    const ranges = await logRanges(deps.admin, topic)
-    const stored =
-      await sql`select partition, next_offset from consumer_offsets where group_id = ${groupId} and topic = ${topic}`
-    const byPartition = new Map(stored.map((r) => [r.partition as number, r.next_offset as number]))
+    const open = await sql`
+      select partition from offset_incidents
+      where group_id = ${groupId} and topic = ${topic} and kind = 'TOPIC_RESET' and resolved_at is null`
+    const still = new Set(open.map((r) => r.partition as number))
     for (const partition of [...halted.keys()]) {
-      const range = ranges.get(partition)
-      if (!range || decidePosition(byPartition.get(partition), range).kind === 'halt') continue
+      if (still.has(partition)) continue
       halted.delete(partition)
       unpositioned.add(partition)
       consumer.resume([{ topic, partitions: [partition] }])
@@ -158,10 +169,15 @@ export function createProcessor(deps: ProcessorDeps): Processor {
    * Applies a chunk; when Postgres refuses its data, splits it and applies the halves in order, down to
    * the one message at fault, which goes to `errors` while the rest is applied.
    */
-  async function applyOrIsolate(partition: number, chunk: BatchMessage[]): Promise<void> {
+  async function applyOrIsolate(
+    partition: number,
+    chunk: BatchMessage[],
+  ): Promise<{ skipped: number; verified: number }> {
     const started = performance.now()
     try {
-      observe(await applyBatch(batchDeps, topic, partition, chunk), performance.now() - started, chunk.length)
+      const stats = await applyBatch(batchDeps, topic, partition, chunk)
+      observe(stats, performance.now() - started, chunk.length)
+      return stats
     } catch (err) {
       if (!isRefusedInput(err)) throw err
       if (chunk.length === 1) {
@@ -169,12 +185,14 @@ export function createProcessor(deps: ProcessorDeps): Processor {
           { err, topic, partition, offset: chunk[0]!.offset },
           'Postgres refused a message; sent to errors',
         )
-        observe(await refuseMessage(batchDeps, topic, partition, chunk[0]!, err as Error), 0, 1)
-        return
+        const stats = await refuseMessage(batchDeps, topic, partition, chunk[0]!, err as Error)
+        observe(stats, 0, 1)
+        return stats
       }
       const mid = chunk.length >> 1
-      await applyOrIsolate(partition, chunk.slice(0, mid))
-      await applyOrIsolate(partition, chunk.slice(mid))
+      const first = await applyOrIsolate(partition, chunk.slice(0, mid))
+      const second = await applyOrIsolate(partition, chunk.slice(mid))
+      return { skipped: first.skipped + second.skipped, verified: first.verified | second.verified }
     }
   }
 
@@ -223,8 +241,26 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     for (let i = 0; i < all.length; i += maxBatch) {
       const chunk = all.slice(i, i + maxBatch)
       const context = { topic, partition, offset: chunk[0]!.offset }
-      if (!(await withRetry('apply', context, still, heartbeat, () => applyOrIsolate(partition, chunk))))
+      let result = { skipped: 0, verified: 0 }
+      let applied: boolean
+      try {
+        applied = await withRetry('apply', context, still, heartbeat, async () => {
+          result = await applyOrIsolate(partition, chunk)
+        })
+      } catch (err) {
+        if (!(err instanceof TopicChangedError)) throw err
+        await withRetry('halting', context, still, heartbeat, async () => {
+          await position(partition, chunk[0]!.offset, true)
+        })
         return
+      }
+      if (!applied) return
+      if (result.skipped === chunk.length && result.verified === 0) {
+        // Everything was below the ledger's offset: a redelivery after a rebalance, or a topic recreated
+        // under us (kafkajs resets to the earliest offset by itself). Positioning tells which, and halts.
+        unpositioned.add(partition)
+        return
+      }
       resolveOffset(String(chunk[chunk.length - 1]!.offset))
       await heartbeat()
     }
@@ -243,6 +279,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   return {
     assigned: () => assignedCount,
     halted: () => [...halted].map(([partition, h]) => ({ partition, stored: h.stored, logEnd: h.log.end })),
+    recheck() {
+      for (const p of assignedPartitions) if (!halted.has(p)) unpositioned.add(p)
+    },
     async start() {
       consumer.on(consumer.events.GROUP_JOIN, (e) => onAssigned(e.payload.memberAssignment))
       consumer.on(consumer.events.CRASH, (e) => {

@@ -32,7 +32,7 @@ describe('operator tools', () => {
     kafka = await setupTopics(ctx)
     producer = await connectProducer(kafka)
     enc = (await encoders(ctx)).movements
-    processor = await startProcessor(ctx, kafka, producer)
+    processor = await startProcessor(ctx, producer)
     await send(sales)
     await pollUntil(
       'three sales failed',

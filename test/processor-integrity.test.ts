@@ -36,7 +36,7 @@ async function rig(
   const producer = await connectProducer(kafka)
   const enc = (await encoders(ctx)).movements
   const sql = opts.sql?.(ctx)
-  const processor = await startProcessor(ctx, kafka, producer, {
+  const processor = await startProcessor(ctx, producer, {
     sql,
     onFatal: (err) => opts.fatal?.push(err),
   })

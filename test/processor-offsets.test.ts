@@ -32,6 +32,22 @@ describe('processor offsets against the log', () => {
     return row?.quantity as number | undefined
   }
 
+  async function recreateTopic() {
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.deleteTopics({ topics: [ctx.config.topics.events] })
+    await pollUntil('topic gone', async () => !(await admin.listTopics()).includes(ctx.config.topics.events))
+    await pollUntil(
+      'topic recreated',
+      async () => {
+        await ensureTopics(admin, pipelineTopics(ctx.config.topics))
+        return (await admin.fetchTopicOffsets(ctx.config.topics.events)).length === 1
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    )
+    await admin.disconnect()
+  }
+
   beforeAll(async () => {
     ctx = await createTestContext('offsets', {
       EVENTS_PARTITIONS: '1',
@@ -60,7 +76,7 @@ describe('processor offsets against the log', () => {
       partitions: [{ partition: 0, offset: '3' }],
     })
     await admin.disconnect()
-    processor = await startProcessor(ctx, kafka, producer)
+    processor = await startProcessor(ctx, producer)
     await pollUntil('the remaining records applied', async () => (await stored()) === 5)
     expect(await level()).toBe(9)
     const errors = await readTopic<StockError>(ctx, kafka, ctx.config.topics.errors, 'StockError', 1)
@@ -72,22 +88,10 @@ describe('processor offsets against the log', () => {
   it('halts on a recreated topic, reports it once, and resumes after --accept-reset', async () => {
     await processor!.stop()
     processor = undefined
-    const admin = kafka.admin()
-    await admin.connect()
-    await admin.deleteTopics({ topics: [ctx.config.topics.events] })
-    await pollUntil('topic gone', async () => !(await admin.listTopics()).includes(ctx.config.topics.events))
-    await pollUntil(
-      'topic recreated',
-      async () => {
-        await ensureTopics(admin, pipelineTopics(ctx.config.topics))
-        return (await admin.fetchTopicOffsets(ctx.config.topics.events)).length === 1
-      },
-      { timeoutMs: 30_000, intervalMs: 500 },
-    )
-    await admin.disconnect()
+    await recreateTopic()
     await send([movement('incoming', 7, 1, 100)])
 
-    processor = await startProcessor(ctx, kafka, producer)
+    processor = await startProcessor(ctx, producer)
     await pollUntil('partition halted', async () => processor!.halted().length === 1, { timeoutMs: 30_000 })
     expect(processor.halted()).toEqual([{ partition: 0, stored: 5, logEnd: 1 }])
     const errors = await readTopic<StockError>(ctx, kafka, ctx.config.topics.errors, 'StockError', 2)
@@ -106,5 +110,24 @@ describe('processor offsets against the log', () => {
     const [incident] = await ctx.sql`
       select kind, stored_offset, log_end, resolved_by is not null as resolved from offset_incidents where kind = 'TOPIC_RESET'`
     expect(incident).toEqual({ kind: 'TOPIC_RESET', stored_offset: 5, log_end: 1, resolved: true })
+  })
+
+  it('halts when the topic is recreated under a running processor and grows past the ledger', async () => {
+    await send([1, 1, 1].map((q) => movement('incoming', 7, 1, q)))
+    await pollUntil('three more applied', async () => (await stored()) === 4)
+    expect(await level()).toBe(112)
+    await recreateTopic()
+    await send([1, 2, 3, 4, 5, 6].map(() => movement('incoming', 7, 1, 1000)))
+    await pollUntil('partition halted again', async () => processor!.halted().length === 1, {
+      timeoutMs: 30_000,
+    })
+    expect([await stored(), await level()]).toEqual([4, 112])
+    const [open] = await ctx.sql`
+      select count(*)::int as n from offset_incidents where kind = 'TOPIC_RESET' and resolved_at is null`
+    expect(open?.n).toBe(1)
+    expect(await runOffsets(['--accept-reset'], ctx.env, () => {})).toBe(0)
+    await pollUntil('the recreated topic applied in full', async () => (await level()) === 6112, {
+      timeoutMs: 30_000,
+    })
   })
 })

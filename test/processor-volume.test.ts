@@ -22,7 +22,7 @@ describe('processor under a large parking lot', () => {
     })
     kafka = await setupTopics(ctx)
     producer = await connectProducer(kafka)
-    processor = await startProcessor(ctx, kafka, producer)
+    processor = await startProcessor(ctx, producer)
   })
   afterAll(async () => {
     await processor.stop()

@@ -61,7 +61,7 @@ describe('processor', () => {
     kafka = await setupTopics(ctx)
     producer = await connectProducer(kafka)
     enc = (await encoders(ctx)).movements
-    processor = await startProcessor(ctx, kafka, producer)
+    processor = await startProcessor(ctx, producer)
   })
   afterAll(async () => {
     await processor.stop()

@@ -55,6 +55,10 @@ create table offset_incidents (
 create unique index offset_incidents_open on offset_incidents (group_id, topic, partition, kind)
   where resolved_at is null;
 
+-- A fingerprint of the last record applied (at next_offset - 1): a topic recreated under the ledger is
+-- told from the old one by a different record at that offset, even once it has grown past it.
+alter table consumer_offsets add column last_record_sha256 text;
+
 -- Stock levels are bigint: two incomings of 2^31 - 1 for one item must not overflow. The processor refuses
 -- an incoming that would pass 2^53 - 1 (STOCK_LIMIT), so its arithmetic stays exact.
 drop view current_stock;

@@ -1,6 +1,7 @@
 // Runs a real processor (consumer, producer, relay) in-process for integration tests.
-import type { Kafka, Producer } from 'kafkajs'
+import type { Producer } from 'kafkajs'
 import type { Sql } from '../../lib/db.ts'
+import { createKafka } from '../../lib/kafka.ts'
 import { createDecoder, createRegistry, type Encoder } from '../../lib/registry.ts'
 import { createOutboxRelay } from '../../processor/outbox-relay.ts'
 import { createProcessor, type Processor } from '../../processor/processor.ts'
@@ -9,15 +10,19 @@ import type { TestContext } from './context.ts'
 
 export async function startProcessor(
   ctx: TestContext,
-  kafka: Kafka,
   producer: Producer,
   opts: { sql?: Sql; onFatal?: (err: unknown) => void } = {},
 ): Promise<Processor> {
   const sql = opts.sql ?? ctx.sql
   const registry = createRegistry(ctx.config.registry)
-  const consumer = kafka.consumer({ groupId: ctx.config.processor.groupId, maxWaitTimeInMs: 50 })
+  // Its own client, wired like processor/main.ts: the processor hears when a topic-partition vanishes.
+  let recheck = () => {}
+  const own = createKafka(ctx.config.kafka, ctx.log, 'test-processor', {
+    onPartitionMissing: () => recheck(),
+  })
+  const consumer = own.consumer({ groupId: ctx.config.processor.groupId, maxWaitTimeInMs: 50 })
   await consumer.connect()
-  const admin = kafka.admin()
+  const admin = own.admin()
   await admin.connect()
   const processor = createProcessor({
     admin,
@@ -34,6 +39,7 @@ export async function startProcessor(
         throw err
       }),
   })
+  recheck = () => processor.recheck()
   await processor.start()
   return {
     ...processor,
