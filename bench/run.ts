@@ -15,7 +15,8 @@ import { applyPerEvent } from './baseline.ts'
 import { generateCsvs } from './generate.ts'
 
 const BIN = new URL('../bin/stockflow.ts', import.meta.url).pathname
-const BENCH_PORTS = { kafka: 39092, kafkaController: 39093, registry: 38081, postgres: 35432 }
+// Below 32768, outside Linux's ephemeral range, so no client socket can hold one of them.
+const BENCH_PORTS = { kafka: 22092, kafkaController: 22093, registry: 22081, postgres: 22432 }
 
 const { values: args } = parseArgs({
   options: {

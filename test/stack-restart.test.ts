@@ -11,7 +11,8 @@ import type { LowStock, StockMovement } from '../schemas/contract.ts'
 import { pollUntil } from './support/context.ts'
 import { movement } from './support/processor.ts'
 
-const PORTS = { kafka: 39092, kafkaController: 39093, registry: 38081, postgres: 35432 }
+// Below 32768, outside Linux's ephemeral range, so no client socket can hold one of them.
+const PORTS = { kafka: 26092, kafkaController: 26093, registry: 26081, postgres: 26432 }
 const DIR = process.env.TEST_RESTART_STACK_DIR ?? '.stack/test-restart'
 
 describe('local stack restart', () => {

@@ -91,7 +91,8 @@ export async function runChaos(o: ChaosOptions) {
   const started = Date.now()
   const stack = await startStack({
     dir: o.stackDir ?? '.stack/chaos',
-    ports: { kafka: 49092, kafkaController: 49093, registry: 48081, postgres: 45432 },
+    // Below 32768, outside Linux's ephemeral range, so no client socket can hold one of them.
+    ports: { kafka: 24092, kafkaController: 24093, registry: 24081, postgres: 24432 },
     fresh: true,
     log: say,
   })

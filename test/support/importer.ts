@@ -1,6 +1,6 @@
 // Runs a real importer in-process, watching a temporary folder, for integration tests.
 import type { Producer } from 'kafkajs'
-import { createImporter, type Importer } from '../../importer/importer.ts'
+import { createImporter, type Importer, type ImporterDeps } from '../../importer/importer.ts'
 import type { TestContext } from './context.ts'
 import { connectProducer, encoders, setupTopics } from './kafka.ts'
 
@@ -10,7 +10,10 @@ export interface RunningImporter {
   stop(): Promise<void>
 }
 
-export async function startImporter(ctx: TestContext): Promise<RunningImporter> {
+export async function startImporter(
+  ctx: TestContext,
+  opts: { hooks?: ImporterDeps['hooks'] } = {},
+): Promise<RunningImporter> {
   const kafka = await setupTopics(ctx)
   const producer = await connectProducer(kafka)
   const enc = await encoders(ctx)
@@ -22,6 +25,7 @@ export async function startImporter(ctx: TestContext): Promise<RunningImporter> 
     log: ctx.log,
     clock: Date.now,
     config: ctx.config,
+    hooks: opts.hooks,
   })
   await importer.start()
   return {
