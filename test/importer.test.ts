@@ -10,7 +10,7 @@ import { createTestContext, pollUntil, type TestContext } from './support/contex
 import { type RunningImporter, startImporter } from './support/importer.ts'
 import { readTopic, setupTopics } from './support/kafka.ts'
 
-const SEED = new URL('../../shared/seed/example.csv', import.meta.url)
+const SEED = new URL('../examples/example.csv', import.meta.url)
 
 describe('importer', () => {
   let ctx: TestContext
@@ -138,5 +138,22 @@ describe('importer', () => {
     expect(receipt.error?.code).toBe('MISSING_COLUMNS')
     expect(receipt.error?.message).toContain('store_number, item_number, value')
     expect(receipt.rows_read).toBe(0)
+  })
+
+  it('rejects each typical mistake in examples/mistakes.csv with its code and lets the valid rows through', async () => {
+    await copyFile(new URL('../examples/mistakes.csv', import.meta.url), join(inputDir, 'mistakes.csv'))
+    const receipt = await waitForReceipt('processed', 'mistakes.csv')
+    expect(receipt).toMatchObject({ rows_read: 12, rows_accepted: 3, rows_rejected: 9 })
+    expect(receipt.rejections.map((r) => [r.line, r.code])).toEqual([
+      [4, 'INVALID_UUID'],
+      [5, 'UNKNOWN_EVENT_TYPE'],
+      [6, 'INVALID_DATE'],
+      [7, 'INVALID_QUANTITY'],
+      [8, 'INVALID_QUANTITY'],
+      [9, 'BLANK_FIELD'],
+      [10, 'DUPLICATE_IN_FILE'],
+      [11, 'INVALID_QUANTITY'],
+      [12, 'FIELD_COUNT'],
+    ])
   })
 })

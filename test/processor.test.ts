@@ -9,7 +9,7 @@ import { createTestContext, pollUntil, type TestContext } from './support/contex
 import { connectProducer, encoders, readTopic, setupTopics } from './support/kafka.ts'
 import { movement, produceMovements, startProcessor } from './support/processor.ts'
 
-const SEED = new URL('../../shared/seed/example.csv', import.meta.url)
+const SEED = new URL('../examples/example.csv', import.meta.url)
 
 async function seedMovements(): Promise<StockMovement[]> {
   const [, ...rows] = (await readFile(SEED, 'utf8')).trim().split('\n')

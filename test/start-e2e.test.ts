@@ -8,7 +8,7 @@ import { createTestContext, pollUntil, type TestContext } from './support/contex
 import { freePort } from './support/ports.ts'
 
 const BIN = new URL('../bin/stockflow.ts', import.meta.url).pathname
-const SEED = new URL('../../shared/seed/example.csv', import.meta.url)
+const SEED = new URL('../examples/example.csv', import.meta.url)
 
 describe('stockflow start', () => {
   let ctx: TestContext
