@@ -86,11 +86,26 @@ export async function insertAlert(
     on conflict (alert_id) do nothing`
 }
 
-export async function dueAlerts(sql: Sql, now: number, limit = 50): Promise<AlertRow[]> {
+/**
+ * Claims up to `limit` due alerts: locked rows of another alerter are skipped, and the claimed ones get a
+ * lease (next_attempt_at moved `leaseMs` ahead) so nobody else takes them while they are being sent.
+ */
+export async function claimDue(sql: Sql, now: number, leaseMs: number, limit: number): Promise<AlertRow[]> {
   return (await sql`
-    select alert_id, kind, alert_key, severity, text, attempts, item_count from alerts
-    where status = 'pending' and next_attempt_at <= ${new Date(now)}
-    order by next_attempt_at limit ${limit}`) as unknown as AlertRow[]
+    update alerts a set next_attempt_at = ${new Date(now + leaseMs)}
+    from (select alert_id from alerts
+          where status = 'pending' and next_attempt_at <= ${new Date(now)}
+          order by next_attempt_at limit ${limit}
+          for update skip locked) due
+    where a.alert_id = due.alert_id
+    returning a.alert_id, a.kind, a.alert_key, a.severity, a.text, a.attempts, a.item_count`) as unknown as AlertRow[]
+}
+
+/** The receiver refused for good, or every attempt failed: the alert ends as `failed`. */
+export async function markGivenUp(sql: Sql, id: string, error: string): Promise<void> {
+  await sql`
+    update alerts set status = 'failed', attempts = attempts + 1, last_error = ${error}, next_attempt_at = null
+    where alert_id = ${id}`
 }
 
 export async function markSent(sql: Sql, id: string): Promise<void> {

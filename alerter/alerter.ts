@@ -7,17 +7,10 @@ import type { Sql } from '../lib/db.ts'
 import { DecodeError } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Decoder } from '../lib/registry.ts'
-import { runLoop, scheduleDelayMs } from '../lib/retry.ts'
+import { runLoop } from '../lib/retry.ts'
 import type { LowStock, StockError } from '../schemas/contract.ts'
-import {
-  addPending,
-  dueAlerts,
-  insertAlert,
-  markFailed,
-  markSent,
-  recentlyAlerted,
-  takeDueGroups,
-} from './alert-store.ts'
+import { addPending, insertAlert, recentlyAlerted, takeDueGroups } from './alert-store.ts'
+import { createDelivery } from './delivery.ts'
 import { type AlertItem, alertText, fromError, fromLowStock } from './rules.ts'
 import type { Sink } from './webhook.ts'
 
@@ -32,7 +25,7 @@ export interface AlerterDeps {
   clock: () => number
   config: Pick<Config, 'alerter' | 'topics'>
   onFatal: (err: unknown) => void
-  onAlert?: (outcome: 'sent' | 'failed' | 'throttled') => void
+  onAlert?: (outcome: 'sent' | 'failed' | 'given-up' | 'throttled') => void
 }
 
 export interface Alerter {
@@ -112,30 +105,14 @@ export function createAlerter(deps: AlerterDeps): Alerter {
     return false
   }
 
-  async function deliverDue(): Promise<boolean> {
-    const now = deps.clock()
-    const due = await dueAlerts(sql, now)
-    for (const a of due) {
-      if (!deps.sink) {
-        await markSent(sql, a.alert_id)
-        continue
-      }
-      try {
-        await deps.sink.send(a)
-        await markSent(sql, a.alert_id)
-        deps.onAlert?.('sent')
-      } catch (err) {
-        const retryAt = deps.clock() + scheduleDelayMs(cfg.webhookRetryMs, a.attempts + 1)
-        await markFailed(sql, a.alert_id, (err as Error).message, retryAt)
-        deps.onAlert?.('failed')
-        log.warn(
-          { err, alertId: a.alert_id, attempt: a.attempts + 1, retryAt: new Date(retryAt) },
-          'webhook failed; alert kept for retry',
-        )
-      }
-    }
-    return due.length > 0
-  }
+  const deliverDue = createDelivery({
+    sql,
+    sink: deps.sink,
+    log,
+    clock: deps.clock,
+    config: cfg,
+    onAlert: deps.onAlert,
+  })
 
   const loop = (name: string, everyMs: number, step: () => Promise<boolean>) =>
     runLoop({

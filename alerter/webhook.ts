@@ -6,6 +6,19 @@ export interface Sink {
   send(alert: AlertRow): Promise<void>
 }
 
+/**
+ * Alert text quotes input (file names, CSV cells): Slack's control characters are escaped so `<!channel>`
+ * cannot ping and `<url|label>` cannot plant a disguised link, and bare @-mentions are broken with a
+ * word joiner. Slack renders the escapes as the original characters.
+ */
+export function slackSafe(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/@(channel|here|everyone)\b/gi, '@\u2060$1')
+}
+
 export function createWebhookSink(url: string, timeoutMs: number): Sink {
   return {
     async send(alert) {
@@ -16,7 +29,7 @@ export function createWebhookSink(url: string, timeoutMs: number): Sink {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({
-            text: `${icon} stockflow: ${alert.text}`,
+            text: `${icon} stockflow: ${slackSafe(alert.text)}`,
             alert_id: alert.alert_id,
             kind: alert.kind,
             key: alert.alert_key,
@@ -32,8 +45,10 @@ export function createWebhookSink(url: string, timeoutMs: number): Sink {
         })
       }
       if (!res.ok) {
+        // 429 and 5xx say "later"; any other answer (a revoked hook's 404, a 400) will not change by retrying.
+        const later = res.status === 429 || res.status === 408 || res.status >= 500
         throw new AppError('SINK_FAILED', `webhook answered HTTP ${res.status}`, {
-          retriable: true,
+          retriable: later,
           context: { status: res.status },
         })
       }

@@ -54,6 +54,8 @@ export interface Config {
     webhookUrl: string | undefined
     webhookTimeoutMs: number
     webhookRetryMs: number[]
+    /** Attempts before an alert is given up as `failed`. */
+    webhookMaxAttempts: number
     port: number
   }
   log: { level: string }
@@ -240,6 +242,7 @@ export function loadConfig(env: Env): Config {
       webhookUrl: r.optional('ALERT_WEBHOOK_URL'),
       webhookTimeoutMs: r.int('ALERT_WEBHOOK_TIMEOUT_MS', 5000, 1),
       webhookRetryMs: r.intList('ALERT_WEBHOOK_RETRY_MS', [1000, 5000, 30_000, 120_000]),
+      webhookMaxAttempts: r.int('ALERT_WEBHOOK_MAX_ATTEMPTS', 10, 1, 1000),
       port: r.int('ALERTER_PORT', 9466, 0, 65535),
     },
     log: {

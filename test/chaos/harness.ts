@@ -28,6 +28,8 @@ export interface ChaosOptions {
   faults: { processorKills: number; importerKills: number; brokerRestarts: number; postgresRestarts: number }
   quiesceTimeoutMs: number
   stackDir?: string
+  /** Aborted by SIGINT/SIGTERM: the run stops where it is and still stops everything it started. */
+  signal?: AbortSignal
   log?: (msg: string) => void
 }
 
@@ -165,6 +167,7 @@ export async function runChaos(o: ChaosOptions) {
     const t0 = Date.now()
     for (const ev of timeline) {
       await sleep(Math.max(0, t0 + ev.at - Date.now()))
+      if (o.signal?.aborted) throw new Error('chaos run stopped by a signal')
       if ('drop' in ev) {
         await rename(ev.drop, join(input, ev.drop.split('/').pop()!))
         continue
@@ -298,7 +301,7 @@ export async function runChaos(o: ChaosOptions) {
   async function waitQuiescent(timeoutMs: number) {
     const deadline = Date.now() + timeoutMs
     let last = {}
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !o.signal?.aborted) {
       try {
         const waiting = (await readdir(input)).filter((f) => f.endsWith('.csv'))
         const processing = await readdir(join(input, 'processing'))

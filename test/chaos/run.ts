@@ -14,7 +14,12 @@ const { values } = parseArgs({
   },
 })
 const events = Number(values.events)
+// Stop where we are on Ctrl-C or SIGTERM; the harness still stops every process and the stack it started.
+const stop = new AbortController()
+process.once('SIGINT', () => stop.abort())
+process.once('SIGTERM', () => stop.abort())
 const report = await runChaos({
+  signal: stop.signal,
   seed: Number(values.seed),
   events,
   files: Number(values.files ?? Math.max(10, Math.ceil(events / 10_000))),
