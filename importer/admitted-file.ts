@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { constants, createReadStream, createWriteStream } from 'node:fs'
 import { type FileHandle, lstat, open, readlink, realpath } from 'node:fs/promises'
 import { relative, sep } from 'node:path'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 
 /** Where import-file.ts reads from: positional streams over one file, however it was opened. */
@@ -58,9 +58,26 @@ export async function openAdmitted(inputDir: string, path: string, maxBytes: num
       size: st.size,
       dev: st.dev,
       ino: st.ino,
-      stream: (opts = {}) => fh.createReadStream({ start: 0, ...opts, autoClose: false }),
+      stream: (opts = {}) =>
+        Readable.from(readRange(fh, opts.start ?? 0, opts.end, opts.highWaterMark ?? 64 * 1024)),
       close: () => fh.close(),
     },
+  }
+}
+
+/**
+ * Positional reads from the handle. Not fh.createReadStream: destroying one of those (an early break in a
+ * for-await, a failed pipeline) closes the descriptor, and the next read of the same file would fail.
+ */
+async function* readRange(fh: FileHandle, start: number, end: number | undefined, chunk: number) {
+  const last = end ?? Number.MAX_SAFE_INTEGER
+  for (let pos = start; pos <= last; ) {
+    const len = Math.min(chunk, last - pos + 1)
+    const buf = Buffer.allocUnsafe(len)
+    const { bytesRead } = await fh.read(buf, 0, len, pos)
+    if (bytesRead === 0) return
+    pos += bytesRead
+    yield bytesRead === len ? buf : buf.subarray(0, bytesRead)
   }
 }
 

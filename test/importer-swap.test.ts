@@ -1,6 +1,6 @@
 // The importer reads exactly the file it admitted: swapping the name for a symlink to a secret, right
 // after the checks passed, must change nothing that is published, receipted or kept.
-import { mkdtemp, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises'
+import { lstat, mkdtemp, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Kafka } from 'kafkajs'
@@ -60,8 +60,13 @@ describe('importer: a name swapped after admission', () => {
     )
     expect(swapped).toEqual([join(inputDir, 'good.csv')])
     expect(receipt).toMatchObject({ status: 'processed', rows_read: 2, rows_accepted: 2, rows_rejected: 0 })
-    // What stays in processed/ is the admitted content, as a regular file, not the planted link.
-    expect(await readFile(join(inputDir, 'processed', 'good.csv'), 'utf8')).toBe(GOOD)
+    // What stays in processed/ is the admitted content, as a regular file, not the planted link. The
+    // receipt is written first, the file moved after it.
+    const kept = await pollUntil('the file in processed/', () =>
+      readFile(join(inputDir, 'processed', 'good.csv'), 'utf8').catch(() => undefined),
+    )
+    expect(kept).toBe(GOOD)
+    expect((await lstat(join(inputDir, 'processed', 'good.csv'))).isFile()).toBe(true)
     const processed = await readdir(join(inputDir, 'processed'))
     expect(processed.sort()).toEqual(['good.csv', 'good.csv.receipt.json'])
     const events = await readTopic<StockMovement>(ctx, kafka, ctx.config.topics.events, 'StockMovement', 2)
