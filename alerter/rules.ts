@@ -27,7 +27,9 @@ export function fromError(e: StockError, rules: AlertRules): AlertItem | undefin
       : `process:${e.code}:${e.movement ? `${e.movement.store_number}:${e.movement.item_number}` : (e.topic ?? '?')}`
   const line =
     e.stage === 'import'
-      ? `line ${e.source_line ?? '?'}: ${e.message}`
+      ? e.source_line === null
+        ? e.message // the whole file was refused; the message names it
+        : `line ${e.source_line}: ${e.message}`
       : `${e.code}${where ? ` (${where})` : ''}: ${e.message}`
   return { sourceId: `error:${e.error_id}`, key, kind: 'error', severity: 'warning', line }
 }

@@ -53,6 +53,7 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
   const started = deps.clock()
   const { size } = input.source
   const rejections: Rejection[] = []
+  const byCode: Record<string, number> = {}
   let rowsRead = 0
   let accepted = 0
   let rejectedCsv: RejectedCsv | undefined
@@ -82,6 +83,7 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
       duration_ms: finished - started,
       rows_per_second: Math.round((rowsRead * 1000) / duration),
       rejections,
+      rejected_by_code: byCode,
       rejected_csv: (await rejectedCsv?.close()) ?? null,
       duplicate_of: null,
       error,
@@ -99,6 +101,7 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
 
   const reject = async (line: number, code: RejectCode, message: string, raw: string, fields?: string[]) => {
     if (rejections.length < MAX_LISTED_REJECTIONS) rejections.push({ line, code, message })
+    byCode[code] = (byCode[code] ?? 0) + 1
     await rejectedCsv!.add(fields, raw, `${code}: ${message}`)
     const value = stockError(
       {

@@ -14,6 +14,7 @@ import { type AdmittedFile, copyOut, type Opened, openAdmitted, sha256Of, stillA
 import { ensureStateDirs, isIgnoredName, leftInProcessing, moveTo, uniquePath } from './file-lifecycle.ts'
 import { importFile } from './import-file.ts'
 import type { ImporterMetrics } from './importer-metrics.ts'
+import { reportOutcome } from './outcomes.ts'
 import { createPublisher } from './publisher.ts'
 import { type Receipt, writeReceipt } from './receipt.ts'
 
@@ -92,9 +93,20 @@ export function createImporter(deps: ImporterDeps): Importer {
     }
   }
 
+  const outcomes = {
+    sql: deps.sql,
+    producer: deps.producer,
+    errors: deps.errors,
+    topics: config.topics,
+    clock: deps.clock,
+  }
+
   async function refuse(path: string, rel: string, why: Extract<Opened, { ok: false }>) {
+    const receipt = rejectedReceipt(rel, why.code, why.message, deps.clock())
+    // Reported before the move: if Kafka or Postgres is away, the file stays and is tried again.
+    await reportOutcome(outcomes, receipt)
     const dest = await moveTo(inputDir, 'failed', path, rel)
-    await writeReceipt(`${dest}.receipt.json`, rejectedReceipt(rel, why.code, why.message, deps.clock()))
+    await writeReceipt(`${dest}.receipt.json`, receipt)
     deps.metrics?.files.inc({ status: 'failed' })
     log.warn({ file: rel, code: why.code }, why.message)
   }
@@ -129,6 +141,7 @@ export function createImporter(deps: ImporterDeps): Importer {
           sha256,
         }
         receipt.duplicate_of = prior[0]!.file_name as string
+        await reportOutcome(outcomes, receipt)
         await finishFile(file, path, rel, 'processed', receipt)
         log.info(
           { file: rel, duplicateOf: receipt.duplicate_of },
@@ -167,6 +180,7 @@ export function createImporter(deps: ImporterDeps): Importer {
         values (${sha256}, ${rel}, ${receipt.rows_read}, ${receipt.rows_accepted}, ${receipt.rows_rejected})
         on conflict (sha256) do nothing`
     }
+    await reportOutcome(outcomes, receipt)
     await finishFile(
       file,
       path,
@@ -288,6 +302,7 @@ function rejectedReceipt(file: string, code: string | null, message: string | nu
     duration_ms: 0,
     rows_per_second: 0,
     rejections: [],
+    rejected_by_code: {},
     rejected_csv: null,
     duplicate_of: null,
     error: code && message ? { code, message } : null,

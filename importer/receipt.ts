@@ -28,6 +28,8 @@ export interface Receipt {
   rows_per_second: number
   /** The first MAX_LISTED_REJECTIONS rejections; all of them are in the rejected CSV and on `errors`. */
   rejections: Rejection[]
+  /** Every rejected row counted by code (the list above stops at MAX_LISTED_REJECTIONS). */
+  rejected_by_code: Record<string, number>
   rejected_csv: string | null
   duplicate_of: string | null
   /** Why the whole file failed, when it did. */

@@ -16,7 +16,7 @@ export async function collectStats(env: NodeJS.ProcessEnv) {
   const admin = kafka.admin()
   try {
     await admin.connect()
-    const [[stock], [parked], errors, [rate], ledger] = await Promise.all([
+    const [[stock], [parked], errors, [rate], ledger, imports] = await Promise.all([
       sql`select count(*)::int as items, coalesce(sum(quantity), 0)::bigint as units,
                  count(*) filter (where low_state > 0)::int as low
           from stock_levels where last_transaction_id is not null`,
@@ -26,6 +26,7 @@ export async function collectStats(env: NodeJS.ProcessEnv) {
                  count(*) filter (where applied_at > now() - interval '5 minutes')::int as last_5_minutes
           from stock_journal where applied_at > now() - interval '5 minutes'`,
       sql`select partition, next_offset from consumer_offsets where group_id = ${config.processor.groupId} and topic = ${config.topics.events} order by partition`,
+      sql`select level, code, count from import_problems order by count desc, code`,
     ])
     const lag = {
       [config.processor.groupId]: await groupLag(admin, config.processor.groupId, config.topics.events),
@@ -54,6 +55,14 @@ export async function collectStats(env: NodeJS.ProcessEnv) {
       stock: { items: stock?.items ?? 0, units: Number(stock?.units ?? 0), low: stock?.low ?? 0 },
       parked: parked?.n ?? 0,
       errors_by_code: Object.fromEntries(errors.map((e) => [e.code, e.n])),
+      import_rejections: {
+        rows_by_code: Object.fromEntries(
+          imports.filter((i) => i.level === 'row').map((i) => [i.code, Number(i.count)]),
+        ),
+        files_by_code: Object.fromEntries(
+          imports.filter((i) => i.level === 'file').map((i) => [i.code, Number(i.count)]),
+        ),
+      },
       lag,
       throughput: {
         applied_last_minute: rate?.last_minute ?? 0,
@@ -82,6 +91,12 @@ export async function runStats(argv: string[], env: NodeJS.ProcessEnv): Promise<
         .join(' ') || 'none'
     }`,
   )
+  const codes = (m: Record<string, number>) =>
+    Object.entries(m)
+      .map(([c, n]) => `${c}=${n}`)
+      .join(' ') || 'none'
+  console.log(`imports   rows rejected: ${codes(s.import_rejections.rows_by_code)}`)
+  console.log(`          files refused: ${codes(s.import_rejections.files_by_code)}`)
   console.log(
     `throughput ${s.throughput.per_second_last_minute}/s (1 min), ${s.throughput.per_second_last_5_minutes}/s (5 min)`,
   )

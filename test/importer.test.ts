@@ -131,7 +131,7 @@ describe('importer', () => {
     expect(receipt).toMatchObject({ rows_read: 4, rows_accepted: 4 })
   })
 
-  it('fails a file with a missing column as a whole, publishing nothing', async () => {
+  it('fails a file with a missing column as a whole, publishing no movement', async () => {
     await writeFile(join(inputDir, 'nocol.csv'), 'transaction_id,event_type,date\nx,y,z\n')
     const receipt = await waitForReceipt('failed', 'nocol.csv')
     expect(receipt.status).toBe('failed')
