@@ -14,7 +14,8 @@ export function isIgnoredName(relPath: string): boolean {
   if (STATE_DIRS.includes(parts[0] as StateDir)) return true
   const name = parts[parts.length - 1] ?? ''
   if (parts.some((p) => p.startsWith('.'))) return true
-  if (name.endsWith('.receipt.json') || name.endsWith('.rejected.csv')) return true
+  // A `.rejected.csv` dropped into the folder is a repaired file: it is imported like any other.
+  if (name.endsWith('.receipt.json')) return true
   return IGNORED_SUFFIXES.some((s) => name.toLowerCase().endsWith(s))
 }
 
@@ -47,6 +48,11 @@ export async function moveTo(inputDir: string, state: StateDir, from: string, re
   return to
 }
 
+/** `x.rejected.csv` beside `x` is the importer's own output for `x`, not a file to import. */
+function isOutputOf(name: string, siblings: Set<string>): boolean {
+  return name.endsWith('.rejected.csv') && siblings.has(name.slice(0, -'.rejected.csv'.length))
+}
+
 /** Files left in processing/ by a crash, with their paths relative to processing/. */
 export async function leftInProcessing(inputDir: string): Promise<{ path: string; rel: string }[]> {
   const root = join(inputDir, 'processing')
@@ -58,10 +64,11 @@ export async function leftInProcessing(inputDir: string): Promise<{ path: string
     } catch {
       return
     }
+    const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name))
     for (const e of entries) {
       const p = join(dir, e.name)
       if (e.isDirectory()) await walk(p)
-      else if (e.isFile() && !isIgnoredName(basename(p)) && !e.name.endsWith('.rejected.csv')) {
+      else if (e.isFile() && !isIgnoredName(basename(p)) && !isOutputOf(e.name, names)) {
         out.push({ path: p, rel: relative(root, p) })
       }
     }

@@ -10,7 +10,7 @@ import type { FileSource } from './admitted-file.ts'
 import { type ColumnMap, mapHeader, parseRow, type RejectCode } from './parse-row.ts'
 import type { Publisher } from './publisher.ts'
 import { readRecords } from './read-records.ts'
-import { MAX_LISTED_REJECTIONS, type Receipt, RejectedCsv, type Rejection } from './receipt.ts'
+import { MAX_LISTED_REJECTIONS, type Receipt, RejectedCsv, type Rejection, restoreCell } from './receipt.ts'
 import { SeenIds } from './seen-ids.ts'
 
 export interface ImportDeps {
@@ -32,6 +32,8 @@ export interface ImportInput {
   name: string
   sha256: string
   rejectedPath: string
+  /** A repaired `.rejected.csv`: cells the importer neutralised for spreadsheets are restored. */
+  restoreNeutralised?: boolean
 }
 
 export type FileFailureCode = 'EMPTY_FILE' | 'MISSING_COLUMNS' | 'UNSUPPORTED_ENCODING'
@@ -126,7 +128,9 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
   let map: ColumnMap | undefined
   const source = input.source.stream({ highWaterMark: 256 * 1024 })
   try {
-    for await (const rec of readRecords(source, { maxRecordBytes: deps.maxRecordBytes ?? 256 * 1024 })) {
+    for await (const read of readRecords(source, { maxRecordBytes: deps.maxRecordBytes ?? 256 * 1024 })) {
+      const rec =
+        read.ok && input.restoreNeutralised ? { ...read, fields: read.fields.map(restoreCell) } : read
       if (map === undefined) {
         const header = rec.ok
           ? mapHeader(rec.fields)

@@ -168,7 +168,7 @@ export function createImporter(deps: ImporterDeps): Importer {
           log,
           clock: deps.clock,
         },
-        { source: file, name: rel, sha256, rejectedPath },
+        { source: file, name: rel, sha256, rejectedPath, restoreNeutralised: rel.endsWith('.rejected.csv') },
       )
     } catch (err) {
       await rm(rejectedPath, { force: true })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { csvCell, neutraliseCell } from './receipt.ts'
+import { csvCell, neutraliseCell, restoreCell } from './receipt.ts'
 
 describe('rejected CSV cells', () => {
   it('neutralises spreadsheet formulas', () => {
@@ -16,5 +16,10 @@ describe('rejected CSV cells', () => {
     expect(csvCell('a,b')).toBe('"a,b"')
     expect(csvCell('say "x"')).toBe('"say ""x"""')
     expect(csvCell('=1,2')).toBe('"\'=1,2"')
+  })
+
+  it('restores neutralised cells of a repaired file, and leaves every other cell alone', () => {
+    const cells = ['=HYPERLINK("x")', '+1', '-2', '@SUM(A1)', '\t=1', 'plain', "'quoted", "it's"]
+    expect(cells.map(neutraliseCell).map(restoreCell)).toEqual(cells)
   })
 })

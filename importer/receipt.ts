@@ -48,6 +48,11 @@ export function neutraliseCell(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
 }
 
+/** The inverse, for a repaired `.rejected.csv` dropped again: the cell as it was in the original file. */
+export function restoreCell(value: string): string {
+  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value
+}
+
 export function csvCell(value: string): string {
   const safe = neutraliseCell(value)
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe

@@ -156,4 +156,26 @@ describe('importer', () => {
       [12, 'FIELD_COUNT'],
     ])
   })
+
+  it('imports a repaired .rejected.csv: the error column is ignored, neutralised cells restored, the rest rejected again', async () => {
+    const rejected = await readFile(join(inputDir, 'processed', 'mistakes.csv.rejected.csv'), 'utf8')
+    expect(rejected).toContain("'-3")
+    const fixed = rejected
+      .replace('not-a-transaction-id', '0d4c39a2-5a6e-4f0e-9d35-3e7f9a1b2c03')
+      .replace('01/03/2024 09:30', '2024-03-01T09:30:00Z')
+      .replace('2024-03-01T09:45:00Z,,100', '2024-03-01T09:45:00Z,7,100')
+    await writeFile(join(inputDir, 'mistakes-fixed.rejected.csv'), fixed)
+    const receipt = await waitForReceipt('processed', 'mistakes-fixed.rejected.csv')
+    expect(receipt).toMatchObject({ rows_read: 9, rows_accepted: 4, rows_rejected: 5 })
+    expect(receipt.rejections.map((r) => [r.line, r.code])).toEqual([
+      [3, 'UNKNOWN_EVENT_TYPE'],
+      [5, 'INVALID_QUANTITY'],
+      [6, 'INVALID_QUANTITY'],
+      [9, 'INVALID_QUANTITY'],
+      [10, 'FIELD_COUNT'],
+    ])
+    // The quantity is read as it was in the original file, not with the spreadsheet guard.
+    expect(receipt.rejections[1]?.message).toContain("value '-3'")
+    expect(receipt.rejected_csv).toBe('mistakes-fixed.rejected.csv.rejected.csv')
+  })
 })
