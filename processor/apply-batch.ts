@@ -13,13 +13,11 @@ import {
   findExisting,
   loadParked,
   lockLevels,
-  lockOffset,
-  recordSha,
-  storeOffset,
   writeChanges,
   writeOutbox,
   writeRejected,
 } from './ledger-store.ts'
+import { lockOffset, peekOffset, recordSha, storeOffset } from './offset-store.ts'
 import {
   type Conflict,
   classify,
@@ -35,6 +33,8 @@ import { type LogRange, recordExpiry } from './positioning.ts'
 
 export interface BatchMessage {
   offset: number
+  /** The record's timestamp as kafkajs gives it; part of its fingerprint. */
+  timestamp?: string
   key: Buffer | null
   value: Buffer | null
   headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>
@@ -165,26 +165,35 @@ export async function applyBatch(
   const decoded = await intake(deps, topic, partition, messages)
   const ctx: PlanContext = { topic, partition, now: deps.clock(), topics: deps.topics }
   const last = messages[messages.length - 1]!.offset
+  const first = messages[0]!.offset
+  // A gap is normal (transaction markers), unless retention removed records below the log's start while we
+  // ran (kafkajs then resets to the earliest offset by itself). The broker is asked before the transaction,
+  // so no network call happens while the offset row is locked; rare: only a batch past the ledger asks.
+  const before = await peekOffset(deps.sql, deps.groupId, topic, partition)
+  const log =
+    before !== undefined && first > before && deps.logRange
+      ? await deps.logRange(topic, partition)
+      : undefined
   try {
     await deps.sql.begin(async (tx) => {
       const row = await lockOffset(tx, deps.groupId, topic, partition)
       const stored = row?.next
-      if (row?.lastSha) {
-        const probe = messages.find((m) => m.offset === row.next - 1)
-        if (probe && recordSha(probe.key, probe.value) !== row.lastSha) {
+      const probe = row ? messages.find((m) => m.offset === row.next - 1) : undefined
+      if (probe) {
+        const sha = recordSha(probe)
+        if (row?.lastSha && sha !== row.lastSha) {
           throw new TopicChangedError(
             'TOPIC_CHANGED',
             `${topic}[${partition}] holds a different record at offset ${probe.offset} than the one the ledger applied`,
             { context: { topic, partition, offset: probe.offset } },
           )
         }
-        if (probe) stats.verified = 1
+        // A ledger from before fingerprints (or after an expiry) learns the one it can now see.
+        if (!row?.lastSha) await storeOffset(tx, deps.groupId, topic, partition, row!.next, sha)
+        stats.verified = 1
       }
-      // A gap is normal (transaction markers), unless retention removed records below the log's start
-      // while we ran: kafkajs then resets to the earliest offset on its own. Those are reported.
-      if (stored !== undefined && messages[0]!.offset > stored && deps.logRange) {
-        const log = await deps.logRange(topic, partition)
-        if (log.start > stored) await recordExpiry(tx, deps, topic, partition, stored, log)
+      if (stored !== undefined && log && first > stored && log.start > stored) {
+        await recordExpiry(tx, deps, topic, partition, stored, log)
       }
       const t = triage(decoded, stored, ctx)
       stats.skipped = t.skipped
@@ -216,7 +225,7 @@ export async function applyBatch(
       await writeOutbox(tx, outbox)
       await bumpCounter(tx, 'duplicates', c.duplicates)
       const lastMsg = messages[messages.length - 1]!
-      await storeOffset(tx, deps.groupId, topic, partition, last + 1, recordSha(lastMsg.key, lastMsg.value))
+      await storeOffset(tx, deps.groupId, topic, partition, last + 1, recordSha(lastMsg))
       Object.assign(stats, {
         duplicates: c.duplicates,
         conflicts: c.conflicts.length,
@@ -263,7 +272,7 @@ export async function refuseMessage(
       })
       await writeRejected(tx, [row])
       await writeOutbox(tx, [error])
-      await storeOffset(tx, deps.groupId, topic, partition, msg.offset + 1, recordSha(msg.key, msg.value))
+      await storeOffset(tx, deps.groupId, topic, partition, msg.offset + 1, recordSha(msg))
       stats.invalid = 1
     })
   } catch (err) {

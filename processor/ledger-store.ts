@@ -1,59 +1,7 @@
-// SQL for the ledger: every function runs inside the caller's transaction and is set-based,
-// so a batch costs a handful of statements whatever its size.
-import { createHash } from 'node:crypto'
 import { chunks, type Sql, type Tx } from '../lib/db.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import type { Changes, Key, Level, Parked, RejectedMessage, StoredMovement } from './ledger-model.ts'
 import { keyOf } from './ledger-model.ts'
-
-export interface StoredOffset {
-  next: number
-  /** Fingerprint of the record at next - 1, when the ledger applied it (recordSha). */
-  lastSha: string | null
-}
-
-/** Locks this partition's offset row; undefined for a partition never seen. */
-export async function lockOffset(
-  tx: Tx,
-  group: string,
-  topic: string,
-  partition: number,
-): Promise<StoredOffset | undefined> {
-  const rows = await tx`
-    select next_offset, last_record_sha256 from consumer_offsets
-    where group_id = ${group} and topic = ${topic} and partition = ${partition}
-    for update`
-  const r = rows[0]
-  return r
-    ? { next: r.next_offset as number, lastSha: (r.last_record_sha256 as string | null) ?? null }
-    : undefined
-}
-
-/** Stores the next offset, with the fingerprint of the record just before it (null when there is none). */
-export async function storeOffset(
-  tx: Tx,
-  group: string,
-  topic: string,
-  partition: number,
-  next: number,
-  lastSha: string | null = null,
-): Promise<void> {
-  await tx`
-    insert into consumer_offsets (group_id, topic, partition, next_offset, last_record_sha256, updated_at)
-    values (${group}, ${topic}, ${partition}, ${next}, ${lastSha}, now())
-    on conflict (group_id, topic, partition) do update
-      set next_offset = excluded.next_offset, last_record_sha256 = excluded.last_record_sha256, updated_at = now()`
-}
-
-/** A record's fingerprint: its key and value. The same bytes at the same offset are the same record. */
-export function recordSha(key: Buffer | null, value: Buffer | null): string {
-  const h = createHash('sha256')
-  h.update(String(key?.length ?? -1))
-  if (key) h.update(key)
-  h.update(String(value?.length ?? -1))
-  if (value) h.update(value)
-  return h.digest('hex').slice(0, 32)
-}
 
 /**
  * Claims ids for this transaction; returns those nobody had. An id another open transaction is claiming

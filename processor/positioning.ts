@@ -7,7 +7,8 @@ import type { Sql, Tx } from '../lib/db.ts'
 import { classifyDbError, errorId } from '../lib/errors.ts'
 import { stockError } from '../schemas/payloads.ts'
 import type { OutboxMessage } from './ledger-model.ts'
-import { lockOffset, storeOffset, writeOutbox } from './ledger-store.ts'
+import { writeOutbox } from './ledger-store.ts'
+import { lockOffset, storeOffset } from './offset-store.ts'
 
 export interface LogRange {
   /** The first offset the log still has. */
@@ -91,9 +92,11 @@ export async function recordExpiry(
 ): Promise<void> {
   const from = stored ?? 0
   const lost = log.start - from
+  // Offsets, not records: a transactional producer's commit markers take offsets too, so this is an upper bound.
   const message =
-    `${lost} record(s) of ${topic}[${partition}] (offsets ${from}..${log.start - 1}) were removed by retention before ` +
-    'they were applied; they are not in the ledger. Re-import their source files to recover them.'
+    `up to ${lost} record(s) of ${topic}[${partition}] (offsets ${from}..${log.start - 1}, transaction markers ` +
+    'included) were removed by retention before they were applied; they are not in the ledger. Re-import their ' +
+    'source files to recover them.'
   await tx`
     insert into offset_incidents (group_id, topic, partition, kind, stored_offset, log_start, log_end, resolved_at, resolved_by)
     values (${deps.groupId}, ${topic}, ${partition}, 'EVENTS_EXPIRED', ${stored ?? null}, ${log.start}, ${log.end}, now(), 'processor')`

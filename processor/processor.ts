@@ -3,7 +3,7 @@
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
-import { isRefusedInput, isRetriable, TopicChangedError } from '../lib/errors.ts'
+import { isRefusedInput, isRetriable, KafkaError, TopicChangedError } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Decoder } from '../lib/registry.ts'
 import { backoffMs, createWaker, runLoop, sleep, type Waker } from '../lib/retry.ts'
@@ -59,12 +59,25 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     maxAttempts: config.processor.maxAttempts,
     parkTimeoutMs: config.processor.parkTimeoutMs,
   }
-  const batchDeps: BatchDeps = {
-    logRange: async (t, partition) => {
+  /** The broker's view of one partition; any failure to get it is worth retrying. */
+  async function logRange(t: string, partition: number) {
+    try {
       const range = (await logRanges(deps.admin, t)).get(partition)
-      if (!range) throw new Error(`no log range for ${t}[${partition}]`)
-      return range
-    },
+      if (range) return range
+      throw new Error(`the broker knows no partition ${partition} of ${t}`)
+    } catch (err) {
+      throw new KafkaError(
+        'KAFKA_ERROR',
+        `reading the log range of ${t}[${partition}] failed: ${(err as Error).message}`,
+        {
+          retriable: true,
+          cause: err,
+        },
+      )
+    }
+  }
+  const batchDeps: BatchDeps = {
+    logRange,
     sql,
     decoder: deps.decoder,
     clock: deps.clock,
@@ -104,10 +117,16 @@ export function createProcessor(deps: ProcessorDeps): Processor {
    * when the batch in hand can be applied as it is, false when the consumer was moved (seek or pause).
    */
   async function position(partition: number, firstOffset: number, changed = false): Promise<boolean> {
-    const range = (await logRanges(deps.admin, topic)).get(partition)
-    if (!range) throw new Error(`no log range for ${topic}[${partition}]`)
-    const pos = await positionPartition(positionDeps, topic, partition, range, changed)
+    const range = await logRange(topic, partition)
+    // Cleared before the awaits below, so a recheck() that arrives meanwhile is not lost.
     unpositioned.delete(partition)
+    let pos: Position
+    try {
+      pos = await positionPartition(positionDeps, topic, partition, range, changed)
+    } catch (err) {
+      unpositioned.add(partition)
+      throw err
+    }
     if (pos.kind === 'halt') {
       halted.set(partition, pos)
       deps.metrics?.halted(halted.size)
@@ -140,12 +159,14 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   /** Re-checks halted partitions; one whose reset an operator accepted resumes and is positioned afresh. */
   async function recheckHalted(): Promise<boolean> {
     if (halted.size === 0) return false
+    // Only partitions halted before the query: one halted while it ran is not taken for an accepted one.
+    const before = [...halted.keys()]
     const open = await sql`
       select partition from offset_incidents
       where group_id = ${groupId} and topic = ${topic} and kind = 'TOPIC_RESET' and resolved_at is null`
     const still = new Set(open.map((r) => r.partition as number))
-    for (const partition of [...halted.keys()]) {
-      if (still.has(partition)) continue
+    for (const partition of before) {
+      if (still.has(partition) || !halted.has(partition)) continue
       halted.delete(partition)
       unpositioned.add(partition)
       consumer.resume([{ topic, partitions: [partition] }])
@@ -227,6 +248,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     deps.metrics?.lag(partition, Number(batch.offsetLag()))
     const all: BatchMessage[] = batch.messages.map((m) => ({
       offset: Number(m.offset),
+      timestamp: m.timestamp,
       key: m.key,
       value: m.value,
       headers: m.headers,

@@ -130,4 +130,29 @@ describe('processor offsets against the log', () => {
       timeoutMs: 30_000,
     })
   })
+
+  it('learns the fingerprint of a ledger that has none (written before fingerprints) instead of looping', async () => {
+    await processor!.stop()
+    await ctx.sql`update consumer_offsets set last_record_sha256 = null`
+    // Kafka's committed offset one before the ledger's: the first fetch holds only the last applied record.
+    const next = (await stored())!
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.setOffsets({
+      groupId: ctx.config.processor.groupId,
+      topic: ctx.config.topics.events,
+      partitions: [{ partition: 0, offset: String(next - 1) }],
+    })
+    await admin.disconnect()
+    processor = await startProcessor(ctx, producer)
+    await pollUntil(
+      'fingerprint learned from the last applied record',
+      async () => (await ctx.sql`select last_record_sha256 from consumer_offsets`)[0]?.last_record_sha256,
+      { timeoutMs: 30_000 },
+    )
+    const before = await level()
+    await send([movement('incoming', 7, 1, 1)])
+    await pollUntil('the next movement applied', async () => (await level()) === (before ?? 0) + 1)
+    expect(processor.halted()).toEqual([])
+  })
 })
