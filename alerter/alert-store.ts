@@ -19,6 +19,7 @@ export async function addPending(tx: Tx, items: AlertItem[], seenOnly: string[])
       kind: i.kind,
       severity: i.severity,
       line: i.line,
+      code: i.code ?? null,
     }))
   for (const chunk of chunks(rows)) await tx`insert into alert_pending ${tx(chunk)}`
   return rows.length
@@ -35,17 +36,27 @@ export async function takeDueGroups(
     using (select alert_key from alert_pending group by alert_key
            having min(received_at) <= ${new Date(now - windowMs)}) due
     where p.alert_key = due.alert_key
-    returning p.source_id, p.alert_key, p.kind, p.severity, p.line, p.received_at`
+    returning p.source_id, p.alert_key, p.kind, p.severity, p.line, p.code, p.received_at`
   const groups = new Map<string, PendingGroup & { ids: string[]; at: number[] }>()
   for (const r of rows.sort(
     (a, b) => (a.received_at as Date).getTime() - (b.received_at as Date).getTime(),
   )) {
     let g = groups.get(r.alert_key)
     if (!g) {
-      g = { key: r.alert_key, kind: r.kind, severity: r.severity, lines: [], count: 0, ids: [], at: [] }
+      g = {
+        key: r.alert_key,
+        kind: r.kind,
+        severity: r.severity,
+        lines: [],
+        count: 0,
+        codes: {},
+        ids: [],
+        at: [],
+      }
       groups.set(r.alert_key, g)
     }
     g.count++
+    if (r.code) g.codes[r.code] = (g.codes[r.code] ?? 0) + 1
     g.ids.push(r.source_id)
     if (g.lines.length < 5) g.lines.push(r.line)
     if (r.severity === 'critical') g.severity = 'critical'

@@ -15,23 +15,50 @@ export interface AlertItem {
   kind: 'error' | 'low-stock'
   severity: 'warning' | 'critical'
   line: string
+  /** The error code, counted per digest. */
+  code?: string
+}
+
+/** What a person does about a processing error: the command that fixes it, when there is one. */
+export function nextStep(e: StockError): string | undefined {
+  const m = e.movement
+  switch (e.code) {
+    case 'INSUFFICIENT_STOCK':
+    case 'UNKNOWN_ITEM':
+      return m
+        ? `book the missing stock for store ${m.store_number} item ${m.item_number}, then run ` +
+            `stockflow redrive --code ${e.code} --store ${m.store_number} --item ${m.item_number}`
+        : undefined
+    case 'TOPIC_RESET':
+      return 'if the recreated topic is right, run stockflow offsets --accept-reset'
+    case 'TRANSACTION_CONFLICT':
+      return 'the first payload stands; correct the source system that reused the id'
+    default:
+      return undefined
+  }
 }
 
 export function fromError(e: StockError, rules: AlertRules): AlertItem | undefined {
   if (!rules.errorCodes.includes('*') && !rules.errorCodes.includes(e.code)) return undefined
   const where = e.movement ? `store ${e.movement.store_number} item ${e.movement.item_number}` : undefined
-  // Import errors group by file and code, so a file full of bad rows is one alert, not hundreds.
+  // Import errors group by file, so a file full of bad rows is one alert, not hundreds.
   const key =
     e.stage === 'import'
-      ? `import:${e.source_file ?? '?'}:${e.code}`
+      ? `import:${e.source_file ?? '?'}`
       : `process:${e.code}:${e.movement ? `${e.movement.store_number}:${e.movement.item_number}` : (e.topic ?? '?')}`
-  const line =
-    e.stage === 'import'
-      ? e.source_line === null
-        ? e.message // the whole file was refused; the message names it
-        : `line ${e.source_line}: ${e.message}`
-      : `${e.code}${where ? ` (${where})` : ''}: ${e.message}`
-  return { sourceId: `error:${e.error_id}`, key, kind: 'error', severity: 'warning', line }
+  if (e.stage === 'import') {
+    // A file refused as a whole has no line; its message names the file.
+    const line = e.source_line === null ? e.message : `line ${e.source_line} ${e.code}: ${e.message}`
+    return { sourceId: `error:${e.error_id}`, key, kind: 'error', severity: 'warning', line, code: e.code }
+  }
+  // Processing errors name the transaction and where it came from, and the command that fixes it.
+  const origin = e.source_file
+    ? ` from ${e.source_file}${e.source_line === null ? '' : ` line ${e.source_line}`}`
+    : ''
+  const tx = e.movement ? ` transaction ${e.movement.transaction_id}${origin}` : origin
+  const step = nextStep(e)
+  const line = `${e.code}${where ? ` (${where})` : ''}:${tx ? `${tx}:` : ''} ${e.message}${step ? `. Next: ${step}` : ''}`
+  return { sourceId: `error:${e.error_id}`, key, kind: 'error', severity: 'warning', line, code: e.code }
 }
 
 export function fromLowStock(l: LowStock, rules: AlertRules): AlertItem | undefined {
@@ -55,6 +82,8 @@ export interface PendingGroup {
   severity: string
   lines: string[]
   count: number
+  /** Items per error code. */
+  codes: Record<string, number>
 }
 
 /** The text of one alert: a single item reads as itself, a burst as a digest with its first lines. */
@@ -62,8 +91,15 @@ export function alertText(g: PendingGroup, maxLines = 5): string {
   if (g.count === 1) return g.lines[0] ?? g.key
   const first = g.lines.slice(0, maxLines).join('; ')
   if (g.key.startsWith('import:')) {
-    const [, file, code] = /^import:(.*):([A-Z_]+)$/.exec(g.key) ?? []
-    return `${g.count} rows rejected from file ${file} (${code}); first lines: ${first}`
+    const file = g.key.slice('import:'.length)
+    const codes = Object.entries(g.codes)
+      .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+      .map(([c, n]) => `${c}=${n}`)
+      .join(', ')
+    return (
+      `${g.count} rows rejected from file ${file} (${codes}); first lines: ${first}. ` +
+      `Fix them in processed/${file}.rejected.csv and drop it into the input folder again.`
+    )
   }
   return `${g.count} × ${g.key}; first: ${first}`
 }

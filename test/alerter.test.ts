@@ -136,13 +136,13 @@ describe('alerter', () => {
     )
     const [digest] = delivered((r) => r.body.key.startsWith('import:bad.csv'))
     expect(digest!.body.count).toBe(500)
+    expect(digest!.body.text).toContain('Fix them in processed/bad.csv.rejected.csv')
     expect(digest!.body.text).toContain(
-      '500 rows rejected from file bad.csv (INVALID_QUANTITY); first lines: line 2:',
+      '500 rows rejected from file bad.csv (INVALID_QUANTITY=500); first lines: line 2 INVALID_QUANTITY:',
     )
     // The receiver answers before the alerter records the delivery; wait for the record.
     const rows = await pollUntil('alert marked sent', async () => {
-      const r =
-        await ctx.sql`select status, item_count from alerts where alert_key = 'import:bad.csv:INVALID_QUANTITY'`
+      const r = await ctx.sql`select status, item_count from alerts where alert_key = 'import:bad.csv'`
       return r[0]?.status === 'sent' ? r : undefined
     })
     expect(rows.map((r) => [r.status, r.item_count])).toEqual([['sent', 500]])
@@ -172,21 +172,40 @@ describe('alerter', () => {
     expect(delivered((r) => r.body.key.startsWith('low-stock:7:1:'))).toHaveLength(2)
   })
 
+  it('sends one digest for a file whose four bad rows have three codes', async () => {
+    await sendErrors([
+      importError('mixed.csv', 2),
+      { ...importError('mixed.csv', 3), error_id: 'mixed-3', code: 'INVALID_UUID' },
+      { ...importError('mixed.csv', 4), error_id: 'mixed-4', code: 'INVALID_DATE' },
+      { ...importError('mixed.csv', 5), error_id: 'mixed-5', code: 'INVALID_UUID' },
+    ])
+    await pollUntil(
+      'digest delivered',
+      async () => delivered((r) => r.body.key === 'import:mixed.csv').length === 1,
+    )
+    const all = delivered((r) => r.body.key === 'import:mixed.csv')
+    expect(all).toHaveLength(1)
+    expect(all[0]!.body.count).toBe(4)
+    expect(all[0]!.body.text).toContain(
+      '4 rows rejected from file mixed.csv (INVALID_UUID=2, INVALID_DATE=1, INVALID_QUANTITY=1)',
+    )
+  })
+
   it('throttles the same key within the window: recorded, not sent', async () => {
     await sendErrors([importError('again.csv', 2)])
     await pollUntil(
       'first alert sent',
-      async () => delivered((r) => r.body.key === 'import:again.csv:INVALID_QUANTITY').length === 1,
+      async () => delivered((r) => r.body.key === 'import:again.csv').length === 1,
     )
     await sendErrors([importError('again.csv', 3)])
     await pollUntil('second alert recorded', async () => {
       const rows =
-        await ctx.sql`select status from alerts where alert_key = 'import:again.csv:INVALID_QUANTITY' order by created_at`
+        await ctx.sql`select status from alerts where alert_key = 'import:again.csv' order by created_at`
       return rows.length === 2 ? rows : undefined
     })
     const rows =
-      await ctx.sql`select status from alerts where alert_key = 'import:again.csv:INVALID_QUANTITY' order by created_at`
+      await ctx.sql`select status from alerts where alert_key = 'import:again.csv' order by created_at`
     expect(rows.map((r) => r.status)).toEqual(['sent', 'throttled'])
-    expect(delivered((r) => r.body.key === 'import:again.csv:INVALID_QUANTITY')).toHaveLength(1)
+    expect(delivered((r) => r.body.key === 'import:again.csv')).toHaveLength(1)
   })
 })

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { stockError } from '../schemas/payloads.ts'
+import { alertText, fromError } from './rules.ts'
+
+const rules = { errorCodes: ['*'], lowStockSeverities: ['LOW', 'OUT_OF_STOCK'] }
+
+describe('alert rules', () => {
+  it('a processing alert names the transaction, its file and line, and the command that fixes it', () => {
+    const e = stockError(
+      {
+        error_id: 'e1',
+        stage: 'process',
+        code: 'INSUFFICIENT_STOCK',
+        message: 'sale of 3 could not be applied after 6 attempt(s): not enough stock',
+        source_file: 'north.csv',
+        source_line: 7,
+        movement: {
+          transaction_id: '7e1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6b',
+          event_type: 'sale',
+          occurred_at: 1,
+          store_number: 5,
+          item_number: 12,
+          quantity: 3,
+        },
+      },
+      0,
+    )
+    expect(fromError(e, rules)?.line).toBe(
+      'INSUFFICIENT_STOCK (store 5 item 12): transaction 7e1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6b from north.csv line 7: ' +
+        'sale of 3 could not be applied after 6 attempt(s): not enough stock. Next: book the missing stock for ' +
+        'store 5 item 12, then run stockflow redrive --code INSUFFICIENT_STOCK --store 5 --item 12',
+    )
+  })
+
+  it('a file refused as a whole reads as its message, without a line', () => {
+    const e = stockError(
+      {
+        error_id: 'f1',
+        stage: 'import',
+        code: 'EMPTY_FILE',
+        message: 'file a.csv was not imported: empty',
+        source_file: 'a.csv',
+      },
+      0,
+    )
+    const item = fromError(e, rules)!
+    expect([item.key, item.line]).toEqual(['import:a.csv', 'file a.csv was not imported: empty'])
+    expect(
+      alertText({
+        key: item.key,
+        kind: 'error',
+        severity: 'warning',
+        lines: [item.line],
+        count: 1,
+        codes: {},
+      }),
+    ).toBe('file a.csv was not imported: empty')
+  })
+
+  it('a file with bad rows is one digest: every code with its count, the first lines, and the rejected CSV', () => {
+    const text = alertText({
+      key: 'import:north.csv',
+      kind: 'error',
+      severity: 'warning',
+      lines: ['line 4 INVALID_UUID: a', 'line 5 INVALID_DATE: b', 'line 9 INVALID_UUID: c'],
+      count: 4,
+      codes: { INVALID_UUID: 3, INVALID_DATE: 1 },
+    })
+    expect(text).toBe(
+      '4 rows rejected from file north.csv (INVALID_UUID=3, INVALID_DATE=1); first lines: line 4 INVALID_UUID: a; ' +
+        'line 5 INVALID_DATE: b; line 9 INVALID_UUID: c. Fix them in processed/north.csv.rejected.csv and drop it ' +
+        'into the input folder again.',
+    )
+  })
+})
