@@ -7,7 +7,7 @@ import { createIdempotentProducer, createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createEncoder, createRegistry } from '../lib/registry.ts'
 import { movementKey, type StockMovement } from '../schemas/contract.ts'
-import { REDRIVE_HEADER } from '../schemas/headers.ts'
+import { REDRIVE_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
 
 export interface RedriveFilter {
   code?: string
@@ -57,9 +57,10 @@ export function parseRedriveArgs(argv: string[]): { filter: RedriveFilter; dryRu
 /** Failed movements matching the filter. Import-stage rejections are not here: fix the rejected CSV and drop it again. */
 export async function selectFailed(sql: Sql, f: RedriveFilter) {
   return sql`
-    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, code, failed_at
+    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, code, failed_at,
+           source_file, source_line
     from failed_movements
-    where true
+    where redriven_at is null
       ${f.code ? sql`and code = ${f.code}` : sql``}
       ${f.store !== undefined ? sql`and store_number = ${f.store}` : sql``}
       ${f.item !== undefined ? sql`and item_number = ${f.item}` : sql``}
@@ -117,10 +118,15 @@ export async function runRedrive(
         await producer.send({
           topic: config.topics.events,
           acks: -1,
-          messages: movements.map((m) => ({
+          // The movement keeps its provenance: the processor records the original file and line again.
+          messages: movements.map((m, i) => ({
             key: movementKey(m.store_number, m.item_number),
             value: encoder.encode(m),
-            headers: { [REDRIVE_HEADER]: String(audit!.id) },
+            headers: {
+              [REDRIVE_HEADER]: String(audit!.id),
+              ...(rows[i]!.source_file ? { [SOURCE_FILE_HEADER]: rows[i]!.source_file as string } : {}),
+              ...(rows[i]!.source_line ? { [SOURCE_LINE_HEADER]: String(rows[i]!.source_line) } : {}),
+            },
           })),
         })
       } finally {

@@ -47,7 +47,7 @@ export async function findExisting(tx: Tx, ids: string[]): Promise<Map<string, S
       from parked_sales where transaction_id = any(${ids}::uuid[])
     union all
     select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, 'failed'
-      from failed_movements where transaction_id = any(${ids}::uuid[])`
+      from failed_movements where transaction_id = any(${ids}::uuid[]) and redriven_at is null`
   return new Map(rows.map((r) => [r.transaction_id as string, { movement: toMovement(r), where: r.where_ }]))
 }
 
@@ -189,7 +189,8 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
       where l.store_number = v.store_number and l.item_number = v.item_number`
   }
   if (changes.unfailed.length > 0) {
-    await tx`delete from failed_movements where transaction_id = any(${changes.unfailed}::uuid[])`
+    // Kept and marked, not deleted: the failure and the movement's origin stay on record.
+    await tx`update failed_movements set redriven_at = now() where transaction_id = any(${changes.unfailed}::uuid[])`
   }
   if (changes.parkedRemoved.length > 0) {
     await tx`delete from parked_sales where transaction_id = any(${changes.parkedRemoved}::uuid[])`
@@ -240,7 +241,7 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
       await tx`
         insert into failed_movements ${tx(chunk)}
         on conflict (transaction_id) do update set code = excluded.code, error_id = excluded.error_id,
-          attempts = excluded.attempts, attempted_at = excluded.attempted_at, failed_at = now()`
+          attempts = excluded.attempts, attempted_at = excluded.attempted_at, failed_at = now(), redriven_at = null`
     }
   }
   await writeOutbox(tx, changes.outbox)

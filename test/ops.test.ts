@@ -7,6 +7,7 @@ import { collectStats } from '../ops/stats.ts'
 import { runTail } from '../ops/tail.ts'
 import type { Processor } from '../processor/processor.ts'
 import type { StockMovement } from '../schemas/contract.ts'
+import { SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
 import { connectProducer, encoders, setupTopics } from './support/kafka.ts'
 import { movement, produceMovements, startProcessor } from './support/processor.ts'
@@ -23,8 +24,9 @@ describe('operator tools', () => {
       await ctx.sql`select quantity from stock_levels where store_number = ${store} and item_number = ${item}`
     )[0]?.quantity
   const failedCount = async (store: number) =>
-    (await ctx.sql`select count(*)::int as n from failed_movements where store_number = ${store}`)[0]
-      ?.n as number
+    (
+      await ctx.sql`select count(*)::int as n from failed_movements where store_number = ${store} and redriven_at is null`
+    )[0]?.n as number
   const sales = [movement('sale', 30, 1, 5), movement('sale', 30, 2, 5), movement('sale', 31, 1, 5)]
 
   beforeAll(async () => {
@@ -33,7 +35,16 @@ describe('operator tools', () => {
     producer = await connectProducer(kafka)
     enc = (await encoders(ctx)).movements
     processor = await startProcessor(ctx, producer)
-    await send(sales)
+    // Sent as the importer would, with the file and line each sale came from.
+    await producer.send({
+      topic: ctx.config.topics.events,
+      acks: -1,
+      messages: sales.map((m, i) => ({
+        key: `${m.store_number}:${m.item_number}`,
+        value: enc.encode(m),
+        headers: { [SOURCE_FILE_HEADER]: 'stores.csv', [SOURCE_LINE_HEADER]: String(i + 2) },
+      })),
+    })
     await pollUntil(
       'three sales failed',
       async () => (await failedCount(30)) === 2 && (await failedCount(31)) === 1,
@@ -88,6 +99,14 @@ describe('operator tools', () => {
     await pollUntil('30:1 re-driven and applied', async () => (await level(30, 1)) === 5)
     expect(await level(30, 2)).toBe(10)
     expect(await failedCount(30)).toBe(1)
+    // Provenance survives the re-drive: the journal names the original file and line, and the failure
+    // stays on record, marked as re-driven.
+    const [applied] = await ctx.sql`
+      select source_file, source_line from stock_journal where transaction_id = ${sales[0]!.transaction_id}`
+    expect(applied).toEqual({ source_file: 'stores.csv', source_line: 2 })
+    const [kept] = await ctx.sql`
+      select code, redriven_at is not null as redriven from failed_movements where transaction_id = ${sales[0]!.transaction_id}`
+    expect(kept).toEqual({ code: 'UNKNOWN_ITEM', redriven: true })
 
     // Two re-drives in a row: whatever the timing, the sale is applied once.
     await runRedrive(['--store', '31'], ctx.env, () => {})
