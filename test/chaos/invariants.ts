@@ -47,7 +47,8 @@ export async function checkInvariants(deps: CheckDeps, truth: GroundTruth, poiso
   const journal = new Set(
     (await sql`select transaction_id::text as id from stock_journal`).map((r) => r.id as string),
   )
-  const failed = await sql`select transaction_id::text as id, error_id from failed_movements where redriven_at is null`
+  const failed =
+    await sql`select transaction_id::text as id, error_id from failed_movements where redriven_at is null`
   const errors = await readErrors(deps)
   const errorIds = new Set(errors.map((e) => e.error_id))
   const failedIds = new Set(failed.map((f) => f.id as string))
