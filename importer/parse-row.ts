@@ -1,16 +1,12 @@
 // Turns one CSV record into a StockMovement, or into a rejection with a stable code a person can act on.
 import type { EventType, StockMovement } from '../schemas/contract.ts'
-import { checkMovement, INT_FIELD_MAX, isUuid } from '../schemas/movement-rules.ts'
+import { checkMovement, INT_FIELD_MAX, isUuid, type MovementProblemCode } from '../schemas/movement-rules.ts'
 
+/** The contract's own codes (schemas/movement-rules.ts) plus what only a CSV row can get wrong. */
 export type RejectCode =
+  | Exclude<MovementProblemCode, 'INVALID_PROVENANCE'>
   | 'BLANK_FIELD'
   | 'FIELD_COUNT'
-  | 'INVALID_UUID'
-  | 'UNKNOWN_EVENT_TYPE'
-  | 'INVALID_DATE'
-  | 'INVALID_STORE'
-  | 'INVALID_ITEM'
-  | 'INVALID_QUANTITY'
   | 'DUPLICATE_IN_FILE'
   | 'UNTERMINATED_QUOTE'
   | 'MALFORMED_QUOTES'

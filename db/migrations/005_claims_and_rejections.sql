@@ -23,20 +23,6 @@ create table rejected_messages (
   primary key (topic, partition, "offset")
 );
 
--- What went wrong, for psql and `stats`: rejected messages join failed movements and conflicts.
-create or replace view errored_movements as
-  select transaction_id, code, store_number, item_number, quantity, attempts, failed_at, source_file, source_line,
-         'failed' as kind
-  from failed_movements
-  union all
-  select transaction_id, 'TRANSACTION_CONFLICT', (conflicting_payload->>'store_number')::int,
-         (conflicting_payload->>'item_number')::int, (conflicting_payload->>'quantity')::int, 1, detected_at,
-         null, null, 'conflict'
-  from transaction_conflicts
-  union all
-  select null, code, null, null, null, 1, rejected_at, null, null, 'rejected'
-  from rejected_messages;
-
 -- Offsets the processor could not follow: records removed by retention before they were applied, or a
 -- topic recreated below the stored offsets. Written by the processor, resolved by an operator.
 create table offset_incidents (

@@ -2,7 +2,8 @@
 alter table alert_pending add column code text;
 
 -- A re-driven failed movement keeps its row, marked, so where it came from and why it failed stay on
--- record; only rows not re-driven count as failed.
+-- record; only rows not re-driven count as failed. What went wrong, for psql and `stats`: failed movements
+-- not re-driven, conflicts, and messages that never became movements.
 alter table failed_movements add column redriven_at timestamptz;
 create or replace view errored_movements as
   select transaction_id, code, store_number, item_number, quantity, attempts, failed_at, source_file, source_line,
