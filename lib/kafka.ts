@@ -12,6 +12,7 @@ import {
 import type { Config } from './config.ts'
 import { KafkaError } from './errors.ts'
 import type { Logger } from './log.ts'
+import { retry } from './retry.ts'
 
 export interface TopicSpec {
   topic: string
@@ -75,12 +76,32 @@ export function createKafka(cfg: Config['kafka'], log: Logger, clientId?: string
   return new Kafka(kafkaClientConfig(cfg, log, clientId, hooks))
 }
 
-/** Creates missing topics with the given partitions and configs; existing topics are left as they are. */
+/**
+ * Creates missing topics with the given partitions and configs; existing topics are left as they are.
+ * A broker still electing leaders for a topic just created answers UNKNOWN_TOPIC_OR_PARTITION while we
+ * wait: that and other retriable answers are tried again a few times before they count as a failure.
+ */
 export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
   try {
-    const existing = new Set(await admin.listTopics())
-    const missing = specs.filter((s) => !existing.has(s.topic))
-    if (missing.length === 0) return []
+    return await retry(() => createMissing(admin, specs), {
+      attempts: 8,
+      baseMs: 250,
+      maxMs: 4000,
+      shouldRetry: (err) => (err as { retriable?: boolean }).retriable === true,
+    })
+  } catch (err) {
+    throw new KafkaError('KAFKA_ERROR', `creating topics failed: ${(err as Error).message}`, {
+      retriable: true,
+      cause: err,
+    })
+  }
+}
+
+async function createMissing(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics())
+  const missing = specs.filter((s) => !existing.has(s.topic))
+  if (missing.length === 0) return []
+  try {
     await admin.createTopics({
       waitForLeaders: true,
       topics: missing.map((s) => ({
@@ -90,15 +111,12 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
         configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
       })),
     })
-    return missing.map((s) => s.topic)
   } catch (err) {
     // Two services starting together may race to create the same topic; that outcome is fine.
     if ((err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return []
-    throw new KafkaError('KAFKA_ERROR', `creating topics failed: ${(err as Error).message}`, {
-      retriable: true,
-      cause: err,
-    })
+    throw err
   }
+  return missing.map((s) => s.topic)
 }
 
 /** The topics every stockflow deployment has, from config. */
