@@ -1,6 +1,6 @@
 // Where a dropped file lives while and after it is imported: processing/ -> processed/ or failed/.
 // Subfolders are kept, and a name already taken gets a numbered suffix instead of overwriting.
-import { lstat, mkdir, readdir, rename } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { basename, dirname, extname, join, relative, sep } from 'node:path'
 
 export const STATE_DIRS = ['processing', 'processed', 'failed'] as const
@@ -80,4 +80,27 @@ export async function leftInProcessing(inputDir: string): Promise<{ path: string
 export async function ensureStateDirs(inputDir: string): Promise<void> {
   await mkdir(inputDir, { recursive: true })
   await Promise.all(STATE_DIRS.map((d) => mkdir(join(inputDir, d), { recursive: true })))
+}
+
+/**
+ * A run that died after writing a file's receipt (and rejected rows) but before moving the file leaves
+ * them behind without it. Before the file is imported again they go, so it ends with one receipt, its own.
+ * Only outputs of the same content (sha256) whose file is absent are removed.
+ */
+export async function removeOrphanOutputs(inputDir: string, rel: string, sha256: string): Promise<void> {
+  for (const state of ['processed', 'failed'] as const) {
+    const target = join(inputDir, state, rel)
+    const ext = extname(target)
+    const stem = target.slice(0, target.length - ext.length)
+    for (let n = 0; ; n++) {
+      const candidate = n === 0 ? target : `${stem}-${n}${ext}`
+      const receiptPath = `${candidate}.receipt.json`
+      if (!(await exists(receiptPath))) break
+      if (await exists(candidate)) continue
+      const receipt = JSON.parse(await readFile(receiptPath, 'utf8')) as { sha256?: string }
+      if (receipt.sha256 !== sha256) continue
+      await rm(`${candidate}.rejected.csv`, { force: true })
+      await rm(receiptPath, { force: true })
+    }
+  }
 }

@@ -11,7 +11,14 @@ import type { Encoder } from '../lib/registry.ts'
 import { backoffMs, sleep } from '../lib/retry.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
 import { type AdmittedFile, copyOut, type Opened, openAdmitted, sha256Of, stillAt } from './admitted-file.ts'
-import { ensureStateDirs, isIgnoredName, leftInProcessing, moveTo, uniquePath } from './file-lifecycle.ts'
+import {
+  ensureStateDirs,
+  isIgnoredName,
+  leftInProcessing,
+  moveTo,
+  removeOrphanOutputs,
+  uniquePath,
+} from './file-lifecycle.ts'
 import { importFile } from './import-file.ts'
 import type { ImporterMetrics } from './importer-metrics.ts'
 import { reportOutcome } from './outcomes.ts'
@@ -28,8 +35,15 @@ export interface ImporterDeps {
   config: Pick<Config, 'importer' | 'topics'>
   metrics?: ImporterMetrics
   /** Test seams: `admitted` runs right after a file passed its checks, before anything else happens to it. */
-  hooks?: { admitted?: (path: string) => Promise<void> }
+  hooks?: {
+    admitted?: (path: string) => Promise<void>
+    /** After each step of a file's lifecycle; the crash tests kill the process here. */
+    step?: (step: LifecycleStep, rel: string) => Promise<void>
+  }
 }
+
+/** The points between which a crash must leave a file recoverable: claimed, published, recorded, reported, receipted. */
+export type LifecycleStep = 'claimed' | 'published' | 'recorded' | 'reported' | 'receipted'
 
 export interface Importer {
   start(): Promise<void>
@@ -87,7 +101,9 @@ export function createImporter(deps: ImporterDeps): Importer {
       // From here on only the descriptor is read: whatever happens to the name cannot change the content.
       await deps.hooks?.admitted?.(path)
       const claimed = await moveTo(inputDir, 'processing', path, rel)
-      await importClaimed(file, claimed, relative(join(inputDir, 'processing'), claimed))
+      const claimedRel = relative(join(inputDir, 'processing'), claimed)
+      await deps.hooks?.step?.('claimed', claimedRel)
+      await importClaimed(file, claimed, claimedRel, false)
     } finally {
       await file.close()
     }
@@ -112,10 +128,10 @@ export function createImporter(deps: ImporterDeps): Importer {
   }
 
   /** Imports a file in processing/, retrying with backoff while Kafka or Postgres is unavailable. */
-  async function importClaimed(file: AdmittedFile, path: string, rel: string) {
+  async function importClaimed(file: AdmittedFile, path: string, rel: string, resumed: boolean) {
     for (let attempt = 1; !abort.signal.aborted; attempt++) {
       try {
-        await importOnce(file, path, rel)
+        await importOnce(file, path, rel, resumed)
         return
       } catch (err) {
         const delay = backoffMs(attempt, 1000, 30_000)
@@ -128,13 +144,17 @@ export function createImporter(deps: ImporterDeps): Importer {
     }
   }
 
-  async function importOnce(file: AdmittedFile, path: string, rel: string) {
+  async function importOnce(file: AdmittedFile, path: string, rel: string, resumed: boolean) {
     const sha256 = await sha256Of(file)
+    if (resumed) await removeOrphanOutputs(inputDir, rel, sha256)
     if (!config.importer.force) {
       const prior = await deps.sql`select file_name from import_files where sha256 = ${sha256}`.catch((e) => {
         throw classifyDbError(e, { op: 'content-identity' })
       })
-      if (prior.length > 0) {
+      // A file resumed from processing/ may have been recorded by its own interrupted run: that is not a
+      // duplicate, and importing it again is what rebuilds its true receipt and rejected rows.
+      const self = resumed && prior.some((p) => p.file_name === rel)
+      if (prior.length > 0 && !self) {
         const receipt = {
           ...rejectedReceipt(rel, null, null, deps.clock()),
           status: 'duplicate' as const,
@@ -174,13 +194,16 @@ export function createImporter(deps: ImporterDeps): Importer {
       await rm(rejectedPath, { force: true })
       throw err
     }
+    await deps.hooks?.step?.('published', rel)
     if (receipt.status === 'processed') {
       await deps.sql`
         insert into import_files (sha256, file_name, rows_read, rows_accepted, rows_rejected)
         values (${sha256}, ${rel}, ${receipt.rows_read}, ${receipt.rows_accepted}, ${receipt.rows_rejected})
         on conflict (sha256) do nothing`
     }
+    await deps.hooks?.step?.('recorded', rel)
     await reportOutcome(outcomes, receipt)
+    await deps.hooks?.step?.('reported', rel)
     await finishFile(
       file,
       path,
@@ -218,6 +241,7 @@ export function createImporter(deps: ImporterDeps): Importer {
       receipt.rejected_csv = `${basename(dest)}.rejected.csv`
     }
     await writeReceipt(`${dest}.receipt.json`, receipt)
+    await deps.hooks?.step?.('receipted', rel)
     if (await stillAt(path, file)) await rename(path, dest)
     else {
       // The name was swapped after the file was admitted: keep what was actually imported, drop the impostor.
@@ -256,7 +280,7 @@ export function createImporter(deps: ImporterDeps): Importer {
           continue
         }
         try {
-          await importClaimed(opened.file, left.path, left.rel)
+          await importClaimed(opened.file, left.path, left.rel, true)
         } finally {
           await opened.file.close()
         }
