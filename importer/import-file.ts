@@ -124,7 +124,8 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
     })
   }
 
-  const seen = new SeenIds()
+  // A valid row is at least 66 bytes (id, type, a zoned date, three numbers), which bounds the ids to come.
+  const seen = new SeenIds(Math.ceil(size / 66))
   let map: ColumnMap | undefined
   const source = input.source.stream({ highWaterMark: 256 * 1024 })
   try {
@@ -184,6 +185,7 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
     await deps.publisher.flush()
   } finally {
     source.destroy()
+    seen.close()
   }
   return finish('processed', null)
 }
