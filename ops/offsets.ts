@@ -8,7 +8,8 @@ import { createSql, type Sql } from '../lib/db.ts'
 import { UsageError } from '../lib/errors.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
-import { decidePosition, type LogRange, logRanges } from '../processor/positioning.ts'
+import { readOffsets } from '../processor/offset-store.ts'
+import { decidePosition, type LogRange, logRanges, openResets } from '../processor/positioning.ts'
 
 const USAGE = `usage: stockflow offsets [--topic T] [--group G] [--accept-reset [--partition N]] [--json]
 
@@ -51,19 +52,6 @@ export function offsetRows(
     })
 }
 
-async function readOpenResets(sql: Sql, group: string, topic: string): Promise<Set<number>> {
-  const rows = await sql`
-    select partition from offset_incidents
-    where group_id = ${group} and topic = ${topic} and kind = 'TOPIC_RESET' and resolved_at is null`
-  return new Set(rows.map((r) => r.partition as number))
-}
-
-async function readStored(sql: Sql, group: string, topic: string): Promise<Map<number, number>> {
-  const rows =
-    await sql`select partition, next_offset from consumer_offsets where group_id = ${group} and topic = ${topic}`
-  return new Map(rows.map((r) => [r.partition as number, r.next_offset as number]))
-}
-
 /**
  * Moves halted partitions to their log's start and resolves their incidents, in one transaction. Halted
  * means an open TOPIC_RESET incident (the processor opened it), or offsets past the log's end (none yet).
@@ -78,7 +66,7 @@ export async function acceptReset(
   return sql.begin(async (tx) => {
     const rows = await tx`
       select partition, next_offset from consumer_offsets where group_id = ${group} and topic = ${topic} for update`
-    const open = await readOpenResets(tx as unknown as Sql, group, topic)
+    const open = await openResets(tx, group, topic)
     const accepted: number[] = []
     for (const r of rows) {
       const partition = r.partition as number
@@ -137,11 +125,7 @@ export async function runOffsets(
           : `accepted the reset of ${topic} partition(s) ${accepted.join(', ')}: the processor resumes from the log's start`,
       )
     }
-    const rows = offsetRows(
-      await readStored(sql, group, topic),
-      ranges,
-      await readOpenResets(sql, group, topic),
-    )
+    const rows = offsetRows(await readOffsets(sql, group, topic), ranges, await openResets(sql, group, topic))
     if (values.json) out(JSON.stringify({ topic, group, partitions: rows }))
     else {
       out(`${topic} (group ${group})`)

@@ -4,6 +4,7 @@ import { loadConfig } from '../lib/config.ts'
 import { createSql } from '../lib/db.ts'
 import { createKafka, groupLag } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
+import { readOffsets } from '../processor/offset-store.ts'
 
 export async function collectStats(env: NodeJS.ProcessEnv) {
   const config = loadConfig(env)
@@ -16,7 +17,7 @@ export async function collectStats(env: NodeJS.ProcessEnv) {
   const admin = kafka.admin()
   try {
     await admin.connect()
-    const [[stock], [parked], errors, [rate], ledger, imports] = await Promise.all([
+    const [[stock], [parked], errors, [rate], ledgerOffsets, imports] = await Promise.all([
       sql`select count(*)::int as items, coalesce(sum(quantity), 0)::bigint as units,
                  count(*) filter (where low_state > 0)::int as low
           from stock_levels where last_transaction_id is not null`,
@@ -25,7 +26,7 @@ export async function collectStats(env: NodeJS.ProcessEnv) {
       sql`select count(*) filter (where applied_at > now() - interval '1 minute')::int as last_minute,
                  count(*) filter (where applied_at > now() - interval '5 minutes')::int as last_5_minutes
           from stock_journal where applied_at > now() - interval '5 minutes'`,
-      sql`select partition, next_offset from consumer_offsets where group_id = ${config.processor.groupId} and topic = ${config.topics.events} order by partition`,
+      readOffsets(sql, config.processor.groupId, config.topics.events),
       sql`select level, code, count from import_problems order by count desc, code`,
     ])
     const lag = {
@@ -41,7 +42,6 @@ export async function collectStats(env: NodeJS.ProcessEnv) {
         })),
       ],
     }
-    const ledgerOffsets = new Map(ledger.map((r) => [r.partition as number, r.next_offset as number]))
     // Postgres holds the processor's true position; Kafka's committed offsets may trail it.
     lag[config.processor.groupId] = lag[config.processor.groupId]!.map((p) => {
       const stored = ledgerOffsets.get(p.partition) ?? 0

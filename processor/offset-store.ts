@@ -63,3 +63,10 @@ export async function peekOffset(
     select next_offset from consumer_offsets where group_id = ${group} and topic = ${topic} and partition = ${partition}`
   return rows[0]?.next_offset as number | undefined
 }
+
+/** Every partition's stored next offset for one group and topic (operator tools, no lock). */
+export async function readOffsets(sql: Sql, group: string, topic: string): Promise<Map<number, number>> {
+  const rows =
+    await sql`select partition, next_offset from consumer_offsets where group_id = ${group} and topic = ${topic}`
+  return new Map(rows.map((r) => [r.partition as number, r.next_offset as number]))
+}

@@ -70,12 +70,12 @@ function incidentError(
   return { topic: deps.topics.errors, key: `${topic}:${partition}`, schema: 'StockError', payload }
 }
 
-export async function openReset(tx: Tx, group: string, topic: string, partition: number): Promise<boolean> {
+/** Partitions of `topic` with an open TOPIC_RESET incident: the halt state, until an operator accepts it. */
+export async function openResets(tx: Tx, group: string, topic: string): Promise<Set<number>> {
   const rows = await tx`
-    select 1 from offset_incidents
-    where group_id = ${group} and topic = ${topic} and partition = ${partition} and kind = 'TOPIC_RESET'
-      and resolved_at is null`
-  return rows.length > 0
+    select partition from offset_incidents
+    where group_id = ${group} and topic = ${topic} and kind = 'TOPIC_RESET' and resolved_at is null`
+  return new Set(rows.map((r) => r.partition as number))
 }
 
 /**
@@ -121,7 +121,7 @@ export async function positionPartition(
       const stored = (await lockOffset(tx, deps.groupId, topic, partition))?.next
       // An open reset incident is the halt itself: only `stockflow offsets --accept-reset` ends it, even
       // once the recreated topic has grown past the old offset.
-      if (await openReset(tx, deps.groupId, topic, partition))
+      if ((await openResets(tx, deps.groupId, topic)).has(partition))
         return { kind: 'halt', stored: stored ?? 0, log } satisfies Position
       const pos: Position = changed ? { kind: 'halt', stored: stored ?? 0, log } : decidePosition(stored, log)
       if (pos.kind === 'resume') return pos

@@ -16,7 +16,7 @@ import {
   refuseMessage,
 } from './apply-batch.ts'
 import type { OutboxRelay } from './outbox-relay.ts'
-import { logRanges, type Position, positionPartition } from './positioning.ts'
+import { logRanges, openResets, type Position, positionPartition } from './positioning.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
 import { retryDueParked } from './retry-parked.ts'
 
@@ -97,7 +97,6 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const stopping = new AbortController()
   let restarting: Promise<void> | undefined
   const restartAbort = new AbortController()
-  let assignedCount = 0
   let loops: Promise<void>[] = []
   const relayWaker = createWaker()
   const relayKick = () => relayWaker.wake()
@@ -111,7 +110,6 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   function onAssigned(assignment: Record<string, number[]>) {
     const partitions = assignment[topic] ?? []
     assignedPartitions = partitions
-    assignedCount = partitions.length
     unpositioned.clear()
     for (const p of partitions) unpositioned.add(p)
     // A halt is re-detected from the ledger on every assignment; a paused partition must not stay paused unseen.
@@ -170,10 +168,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     if (halted.size === 0) return false
     // Only partitions halted before the query: one halted while it ran is not taken for an accepted one.
     const before = [...halted.keys()]
-    const open = await sql`
-      select partition from offset_incidents
-      where group_id = ${groupId} and topic = ${topic} and kind = 'TOPIC_RESET' and resolved_at is null`
-    const still = new Set(open.map((r) => r.partition as number))
+    const still = await openResets(sql, groupId, topic)
     for (const partition of before) {
       if (still.has(partition) || !halted.has(partition)) continue
       halted.delete(partition)
@@ -308,7 +303,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     })
 
   return {
-    assigned: () => assignedCount,
+    assigned: () => assignedPartitions.length,
     halted: () => [...halted].map(([partition, h]) => ({ partition, stored: h.stored, logEnd: h.log.end })),
     recheck() {
       for (const p of assignedPartitions) if (!halted.has(p)) unpositioned.add(p)
