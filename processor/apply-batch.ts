@@ -159,21 +159,22 @@ export async function applyBatch(
   topic: string,
   partition: number,
   messages: BatchMessage[],
+  /** The caller knows the batch continues the one it applied last: no gap, so no need to look for one. */
+  continues = false,
 ): Promise<BatchStats> {
   const stats = emptyStats()
   if (messages.length === 0) return stats
   const decoded = await intake(deps, topic, partition, messages)
   const ctx: PlanContext = { topic, partition, now: deps.clock(), topics: deps.topics }
-  const last = messages[messages.length - 1]!.offset
+  const lastMsg = messages[messages.length - 1]!
   const first = messages[0]!.offset
   // A gap is normal (transaction markers), unless retention removed records below the log's start while we
   // ran (kafkajs then resets to the earliest offset by itself). The broker is asked before the transaction,
-  // so no network call happens while the offset row is locked; rare: only a batch past the ledger asks.
-  const before = await peekOffset(deps.sql, deps.groupId, topic, partition)
-  const log =
-    before !== undefined && first > before && deps.logRange
-      ? await deps.logRange(topic, partition)
-      : undefined
+  // so no network call happens while the offset row is locked; only a batch that may not continue the last
+  // one looks, and only one past the ledger asks.
+  const before =
+    continues || !deps.logRange ? undefined : await peekOffset(deps.sql, deps.groupId, topic, partition)
+  const log = before !== undefined && first > before ? await deps.logRange!(topic, partition) : undefined
   try {
     await deps.sql.begin(async (tx) => {
       const row = await lockOffset(tx, deps.groupId, topic, partition)
@@ -224,8 +225,7 @@ export async function applyBatch(
       await writeRejected(tx, t.rejected)
       await writeOutbox(tx, outbox)
       await bumpCounter(tx, 'duplicates', c.duplicates)
-      const lastMsg = messages[messages.length - 1]!
-      await storeOffset(tx, deps.groupId, topic, partition, last + 1, recordSha(lastMsg))
+      await storeOffset(tx, deps.groupId, topic, partition, lastMsg.offset + 1, recordSha(lastMsg))
       Object.assign(stats, {
         duplicates: c.duplicates,
         conflicts: c.conflicts.length,

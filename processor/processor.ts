@@ -102,6 +102,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const relayKick = () => relayWaker.wake()
   // Partitions assigned but not yet positioned at the ledger's offset; cleared by their first batch.
   const unpositioned = new Set<number>()
+  // Per partition, the offset right after the last chunk this consumer applied: a chunk starting there
+  // continues it, with no gap to look for. Forgotten whenever the partition is positioned again.
+  const continuesFrom = new Map<number, number>()
   const halted = new Map<number, Extract<Position, { kind: 'halt' }>>()
   const positionDeps = { sql, admin: deps.admin, groupId, topics: config.topics, clock: deps.clock }
 
@@ -127,6 +130,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     const range = await logRange(topic, partition)
     // Cleared before the awaits below, so a recheck() that arrives meanwhile is not lost.
     unpositioned.delete(partition)
+    continuesFrom.delete(partition)
     let pos: Position
     try {
       pos = await positionPartition(positionDeps, topic, partition, range, changed)
@@ -200,7 +204,13 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   ): Promise<{ skipped: number; verified: number }> {
     const started = performance.now()
     try {
-      const stats = await applyBatch(batchDeps, topic, partition, chunk)
+      const stats = await applyBatch(
+        batchDeps,
+        topic,
+        partition,
+        chunk,
+        continuesFrom.get(partition) === chunk[0]!.offset,
+      )
       observe(stats, performance.now() - started, chunk.length)
       return stats
     } catch (err) {
@@ -288,6 +298,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         return
       }
       resolveOffset(String(chunk[chunk.length - 1]!.offset))
+      continuesFrom.set(partition, chunk[chunk.length - 1]!.offset + 1)
       await heartbeat()
     }
   }
