@@ -1,4 +1,6 @@
 // A private PostgreSQL cluster (initdb + pg_ctl from Debian's binaries) on loopback.
+
+import { createHash } from 'node:crypto'
 import {
   chmodSync,
   chownSync,
@@ -7,9 +9,11 @@ import {
   readdirSync,
   readFileSync,
   realpathSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs'
 import { appendFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
 import { type RunAs, run, waitFor, which } from './processes.ts'
@@ -67,16 +71,42 @@ async function runAsFor(): Promise<RunAs | undefined> {
   }
 }
 
+/**
+ * Root runs the cluster as `postgres`, which cannot pass a private folder above the stack folder (a clone
+ * under /root, or in a mkdtemp folder). Then the cluster lives in a folder of postgres's own, named after
+ * the stack folder, and a marker in the stack folder records it: a fresh stack (marker gone) starts empty.
+ */
+async function placeHome(own: string, runAs: RunAs): Promise<string> {
+  const reachable = await run('test', ['-w', own], { runAs }).then(
+    () => true,
+    () => false,
+  )
+  if (reachable) return own
+  const base = existsSync('/var/lib/postgresql') ? '/var/lib/postgresql' : tmpdir()
+  const elsewhere = join(base, 'stockflow', createHash('sha256').update(own).digest('hex').slice(0, 16))
+  const marker = join(own, 'location')
+  if (!existsSync(marker)) {
+    rmSync(elsewhere, { recursive: true, force: true })
+    writeFileSync(marker, `${elsewhere}\n`)
+  }
+  mkdirSync(elsewhere, { recursive: true })
+  chownSync(dirname(elsewhere), runAs.uid, runAs.gid)
+  chownSync(elsewhere, runAs.uid, runAs.gid)
+  return elsewhere
+}
+
 export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
   const user = o.user ?? 'stockflow'
   const password = o.password ?? 'stockflow'
   const database = o.database ?? 'stockflow'
   const url = `postgres://${user}:${password}@127.0.0.1:${o.port}/${database}`
   const appUrl = `postgres://stockflow_app:${APP_PASSWORD}@127.0.0.1:${o.port}/${database}`
-  const home = join(o.dataDir, 'pg')
-  const data = join(home, 'data')
-  const sock = join(home, 'sock')
-  const logFile = join(home, 'postgres.log')
+  // The cluster's folder: inside the stack folder, unless the postgres user cannot reach it (see placeHome).
+  const own = join(o.dataDir, 'pg')
+  let home = own
+  let data = join(home, 'data')
+  let sock = join(home, 'sock')
+  let logFile = join(home, 'postgres.log')
   let bin = ''
   let runAs: RunAs | undefined
 
@@ -134,7 +164,9 @@ export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
   return {
     url,
     appUrl,
-    logFile,
+    get logFile() {
+      return logFile
+    },
     pid() {
       const file = join(data, 'postmaster.pid')
       if (!existsSync(file)) return undefined
@@ -144,11 +176,15 @@ export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
     async start() {
       bin = bin || (await findPgBin())
       runAs = await runAsFor()
-      mkdirSync(home, { recursive: true })
+      mkdirSync(own, { recursive: true })
       if (runAs) {
-        // The postgres user must be able to reach its folder, e.g. inside a private mkdtemp folder.
+        // The postgres user must be able to reach its folder.
         chmodSync(o.dataDir, 0o755)
-        chownSync(home, runAs.uid, runAs.gid)
+        chownSync(own, runAs.uid, runAs.gid)
+        home = await placeHome(own, runAs)
+        data = join(home, 'data')
+        sock = join(home, 'sock')
+        logFile = join(home, 'postgres.log')
       }
       await init()
       await pgCtl(['-l', logFile, '-w', '-t', '60', 'start'])
