@@ -15,4 +15,4 @@ COPY alerter alerter
 COPY ops ops
 COPY infra infra
 USER node
-ENTRYPOINT ["node", "bin/stockflow.ts"]
+ENTRYPOINT ["node", "bin/stockflow.js"]

@@ -14,7 +14,7 @@ import type { StockMovement } from '../schemas/contract.ts'
 import { applyPerEvent } from './baseline.ts'
 import { generateCsvs } from './generate.ts'
 
-const BIN = new URL('../bin/stockflow.ts', import.meta.url).pathname
+const BIN = new URL('../bin/commands.ts', import.meta.url).pathname
 // Below 32768, outside Linux's ephemeral range, so no client socket can hold one of them.
 const BENCH_PORTS = { kafka: 22092, kafkaController: 22093, registry: 22081, postgres: 22432 }
 

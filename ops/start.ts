@@ -8,7 +8,7 @@ import { loadConfig } from '../lib/config.ts'
 import { createSql, migrate } from '../lib/db.ts'
 import { supervise } from './supervisor.ts'
 
-const BIN = fileURLToPath(new URL('../bin/stockflow.ts', import.meta.url))
+const BIN = fileURLToPath(new URL('../bin/commands.ts', import.meta.url))
 
 export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({

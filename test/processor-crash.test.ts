@@ -8,7 +8,7 @@ import { createTestContext, pollUntil, type TestContext } from './support/contex
 import { connectProducer, encoders, readTopic, setupTopics } from './support/kafka.ts'
 import { movement, produceMovements } from './support/processor.ts'
 
-const BIN = new URL('../bin/stockflow.ts', import.meta.url).pathname
+const BIN = new URL('../bin/commands.ts', import.meta.url).pathname
 
 describe('processor crash', () => {
   let ctx: TestContext

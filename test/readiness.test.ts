@@ -10,7 +10,7 @@ import { createTestContext, pollUntil, type TestContext } from './support/contex
 import { setupTopics } from './support/kafka.ts'
 import { freePort } from './support/ports.ts'
 
-const BIN = new URL('../bin/stockflow.ts', import.meta.url).pathname
+const BIN = new URL('../bin/commands.ts', import.meta.url).pathname
 
 describe('readiness', () => {
   let ctx: TestContext

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
 import { freePort } from './support/ports.ts'
 
-const BIN = new URL('../bin/stockflow.ts', import.meta.url).pathname
+const BIN = new URL('../bin/commands.ts', import.meta.url).pathname
 const SEED = new URL('../examples/example.csv', import.meta.url)
 
 describe('stockflow start', () => {
@@ -62,6 +62,20 @@ describe('stockflow start', () => {
         },
         { timeoutMs: 90_000 },
       )
+
+      // Each service runs under its configured memory bounds (lib/runtime.ts), in the pid it started with.
+      const kids = (await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8'))
+        .trim()
+        .split(/\s+/)
+      const cmdlines = await Promise.all(
+        kids.map(async (pid) =>
+          (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ').trim(),
+        ),
+      )
+      const heapOf = (service: string) =>
+        cmdlines.find((c) => c.endsWith(` ${service}`))?.match(/--max-old-space-size=(\d+)/)?.[1]
+      expect([heapOf('importer'), heapOf('processor'), heapOf('alerter')]).toEqual(['48', '96', '48'])
+      expect(await readFile(`/proc/${kids[0]}/environ`, 'utf8')).toContain('MALLOC_ARENA_MAX=1\0')
 
       await copyFile(SEED, join(input, 'example.csv'))
       await pollUntil(

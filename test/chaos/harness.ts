@@ -18,7 +18,7 @@ import { generateChaosInput, writeChaosFiles } from './generate.ts'
 import { checkInjected, createInjector, emptyInjected } from './injections.ts'
 import { checkInvariants } from './invariants.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/stockflow.ts', import.meta.url))
+const BIN = fileURLToPath(new URL('../../bin/commands.ts', import.meta.url))
 
 export interface ChaosOptions {
   seed: number

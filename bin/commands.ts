@@ -1,27 +1,34 @@
-#!/usr/bin/env node
-// The stockflow command: services, operator tools and the local stack, one entry point.
+// The stockflow command: services, operator tools and the local stack, one entry point. `stockflow.js`
+// beside it picks a Node that runs TypeScript and hands over to this file.
+import { loadConfig, type ServiceName } from '../lib/config.ts'
+import { enforceMemoryBounds } from '../lib/runtime.ts'
+
 type Run = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number | undefined>
 
-/** A long-running service: its main resolves once started, and signals end it. */
+/**
+ * A long-running service: its main resolves once started, and signals end it. Before anything starts,
+ * the process takes on the service's configured memory bounds.
+ */
 const service =
-  (main: (env: NodeJS.ProcessEnv) => Promise<void>): Run =>
+  (name: ServiceName, load: () => Promise<{ main: (env: NodeJS.ProcessEnv) => Promise<void> }>): Run =>
   async (_argv, env) => {
-    await main(env)
+    enforceMemoryBounds(loadConfig(env).memory[name])
+    await (await load()).main(env)
     return undefined
   }
 
 const COMMANDS: Record<string, { about: string; load: () => Promise<Run> }> = {
   importer: {
     about: 'watch INPUT_DIR and import CSV files',
-    load: async () => service((await import('../importer/main.ts')).main),
+    load: async () => service('importer', () => import('../importer/main.ts')),
   },
   processor: {
     about: 'apply events to Postgres exactly once',
-    load: async () => service((await import('../processor/main.ts')).main),
+    load: async () => service('processor', () => import('../processor/main.ts')),
   },
   alerter: {
     about: 'turn errors and low-stock events into alerts',
-    load: async () => service((await import('../alerter/main.ts')).main),
+    load: async () => service('alerter', () => import('../alerter/main.ts')),
   },
   import: {
     about: 'import FILE… once, writing a receipt beside each',
@@ -64,8 +71,10 @@ function usage(): string {
 const [name, ...rest] = process.argv.slice(2)
 const command = name ? COMMANDS[name] : undefined
 if (!command) {
-  console.error(usage())
-  process.exit(name === undefined || name === '--help' || name === '-h' ? 0 : 1)
+  // Asked-for help is output; help after a mistake is a diagnostic.
+  const asked = name === undefined || name === '--help' || name === '-h'
+  ;(asked ? console.log : console.error)(usage())
+  process.exit(asked ? 0 : 1)
 }
 try {
   const run = await command.load()
