@@ -12,7 +12,12 @@ import { createWebhookSink } from './webhook.ts'
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(env)
   const log = createLogger({ name: 'alerter', level: config.log.level, pretty: process.stdout.isTTY })
-  const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 3, name: 'stockflow-alerter' })
+  const sql = createSql({
+    url: config.db.url,
+    schema: config.db.schema,
+    max: Math.min(3, config.db.poolMax),
+    name: 'stockflow-alerter',
+  })
   await assertMigrated(sql)
   const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-alerter`)
   const admin = kafka.admin()
@@ -41,6 +46,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     onAlert: (outcome) => alerts.inc({ outcome }),
   })
   const health = await serveHealth({
+    host: config.healthHost,
     port: config.alerter.port,
     metrics,
     checks: {

@@ -20,7 +20,12 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const { movements, errors } = await createImportEncoders(registry, config)
   const producer = createIdempotentProducer(kafka)
   await producer.connect()
-  const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 2, name: 'stockflow-importer' })
+  const sql = createSql({
+    url: config.db.url,
+    schema: config.db.schema,
+    max: Math.min(2, config.db.poolMax),
+    name: 'stockflow-importer',
+  })
   await assertMigrated(sql)
   const metrics = createMetrics('importer')
   const importer = createImporter({
@@ -34,6 +39,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     metrics: createImporterMetrics(metrics),
   })
   const health = await serveHealth({
+    host: config.healthHost,
     port: config.importer.port,
     metrics,
     checks: {

@@ -1,31 +1,25 @@
 // `npm run stack` / `stockflow stack`: runs the infrastructure only, until SIGINT or SIGTERM.
-import { writeFileSync } from 'node:fs'
+import { chmodSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { DEV_PORTS, formatEnv, startStack } from './stack.ts'
+import { DEV_PORTS, formatEnv, stackPorts, startStack } from './stack.ts'
 
-const USAGE = `usage: stockflow stack [--dir DIR] [--env-file PATH] [--fresh]
+// Not --env-file: Node takes that flag for itself even after the script's name.
+const USAGE = `usage: stockflow stack [--dir DIR] [--write-env PATH] [--fresh]
 
-Starts Kafka ${'3.9.1'} (KRaft), Apicurio Registry and a private PostgreSQL on 127.0.0.1.
+Starts Kafka (KRaft), Apicurio Registry and a private PostgreSQL on 127.0.0.1, and stays in the
+foreground until Ctrl-C or SIGTERM, then stops them. --write-env writes the three URLs to PATH (mode 0600).
+Other stockflow commands run in the same folder find this stack by themselves.
 A part is skipped when KAFKA_BROKERS, SCHEMA_REGISTRY_URL or DATABASE_URL is already set.
 Ports: STACK_KAFKA_PORT (${DEV_PORTS.kafka}), STACK_KAFKA_CONTROLLER_PORT (${DEV_PORTS.kafkaController}),
        STACK_REGISTRY_PORT (${DEV_PORTS.registry}), STACK_POSTGRES_PORT (${DEV_PORTS.postgres}).
 Downloads are cached in STOCKFLOW_CACHE_DIR (default ~/.cache/stockflow).`
-
-function port(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
-  const raw = env[key]
-  if (raw === undefined || raw === '') return fallback
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1 || n > 65535)
-    throw new Error(`${key} must be a port number, got '${raw}'`)
-  return n
-}
 
 export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       dir: { type: 'string', default: '.stack/dev' },
-      'env-file': { type: 'string' },
+      'write-env': { type: 'string' },
       fresh: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -46,6 +40,9 @@ export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promi
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  // The stack's processes are detached, and a pending promise keeps nothing alive: without a timer of
+  // its own, this process would return to the shell right after "up" and leave the stack unattended.
+  const keepAlive = setInterval(() => {}, 1 << 30)
   // A closed terminal or pipe must not kill us before the children are stopped.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
 
@@ -53,12 +50,7 @@ export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promi
     dir: values.dir,
     fresh: values.fresh,
     cacheDir: env.STOCKFLOW_CACHE_DIR,
-    ports: {
-      kafka: port(env, 'STACK_KAFKA_PORT', DEV_PORTS.kafka),
-      kafkaController: port(env, 'STACK_KAFKA_CONTROLLER_PORT', DEV_PORTS.kafkaController),
-      registry: port(env, 'STACK_REGISTRY_PORT', DEV_PORTS.registry),
-      postgres: port(env, 'STACK_POSTGRES_PORT', DEV_PORTS.postgres),
-    },
+    ports: stackPorts(env),
     existing: {
       KAFKA_BROKERS: env.KAFKA_BROKERS || undefined,
       SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL || undefined,
@@ -68,7 +60,11 @@ export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promi
   })
   if (!stopRequested) {
     const lines = formatEnv(stack.env)
-    if (values['env-file']) writeFileSync(values['env-file'], `${lines}\n`)
+    const out = values['write-env']
+    if (out) {
+      writeFileSync(out, `${lines}\n`, { mode: 0o600 })
+      chmodSync(out, 0o600)
+    }
     console.log(lines)
     console.error(`[stack] up; logs in ${stack.dir}. Ctrl-C stops everything.`)
   }
@@ -76,6 +72,7 @@ export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promi
   console.error('[stack] stopping…')
   await stack.stop()
   console.error('[stack] stopped')
+  clearInterval(keepAlive)
   return 0
 }
 

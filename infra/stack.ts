@@ -1,6 +1,6 @@
 // The local stack: Kafka, the schema registry and Postgres, each started unless its URL is configured.
 // Shared by `npm run stack`, `stockflow start`, the vitest global setup, the bench and the chaos harness.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createKafkaServer, type KafkaServer } from './kafka-server.ts'
@@ -58,10 +58,48 @@ export interface Stack {
   stop(): Promise<void>
 }
 
+/**
+ * `stack.lock.json` in the stack folder, mode 0600 (it holds the database passwords): who runs the stack,
+ * its children, and, once every part is up, the URLs that other terminals in the folder use.
+ */
 interface LockFile {
   pid: number
   env: StackEnv
+  /** The least-privilege role's URL, when this stack started Postgres. */
+  appUrl?: string
+  ready: boolean
   children: number[]
+}
+
+/** The URLs of the stack running in `dir`, if one is running there and is up. */
+export function readRunningStack(dir: string): (StackEnv & { DATABASE_APP_URL?: string }) | undefined {
+  const lockPath = join(dir, 'stack.lock.json')
+  if (!existsSync(lockPath)) return undefined
+  try {
+    const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as LockFile
+    if (!lock.ready || !pidAlive(lock.pid)) return undefined
+    return lock.appUrl ? { ...lock.env, DATABASE_APP_URL: lock.appUrl } : lock.env
+  } catch {
+    return undefined // half-written or foreign: no stack to use
+  }
+}
+
+/** The stack's ports from STACK_*_PORT, as `npm start`, `npm run stack` and the docs name them. */
+export function stackPorts(env: NodeJS.ProcessEnv): StackPorts {
+  const port = (key: string, fallback: number) => {
+    const raw = env[key]
+    if (raw === undefined || raw === '') return fallback
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new Error(`${key} must be a port number, got '${raw}'`)
+    return n
+  }
+  return {
+    kafka: port('STACK_KAFKA_PORT', DEV_PORTS.kafka),
+    kafkaController: port('STACK_KAFKA_CONTROLLER_PORT', DEV_PORTS.kafkaController),
+    registry: port('STACK_REGISTRY_PORT', DEV_PORTS.registry),
+    postgres: port('STACK_POSTGRES_PORT', DEV_PORTS.postgres),
+  }
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -141,12 +179,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await Promise.all([kafka?.stop(), registry?.stop(), pg?.stop()])
     rmSync(lockPath, { force: true })
   }
-  const writeLock = () => {
+  const writeLock = (ready: boolean) => {
     const children = [kafka?.pid(), registry?.pid(), pg?.pid()].filter((p): p is number => p !== undefined)
-    writeFileSync(lockPath, JSON.stringify({ pid: process.pid, env, children } satisfies LockFile, null, 2))
+    const lock: LockFile = { pid: process.pid, env, appUrl: pg?.appUrl, ready, children }
+    writeFileSync(lockPath, JSON.stringify(lock, null, 2), { mode: 0o600 })
+    chmodSync(lockPath, 0o600)
   }
 
-  writeLock()
+  writeLock(false)
   const started = Date.now()
   try {
     // The JVMs start in parallel: the registry's start-up overlaps the broker's.
@@ -159,6 +199,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await stopAll()
     throw err
   }
-  writeLock()
+  writeLock(true)
   return { env, dir, kafka, registry, postgres: pg, stop: stopAll }
 }

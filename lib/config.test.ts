@@ -55,3 +55,30 @@ describe('loadConfig', () => {
     expect((err as ConfigError).code).toBe('CONFIG_INVALID')
   })
 })
+
+describe('sample.env', () => {
+  it('names only keys that the code reads, and loadConfig accepts its values', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs')
+    const root = new URL('../', import.meta.url)
+    const sample = readFileSync(new URL('sample.env', root), 'utf8')
+    const keys = [...sample.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!)
+    const code = ['lib', 'infra', 'ops', 'bin']
+      .flatMap((dir) =>
+        readdirSync(new URL(`${dir}/`, root))
+          .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.test.ts'))
+          .map((f) => readFileSync(new URL(`${dir}/${f}`, root), 'utf8')),
+      )
+      .join('\n')
+    expect(keys.length).toBeGreaterThan(30)
+    expect(keys.filter((k) => !code.includes(`'${k}'`) && !code.includes(`.${k}`))).toEqual([])
+    const active = Object.fromEntries(
+      [...sample.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+    )
+    const urls = {
+      KAFKA_BROKERS: '127.0.0.1:19092',
+      SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081',
+      DATABASE_URL: 'postgres://u:p@127.0.0.1/db',
+    }
+    expect(() => loadConfig({ ...active, ...urls })).not.toThrow()
+  })
+})

@@ -24,7 +24,7 @@ export type ServiceName = 'importer' | 'processor' | 'alerter'
 export interface Config {
   kafka: KafkaConfig
   registry: { url: string; username: string | undefined; password: string | undefined }
-  db: { url: string; schema: string; poolMax: number }
+  db: { url: string; schema: string; poolMax: number; appPassword: string | undefined }
   topics: {
     events: string
     errors: string
@@ -69,6 +69,8 @@ export interface Config {
     port: number
   }
   log: { level: string }
+  /** Where /healthz, /readyz and /metrics listen: loopback, unless a container publishes them. */
+  healthHost: string
   memory: Record<ServiceName, MemoryConfig>
 }
 
@@ -227,7 +229,9 @@ export function loadConfig(env: Env): Config {
     db: {
       url: r.url('DATABASE_URL'),
       schema: r.str('DATABASE_SCHEMA', 'public'),
-      poolMax: r.int('DATABASE_POOL_MAX', 5, 1, 100),
+      // The processor applies, retries parked sales, relays the outbox and re-checks halts at once: 3 at least.
+      poolMax: r.int('DATABASE_POOL_MAX', 6, 3, 100),
+      appPassword: r.optional('DATABASE_APP_PASSWORD'),
     },
     topics: {
       events: r.str('TOPIC_EVENTS', 'events'),
@@ -272,6 +276,7 @@ export function loadConfig(env: Env): Config {
       port: r.int('ALERTER_PORT', 9466, 0, 65535),
     },
     memory: readMemory(r),
+    healthHost: r.str('HEALTH_HOST', '127.0.0.1'),
     log: {
       level: r.oneOf(
         'LOG_LEVEL',

@@ -37,6 +37,20 @@ export interface KafkaHooks {
 
 const PARTITION_MISSING = /does not host this topic-partition/
 
+/**
+ * Broker answers that kafkajs logs at error level but retries by itself, and that are normal while a
+ * broker, a new topic or a consumer group is starting: logged at debug. Should one last, the retries run
+ * out and the caller sees an error of its own.
+ */
+const TRANSIENT =
+  /coordinator is loading|coordinator is not available|not the correct coordinator|There is no leader for this topic-partition|leadership election|does not host this topic-partition|group is rebalancing|Not enough in-sync replicas|topic or partition that does not exist/i
+
+/** The level a kafkajs log entry deserves. */
+export function kafkaLogLevel(level: number, text: string): 'error' | 'warn' | 'info' | 'debug' {
+  const mapped = LEVELS[level] ?? 'info'
+  return (mapped === 'error' || mapped === 'warn') && TRANSIENT.test(text) ? 'debug' : mapped
+}
+
 export function kafkaClientConfig(
   cfg: Config['kafka'],
   log: Logger,
@@ -62,8 +76,8 @@ export function kafkaClientConfig(
     retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 10_000 },
     logLevel: logLevel.WARN,
     logCreator: () => (entry) => {
-      const level = LEVELS[entry.level] ?? 'info'
       const { message, ...rest } = entry.log
+      const level = kafkaLogLevel(entry.level, `${message} ${rest.error ?? ''}`)
       // kafkajs reports this only as a log line: no event or error reaches the caller.
       if (hooks.onPartitionMissing && PARTITION_MISSING.test(String(rest.error ?? '')))
         hooks.onPartitionMissing()

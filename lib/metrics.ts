@@ -37,6 +37,8 @@ export interface HealthServer {
  */
 export async function serveHealth(opts: {
   port: number
+  /** 127.0.0.1 unless given. */
+  host?: string
   metrics: Metrics
   checks: Record<string, ReadinessCheck>
   timeoutMs?: number
@@ -79,7 +81,7 @@ export async function serveHealth(opts: {
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(opts.port, '127.0.0.1', () => resolve())
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve())
   })
   const address = server.address()
   return {

@@ -1,4 +1,6 @@
-// `stockflow migrate`: applies pending migrations to DATABASE_SCHEMA and exits.
+// `stockflow migrate`: applies pending migrations to DATABASE_SCHEMA and exits. With DATABASE_APP_PASSWORD
+// set it also lets the services' role (stockflow_app, created without a login) log in with that password:
+// what a deployment that does not start Postgres itself (docker-compose.yml) needs.
 import { loadConfig } from '../lib/config.ts'
 import { createSql, migrate } from '../lib/db.ts'
 import { createLogger } from '../lib/log.ts'
@@ -10,6 +12,13 @@ export async function runMigrate(_argv: string[], env: NodeJS.ProcessEnv): Promi
   try {
     const applied = await migrate(sql, { schema: config.db.schema, log })
     console.log(applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date')
+    if (config.db.appPassword !== undefined) {
+      // A role's password cannot be a bind parameter; format() quotes it as a literal.
+      const [{ stmt }] =
+        await sql`select format('alter role stockflow_app login password %L', ${config.db.appPassword}::text) as stmt`
+      await sql.unsafe(stmt)
+      console.log('stockflow_app may log in')
+    }
     return 0
   } finally {
     await sql.end({ timeout: 5 })

@@ -17,13 +17,22 @@ export interface RedriveFilter {
   until?: string
 }
 
-const USAGE =
-  'usage: stockflow redrive [--code C] [--store N] [--item N] [--since ISO] [--until ISO] [--dry-run]'
+const USAGE = `usage: stockflow redrive (--code C | --store N | --item N | --since ISO | --until ISO)… [--dry-run]
+       stockflow redrive --all [--dry-run]
 
-export function parseRedriveArgs(argv: string[]): { filter: RedriveFilter; dryRun: boolean } {
+Sends failed movements (the errored_movements view, stage 'process') back to the events topic, once
+their cause is fixed: book the missing stock first, then re-drive. Each keeps its source file and line,
+and its failed_movements row is kept and marked redriven. The filters combine (and); without one,
+--all is required. --dry-run prints what would be sent and sends nothing. Every run is audited in
+the redrives table.`
+
+/** The arguments, or undefined when help was asked for. */
+export function parseRedriveArgs(argv: string[]): { filter: RedriveFilter; dryRun: boolean } | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      all: { type: 'boolean', default: false },
       code: { type: 'string' },
       store: { type: 'string' },
       item: { type: 'string' },
@@ -48,10 +57,15 @@ export function parseRedriveArgs(argv: string[]): { filter: RedriveFilter; dryRu
     since: values.since,
     until: values.until,
   }
-  return {
-    filter: Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)),
-    dryRun: values['dry-run'],
+  const given = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined))
+  if (values.help) return undefined
+  if (Object.keys(given).length === 0 && !values.all) {
+    throw new UsageError('USAGE', `${USAGE}\n\nNo filter given: name what to re-drive, or pass --all.`)
   }
+  if (Object.keys(given).length > 0 && values.all) {
+    throw new UsageError('USAGE', `${USAGE}\n\n--all cannot be combined with a filter.`)
+  }
+  return { filter: given, dryRun: values['dry-run'] }
 }
 
 /** Failed movements matching the filter. Import-stage rejections are not here: fix the rejected CSV and drop it again. */
@@ -74,7 +88,12 @@ export async function runRedrive(
   env: NodeJS.ProcessEnv,
   out: (line: string) => void = console.log,
 ): Promise<number> {
-  const { filter, dryRun } = parseRedriveArgs(argv)
+  const args = parseRedriveArgs(argv)
+  if (!args) {
+    out(USAGE)
+    return 0
+  }
+  const { filter, dryRun } = args
   const config = loadConfig(env)
   const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 2, name: 'stockflow-redrive' })
   try {

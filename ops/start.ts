@@ -3,7 +3,7 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { type Stack, startStack } from '../infra/stack.ts'
+import { type Stack, stackPorts, startStack } from '../infra/stack.ts'
 import { loadConfig } from '../lib/config.ts'
 import { createSql, migrate } from '../lib/db.ts'
 import { supervise } from './supervisor.ts'
@@ -30,6 +30,7 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
     say('starting the local stack (Kafka, schema registry, Postgres); the first run downloads them')
     stack = await startStack({
       dir: values['stack-dir'],
+      ports: stackPorts(env),
       existing: {
         KAFKA_BROKERS: env.KAFKA_BROKERS,
         SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL,
@@ -51,6 +52,8 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
     say,
   )
   const input = resolve(config.importer.inputDir)
+  // Every line below works when pasted into another terminal in this folder: the commands find the
+  // running stack (or .env, or the environment) by themselves.
   console.error(
     [
       '',
@@ -60,7 +63,7 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
       `  Watch events:          npx stockflow tail ${config.topics.events} --from-beginning --follow`,
       `  Watch errors:          npx stockflow tail ${config.topics.errors} --follow`,
       '  Stock, lag, errors:    npx stockflow stats',
-      `  SQL:                   psql ${config.db.url.replace(/:[^:@/]*@/, ':***@')} -c 'select * from current_stock'`,
+      `  SQL:                   npx stockflow psql -c 'select * from current_stock'`,
       `  Health:                http://127.0.0.1:${config.processor.port}/readyz  (importer ${config.importer.port}, alerter ${config.alerter.port})`,
       '  Ctrl-C stops everything.',
       '',

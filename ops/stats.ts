@@ -2,11 +2,25 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../lib/config.ts'
 import { createSql } from '../lib/db.ts'
+import { UsageError } from '../lib/errors.ts'
 import { createKafka, groupLag } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { readOffsets } from '../processor/offset-store.ts'
 
-export async function collectStats(env: NodeJS.ProcessEnv) {
+const USAGE = `usage: stockflow stats [--window DURATION] [--json]
+
+Stock, parked sales, failed movements and import rejections by code, consumer lag by topic and
+partition, and the events applied over the window (default 5m; e.g. 90s, 15m, 2h).`
+
+/** "90s", "15m", "2h" (or plain seconds) as seconds; undefined when it is none of those. */
+export function parseWindow(text: string): number | undefined {
+  const m = /^(\d+)\s*(s|m|h)?$/.exec(text.trim())
+  if (!m) return undefined
+  const n = Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as const)[(m[2] ?? 's') as 's' | 'm' | 'h']
+  return n > 0 ? n : undefined
+}
+
+export async function collectStats(env: NodeJS.ProcessEnv, windowSeconds = 300) {
   const config = loadConfig(env)
   const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 2, name: 'stockflow-stats' })
   const kafka = createKafka(
@@ -23,14 +37,15 @@ export async function collectStats(env: NodeJS.ProcessEnv) {
           from stock_levels where last_transaction_id is not null`,
       sql`select count(*)::int as n from parked_sales`,
       sql`select code, count(*)::int as n from errored_movements group by code order by n desc`,
-      sql`select count(*) filter (where applied_at > now() - interval '1 minute')::int as last_minute,
-                 count(*) filter (where applied_at > now() - interval '5 minutes')::int as last_5_minutes
-          from stock_journal where applied_at > now() - interval '5 minutes'`,
+      sql`select count(*)::int as applied from stock_journal
+          where applied_at > now() - make_interval(secs => ${windowSeconds})`,
       readOffsets(sql, config.processor.groupId, config.topics.events),
       sql`select level, code, count from import_problems order by count desc, code`,
     ])
     const lag = {
-      [config.processor.groupId]: await groupLag(admin, config.processor.groupId, config.topics.events),
+      [config.processor.groupId]: (await groupLag(admin, config.processor.groupId, config.topics.events)).map(
+        (p) => ({ topic: config.topics.events, ...p }),
+      ),
       [config.alerter.groupId]: [
         ...(await groupLag(admin, config.alerter.groupId, config.topics.errors)).map((p) => ({
           topic: config.topics.errors,
@@ -65,9 +80,9 @@ export async function collectStats(env: NodeJS.ProcessEnv) {
       },
       lag,
       throughput: {
-        applied_last_minute: rate?.last_minute ?? 0,
-        per_second_last_minute: Math.round((rate?.last_minute ?? 0) / 60),
-        per_second_last_5_minutes: Math.round((rate?.last_5_minutes ?? 0) / 300),
+        window_seconds: windowSeconds,
+        applied: rate?.applied ?? 0,
+        per_second: Math.round(((rate?.applied ?? 0) / windowSeconds) * 100) / 100,
       },
     }
   } finally {
@@ -75,34 +90,47 @@ export async function collectStats(env: NodeJS.ProcessEnv) {
   }
 }
 
-export async function runStats(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } })
-  const s = await collectStats(env)
-  if (values.json) {
-    console.log(JSON.stringify(s))
+export async function runStats(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: (line: string) => void = console.log,
+): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      window: { type: 'string', default: '5m' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) {
+    out(USAGE)
     return 0
   }
-  console.log(`stock     ${s.stock.items} items, ${s.stock.units} units, ${s.stock.low} low`)
-  console.log(`parked    ${s.parked} sales waiting for stock`)
-  console.log(
-    `errors    ${
-      Object.entries(s.errors_by_code)
-        .map(([c, n]) => `${c}=${n}`)
-        .join(' ') || 'none'
-    }`,
-  )
+  const windowSeconds = parseWindow(values.window)
+  if (windowSeconds === undefined)
+    throw new UsageError('USAGE', `${USAGE}\n\n'${values.window}' is not a duration`)
+  const s = await collectStats(env, windowSeconds)
+  if (values.json) {
+    out(JSON.stringify(s))
+    return 0
+  }
   const codes = (m: Record<string, number>) =>
     Object.entries(m)
       .map(([c, n]) => `${c}=${n}`)
       .join(' ') || 'none'
-  console.log(`imports   rows rejected: ${codes(s.import_rejections.rows_by_code)}`)
-  console.log(`          files refused: ${codes(s.import_rejections.files_by_code)}`)
-  console.log(
-    `throughput ${s.throughput.per_second_last_minute}/s (1 min), ${s.throughput.per_second_last_5_minutes}/s (5 min)`,
+  out(`stock       ${s.stock.items} items, ${s.stock.units} units, ${s.stock.low} low`)
+  out(`parked      ${s.parked} sales waiting for stock`)
+  out(`failed      ${codes(s.errors_by_code)}  (movements the processor gave up on; stockflow redrive)`)
+  out(`imports     rows rejected: ${codes(s.import_rejections.rows_by_code)}`)
+  out(`            files refused: ${codes(s.import_rejections.files_by_code)}`)
+  out(
+    `throughput  ${s.throughput.applied} events applied in the last ${values.window} (${s.throughput.per_second}/s)`,
   )
   for (const [group, parts] of Object.entries(s.lag)) {
     const total = parts.reduce((n, p) => n + p.lag, 0)
-    console.log(`lag       ${group}: ${total} (${parts.map((p) => `p${p.partition}=${p.lag}`).join(' ')})`)
+    const each = parts.map((p) => `${p.topic}/${p.partition}=${p.lag}`).join(' ')
+    out(`lag         ${group}: ${total}  (${each})`)
   }
   return 0
 }

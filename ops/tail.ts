@@ -6,9 +6,13 @@ import { UsageError } from '../lib/errors.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createDecoder, createRegistry, type Decoder } from '../lib/registry.ts'
-import type { SchemaName } from '../schemas/contract.ts'
+import { SCHEMAS, type SchemaName } from '../schemas/contract.ts'
 
-const USAGE = 'usage: stockflow tail TOPIC [--from-beginning] [--follow] [--max N] [--key K]'
+const USAGE = `usage: stockflow tail TOPIC [--from-beginning] [--follow] [--max N] [--key K] [--raw]
+
+Prints a topic's messages as JSON lines, decoded through the schema registry. Without --follow it stops
+at the end of the topic as it was when it started. Times are ISO-8601; --raw prints them as the epoch
+milliseconds on the wire. "no messages" goes to stderr when nothing matched.`
 
 export interface TailOptions {
   topic: string
@@ -16,9 +20,11 @@ export interface TailOptions {
   follow: boolean
   max: number
   key: string | undefined
+  raw: boolean
 }
 
-export function parseTailArgs(argv: string[]): TailOptions {
+/** The options, or undefined when help was asked for. */
+export function parseTailArgs(argv: string[]): TailOptions | undefined {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -27,8 +33,11 @@ export function parseTailArgs(argv: string[]): TailOptions {
       follow: { type: 'boolean', short: 'f', default: false },
       max: { type: 'string' },
       key: { type: 'string' },
+      raw: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   })
+  if (values.help) return undefined
   const max = values.max === undefined ? Number.POSITIVE_INFINITY : Number(values.max)
   if (positionals.length !== 1 || !(max > 0)) throw new UsageError('USAGE', USAGE)
   return {
@@ -37,8 +46,34 @@ export function parseTailArgs(argv: string[]): TailOptions {
     follow: values.follow,
     max,
     key: values.key,
+    raw: values.raw,
   }
 }
+
+/** Epoch milliseconds as ISO-8601, in the decoded value too (timestamp-millis fields decode to numbers). */
+function isoTimes(value: unknown, timeFields: ReadonlySet<string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => isoTimes(v, timeFields))
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      timeFields.has(k) && typeof v === 'number'
+        ? new Date(v).toISOString()
+        : timeFields.has(k) && Array.isArray(v)
+          ? v.map((x) => (typeof x === 'number' ? new Date(x).toISOString() : x))
+          : isoTimes(v, timeFields),
+    ]),
+  )
+}
+
+/** The contract's timestamp-millis fields, by name. */
+const TIME_FIELDS: ReadonlySet<string> = new Set(
+  Object.values(SCHEMAS).flatMap((schema) =>
+    (schema.fields as { name: string; type: unknown }[])
+      .filter((f) => JSON.stringify(f.type).includes('"timestamp-millis"'))
+      .map((f) => f.name),
+  ),
+)
 
 /** Prints messages to `out`; returns how many. Without --follow it stops at the end offsets seen at start. */
 export async function runTail(
@@ -47,6 +82,10 @@ export async function runTail(
   out: (line: string) => void = console.log,
 ): Promise<number> {
   const opts = parseTailArgs(argv)
+  if (!opts) {
+    out(USAGE)
+    return 0
+  }
   const config = loadConfig(env)
   const log = createLogger({ name: 'tail', level: 'error' })
   const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-tail`)
@@ -104,10 +143,10 @@ export async function runTail(
             topic: opts.topic,
             partition,
             offset: message.offset,
-            timestamp: message.timestamp,
+            timestamp: opts.raw ? message.timestamp : new Date(Number(message.timestamp)).toISOString(),
             key,
             headers,
-            value,
+            value: opts.raw ? value : isoTimes(value, TIME_FIELDS),
             ...(error ? { error } : {}),
           }),
         )
@@ -122,5 +161,11 @@ export async function runTail(
   await finished
   process.off('SIGINT', stop)
   await consumer.disconnect()
+  if (printed === 0) {
+    console.error(
+      `no messages${opts.key === undefined ? '' : ` with key ${opts.key}`} on ${opts.topic}` +
+        (opts.fromBeginning || opts.follow ? '' : ' (new ones only; --from-beginning reads the whole topic)'),
+    )
+  }
   return 0
 }

@@ -15,7 +15,12 @@ import { createProcessorMetrics } from './processor-metrics.ts'
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(env)
   const log = createLogger({ name: 'processor', level: config.log.level, pretty: process.stdout.isTTY })
-  const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 6, name: 'stockflow-processor' })
+  const sql = createSql({
+    url: config.db.url,
+    schema: config.db.schema,
+    max: config.db.poolMax,
+    name: 'stockflow-processor',
+  })
   // Postgres or the broker may be restarting while we start: wait for them rather than exit. Only a
   // schema that is not migrated, or bad config, ends the start-up.
   const ready = (what: string, fn: () => Promise<unknown>) =>
@@ -66,6 +71,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   })
   const backlog = metrics.gauge('stockflow_outbox_backlog', 'Outbox rows not yet published')
   const health = await serveHealth({
+    host: config.healthHost,
     port: config.processor.port,
     metrics,
     checks: {

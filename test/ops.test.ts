@@ -1,9 +1,9 @@
 // Operator tools against the real stack: tail decodes, redrive filters, dry-runs and stays idempotent.
 import type { Kafka, Producer } from 'kafkajs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Encoder } from '../lib/registry.ts'
 import { runRedrive } from '../ops/redrive.ts'
-import { collectStats } from '../ops/stats.ts'
+import { collectStats, runStats } from '../ops/stats.ts'
 import { runTail } from '../ops/tail.ts'
 import type { Processor } from '../processor/processor.ts'
 import type { StockMovement } from '../schemas/contract.ts'
@@ -65,9 +65,37 @@ describe('operator tools', () => {
     ).toBe(0)
     expect(lines).toHaveLength(1)
     const row = JSON.parse(lines[0]!)
-    expect(row).toMatchObject({ topic: ctx.config.topics.events, key: '30:2', value: sales[1] })
+    expect(row).toMatchObject({
+      topic: ctx.config.topics.events,
+      key: '30:2',
+      value: { ...sales[1], occurred_at: new Date(sales[1]!.occurred_at).toISOString() },
+    })
+    expect(row.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
     expect(row.offset).toMatch(/^\d+$/)
     expect(typeof row.partition).toBe('number')
+
+    const raw: string[] = []
+    await runTail([ctx.config.topics.events, '--from-beginning', '--key', '30:2', '--raw'], ctx.env, (l) =>
+      raw.push(l),
+    )
+    expect(JSON.parse(raw[0]!)).toMatchObject({
+      value: sales[1],
+      timestamp: expect.stringMatching(/^\d{13}$/),
+    })
+
+    const said = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const none: string[] = []
+    try {
+      await runTail([ctx.config.topics.events, '--from-beginning', '--key', 'no:such'], ctx.env, (l) =>
+        none.push(l),
+      )
+      expect(none).toEqual([])
+      expect(said.mock.calls.map((c) => c[0])).toEqual([
+        `no messages with key no:such on ${ctx.config.topics.events}`,
+      ])
+    } finally {
+      said.mockRestore()
+    }
 
     const errors: string[] = []
     await runTail([ctx.config.topics.errors, '--from-beginning', '--max', '2'], ctx.env, (l) =>
@@ -75,6 +103,22 @@ describe('operator tools', () => {
     )
     expect(errors).toHaveLength(2)
     expect(errors.map((l) => JSON.parse(l).value.code)).toEqual(['UNKNOWN_ITEM', 'UNKNOWN_ITEM'])
+  })
+
+  it('redrive explains itself, and refuses to run without a filter unless --all is given', async () => {
+    const help: string[] = []
+    expect(await runRedrive(['--help'], ctx.env, (l) => help.push(l))).toBe(0)
+    expect(help.join('\n')).toMatch(/^usage: stockflow redrive/)
+    await expect(runRedrive([], ctx.env, () => {})).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('No filter given'),
+    })
+    await expect(runRedrive(['--all', '--store', '3'], ctx.env, () => {})).rejects.toMatchObject({
+      code: 'USAGE',
+    })
+    const all: string[] = []
+    expect(await runRedrive(['--all', '--dry-run'], ctx.env, (l) => all.push(l))).toBe(0)
+    expect(all.length).toBeGreaterThan(0)
   })
 
   it('redrive --dry-run lists what would be sent and sends nothing', async () => {
@@ -127,5 +171,17 @@ describe('operator tools', () => {
     expect(s.stock).toMatchObject({ items: 3, units: 5 + 10 + 5 })
     expect(s.errors_by_code).toEqual({ UNKNOWN_ITEM: 1 })
     expect(s.parked).toBe(0)
+    expect(s.lag[ctx.config.processor.groupId]!.map((p) => p.topic)).toEqual(
+      Array(ctx.config.topics.eventsPartitions).fill(ctx.config.topics.events),
+    )
+
+    const lines: string[] = []
+    expect(await runStats(['--window', '2h'], ctx.env, (l) => lines.push(l))).toBe(0)
+    const applied = (await ctx.sql`select count(*)::int as n from stock_journal`)[0]!.n
+    expect(lines).toContain(
+      `throughput  ${applied} events applied in the last 2h (${Math.round((applied / 7200) * 100) / 100}/s)`,
+    )
+    expect(lines.find((l) => l.startsWith('lag         '))).toContain(`${ctx.config.topics.events}/0=0`)
+    await expect(runStats(['--window', 'soon'], ctx.env)).rejects.toMatchObject({ code: 'USAGE' })
   })
 })
