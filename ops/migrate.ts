@@ -14,9 +14,9 @@ export async function runMigrate(_argv: string[], env: NodeJS.ProcessEnv): Promi
     console.log(applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date')
     if (config.db.appPassword !== undefined) {
       // A role's password cannot be a bind parameter; format() quotes it as a literal.
-      const [{ stmt }] =
+      const [row] =
         await sql`select format('alter role stockflow_app login password %L', ${config.db.appPassword}::text) as stmt`
-      await sql.unsafe(stmt)
+      await sql.unsafe(String(row?.stmt))
       console.log('stockflow_app may log in')
     }
     return 0
