@@ -1,4 +1,5 @@
-// Apache Kafka 3.9.1 in KRaft combined mode, from Maven Central jars, on loopback.
+// Apache Kafka in KRaft combined mode, from Maven Central jars, on loopback. 3.9.1 by default; the 4.x
+// line is supported too (STACK_KAFKA_VERSION), and CI runs the integration suites against both.
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -6,12 +7,27 @@ import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
 import { type Daemon, run, spawnDaemon, stopDaemon, waitFor } from './processes.ts'
 
-export const KAFKA_VERSION = '3.9.1'
-const POM = fileURLToPath(new URL('./kafka/pom.xml', import.meta.url))
+export const DEFAULT_KAFKA_VERSION = '3.9.1'
+export const SUPPORTED_KAFKA = /^(3\.9|4\.[01])\.\d+$/
+
+/** The broker version STACK_KAFKA_VERSION asks for, checked against the lines this project supports. */
+export function kafkaVersion(env: NodeJS.ProcessEnv): string {
+  const v = env.STACK_KAFKA_VERSION?.trim() || DEFAULT_KAFKA_VERSION
+  if (!SUPPORTED_KAFKA.test(v)) {
+    throw new Error(`STACK_KAFKA_VERSION must be a 3.9.x, 4.0.x or 4.1.x release, got '${v}'`)
+  }
+  return v
+}
+
+const major = (version: string) => Number(version.split('.')[0])
+const pomFor = (version: string) =>
+  fileURLToPath(new URL(major(version) >= 4 ? './kafka/pom-4.xml' : './kafka/pom.xml', import.meta.url))
 
 export interface KafkaServerOptions {
   cacheDir: string
   dataDir: string
+  /** Default DEFAULT_KAFKA_VERSION. */
+  version?: string
   port: number
   controllerPort: number
   heap?: string
@@ -30,15 +46,16 @@ export interface KafkaServer {
 }
 
 /** Downloads the broker jars once per cache folder; later starts reuse them. */
-export async function ensureKafkaJars(cacheDir: string): Promise<string> {
-  const dir = join(cacheDir, `kafka-${KAFKA_VERSION}`, 'libs')
+export async function ensureKafkaJars(cacheDir: string, version = DEFAULT_KAFKA_VERSION): Promise<string> {
+  const dir = join(cacheDir, `kafka-${version}`, 'libs')
   if (existsSync(join(dir, '.complete'))) return dir
   mkdirSync(dir, { recursive: true })
   await run('mvn', [
     '-q',
     '-B',
     '-f',
-    POM,
+    pomFor(version),
+    `-Dkafka.version=${version}`,
     'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies',
     '-DincludeScope=runtime',
     `-DoutputDirectory=${dir}`,
@@ -88,6 +105,19 @@ function serverProperties(o: KafkaServerOptions, logDir: string): string {
     .join('\n')}\n`
 }
 
+// Kafka 3 (reload4j) and Kafka 4 (log4j2) read different files; each gets the same quiet settings.
+const LOG4J2 = [
+  'rootLogger.level=WARN',
+  'rootLogger.appenderRef.stdout.ref=STDOUT',
+  'appender.stdout.type=Console',
+  'appender.stdout.name=STDOUT',
+  'appender.stdout.layout.type=PatternLayout',
+  'appender.stdout.layout.pattern=[%d] %p %m (%c)%n',
+  'logger.broker.name=kafka.server.BrokerServer',
+  'logger.broker.level=INFO',
+  '',
+].join('\n')
+
 const LOG4J = [
   'log4j.rootLogger=WARN, stdout',
   'log4j.logger.kafka.server.KafkaServer=INFO',
@@ -102,7 +132,8 @@ export function createKafkaServer(o: KafkaServerOptions): KafkaServer {
   const brokers = `127.0.0.1:${o.port}`
   const logFile = join(o.dataDir, 'kafka.log')
   const propsFile = join(o.dataDir, 'server.properties')
-  const log4jFile = join(o.dataDir, 'log4j.properties')
+  const version = o.version ?? DEFAULT_KAFKA_VERSION
+  const log4jFile = join(o.dataDir, major(version) >= 4 ? 'log4j2.properties' : 'log4j.properties')
   let daemon: Daemon | undefined
   let libs = ''
 
@@ -111,7 +142,9 @@ export function createKafkaServer(o: KafkaServerOptions): KafkaServer {
     `-Xms${o.heap ?? '512m'}`,
     '-XX:+UseG1GC',
     '-Djava.awt.headless=true',
-    `-Dlog4j.configuration=file:${log4jFile}`,
+    major(version) >= 4
+      ? `-Dlog4j2.configurationFile=${log4jFile}`
+      : `-Dlog4j.configuration=file:${log4jFile}`,
     '-cp',
     `${libs}/*`,
     mainClass,
@@ -123,7 +156,7 @@ export function createKafkaServer(o: KafkaServerOptions): KafkaServer {
     if (existsSync(join(logDir, 'meta.properties'))) return
     mkdirSync(logDir, { recursive: true })
     writeFileSync(propsFile, serverProperties(o, logDir))
-    writeFileSync(log4jFile, LOG4J)
+    writeFileSync(log4jFile, major(version) >= 4 ? LOG4J2 : LOG4J)
     const clusterId = randomBytes(16).toString('base64url')
     // `=` form: a base64url id may start with '-', which the tool would read as an option.
     // In KRaft, SCRAM users are part of the metadata, so they are created when the storage is formatted.
@@ -160,7 +193,7 @@ export function createKafkaServer(o: KafkaServerOptions): KafkaServer {
     pid: () => daemon?.pid,
     async start() {
       mkdirSync(o.dataDir, { recursive: true })
-      libs = await ensureKafkaJars(o.cacheDir)
+      libs = await ensureKafkaJars(o.cacheDir, version)
       await format()
       daemon = spawnDaemon('kafka', 'java', java('kafka.Kafka', [propsFile]), { logFile })
       await ready()

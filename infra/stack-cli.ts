@@ -1,12 +1,13 @@
 // `npm run stack` / `stockflow stack`: runs the infrastructure only, until SIGINT or SIGTERM.
 import { chmodSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { DEFAULT_KAFKA_VERSION, kafkaVersion } from './kafka-server.ts'
 import { DEV_PORTS, formatEnv, stackPorts, startStack } from './stack.ts'
 
 // Not --env-file: Node takes that flag for itself even after the script's name.
 const USAGE = `usage: stockflow stack [--dir DIR] [--write-env PATH] [--fresh]
 
-Starts Kafka (KRaft), Apicurio Registry and a private PostgreSQL on 127.0.0.1, and stays in the
+Starts Kafka (KRaft; STACK_KAFKA_VERSION, default ${DEFAULT_KAFKA_VERSION}, or a 4.0/4.1 release), Apicurio Registry and a private PostgreSQL on 127.0.0.1, and stays in the
 foreground until Ctrl-C or SIGTERM, then stops them. --write-env writes the three URLs to PATH (mode 0600).
 Other stockflow commands run in the same folder find this stack by themselves.
 A part is skipped when KAFKA_BROKERS, SCHEMA_REGISTRY_URL or DATABASE_URL is already set.
@@ -51,6 +52,7 @@ export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promi
     fresh: values.fresh,
     cacheDir: env.STOCKFLOW_CACHE_DIR,
     ports: stackPorts(env),
+    kafkaVersion: kafkaVersion(env),
     existing: {
       KAFKA_BROKERS: env.KAFKA_BROKERS || undefined,
       SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL || undefined,

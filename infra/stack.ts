@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createKafkaServer, type KafkaServer } from './kafka-server.ts'
+import { createKafkaServer, DEFAULT_KAFKA_VERSION, type KafkaServer } from './kafka-server.ts'
 import { createPostgresServer, type PostgresServer } from './postgres-server.ts'
 import { killGroup, pidAlive, which } from './processes.ts'
 import { createRegistryServer, type RegistryServer } from './registry-server.ts'
@@ -35,6 +35,8 @@ export interface StackOptions {
   ports?: Partial<StackPorts>
   /** Already-running services; a configured URL means that part is not started. */
   existing?: { KAFKA_BROKERS?: string; SCHEMA_REGISTRY_URL?: string; DATABASE_URL?: string }
+  /** The broker's release (infra/kafka-server.ts says which lines); default DEFAULT_KAFKA_VERSION. */
+  kafkaVersion?: string
   /** Start from empty data folders (tests want a clean broker and database each run). */
   fresh?: boolean
   /** Also open a SASL/SCRAM-SHA-512 listener on the broker (security tests). */
@@ -161,6 +163,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     : createKafkaServer({
         cacheDir,
         dataDir: join(dir, 'kafka'),
+        version: opts.kafkaVersion,
         port: ports.kafka,
         controllerPort: ports.kafkaController,
         scram: opts.scram,
@@ -191,7 +194,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     // The JVMs start in parallel: the registry's start-up overlaps the broker's.
     await Promise.all([
-      kafka?.start().then(() => log(`kafka ${kafka.brokers} ready (${Date.now() - started} ms)`)),
+      kafka
+        ?.start()
+        .then(() =>
+          log(
+            `kafka ${opts.kafkaVersion ?? DEFAULT_KAFKA_VERSION} ${kafka.brokers} ready (${Date.now() - started} ms)`,
+          ),
+        ),
       registry?.start().then(() => log(`registry ${registry.url} ready (${Date.now() - started} ms)`)),
       pg?.start().then(() => log(`postgres 127.0.0.1:${ports.postgres} ready (${Date.now() - started} ms)`)),
     ])

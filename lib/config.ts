@@ -53,6 +53,9 @@ export interface Config {
     outboxPollMs: number
     /** How often a halted partition (topic recreated below the ledger) is checked for an operator's accept. */
     haltRecheckMs: number
+    /** Bounds on one fetch response, in bytes: the consumer's buffers are most of the processor's memory. */
+    fetchMaxBytes: number
+    fetchPartitionMaxBytes: number
     port: number
   }
   alerter: {
@@ -261,6 +264,13 @@ export function loadConfig(env: Env): Config {
       retryPollMs: r.int('PROCESS_RETRY_POLL_MS', 500, 10, 600_000),
       outboxPollMs: r.int('OUTBOX_POLL_MS', 200, 10, 600_000),
       haltRecheckMs: r.int('PROCESS_HALT_RECHECK_MS', 5000, 10, 600_000),
+      fetchMaxBytes: r.int('PROCESS_FETCH_MAX_BYTES', 4 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
+      fetchPartitionMaxBytes: r.int(
+        'PROCESS_FETCH_PARTITION_MAX_BYTES',
+        1024 * 1024,
+        16 * 1024,
+        64 * 1024 * 1024,
+      ),
       port: r.int('PROCESSOR_PORT', 9465, 0, 65535),
     },
     alerter: {

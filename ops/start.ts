@@ -3,6 +3,7 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { kafkaVersion } from '../infra/kafka-server.ts'
 import { type Stack, stackPorts, startStack } from '../infra/stack.ts'
 import { loadConfig } from '../lib/config.ts'
 import { createSql, migrate } from '../lib/db.ts'
@@ -31,6 +32,7 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
     stack = await startStack({
       dir: values['stack-dir'],
       ports: stackPorts(env),
+      kafkaVersion: kafkaVersion(env),
       existing: {
         KAFKA_BROKERS: env.KAFKA_BROKERS,
         SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL,

@@ -49,7 +49,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const consumer = kafka.consumer({
     groupId: config.processor.groupId,
     maxWaitTimeInMs: 50,
-    maxBytes: 16 * 1024 * 1024,
+    maxBytes: config.processor.fetchMaxBytes,
+    maxBytesPerPartition: config.processor.fetchPartitionMaxBytes,
   })
   await ready('Kafka consumer', () => consumer.connect())
   const metrics = createMetrics('processor')

@@ -1,5 +1,7 @@
 // Starts the real local stack for the integration suites, unless all three URLs are given.
+
 import type { TestProject } from 'vitest/node'
+import { kafkaVersion } from '../infra/kafka-server.ts'
 import { type Stack, type StackEnv, startStack, TEST_PORTS } from '../infra/stack.ts'
 
 declare module 'vitest' {
@@ -28,12 +30,13 @@ export async function setup(project: TestProject): Promise<void> {
   stack = await startStack({
     dir: process.env.TEST_STACK_DIR ?? '.stack/test',
     ports: TEST_PORTS,
+    kafkaVersion: kafkaVersion(process.env),
     fresh: true,
     scram: SCRAM,
     log: (msg) => console.log(`[stack] ${msg}`),
   })
   console.log(
-    `[stack] Kafka 3.9.1, Apicurio and PostgreSQL started by the project in ${Date.now() - started} ms`,
+    `[stack] Kafka ${kafkaVersion(process.env)}, Apicurio and PostgreSQL started by the project in ${Date.now() - started} ms`,
   )
   project.provide('stack', stack.env)
   project.provide('appDatabaseUrl', stack.postgres?.appUrl ?? null)
