@@ -23,23 +23,25 @@ const service =
   }
 
 /**
- * `needs`: the services a command talks to, checked before it runs. `start` and `stack` check only what
- * is configured, since they start the rest; `stack` ignores a running stack, being one.
+ * `needs`: the services a tool talks to, checked before it runs, so that it fails at once with the
+ * variable's name. `start` and `stack` check only what is configured, since they start the rest (and
+ * `stack` ignores a running stack, being one). The services check nothing up front: they wait for
+ * their dependencies, as they must when a broker or database restarts under them.
  */
 const COMMANDS: Record<string, { about: string; needs: readonly UrlKey[]; load: () => Promise<Run> }> = {
   importer: {
     about: 'watch INPUT_DIR and import CSV files',
-    needs: ALL,
+    needs: [],
     load: async () => service('importer', () => import('../importer/main.ts')),
   },
   processor: {
     about: 'apply events to Postgres exactly once',
-    needs: ALL,
+    needs: [],
     load: async () => service('processor', () => import('../processor/main.ts')),
   },
   alerter: {
     about: 'turn errors and low-stock events into alerts',
-    needs: ALL,
+    needs: [],
     load: async () => service('alerter', () => import('../alerter/main.ts')),
   },
   import: {
@@ -109,8 +111,9 @@ if (!command) {
 try {
   const resolved = resolveEnv(process.env, process.cwd(), { useRunningStack: name !== 'stack' })
   const asksHelp = rest.includes('--help') || rest.includes('-h')
-  const configured = command.needs.length > 0 ? command.needs : ALL.filter((k) => resolved.sources[k])
-  if (!asksHelp) await preflight(resolved, configured)
+  const starts = name === 'start' || name === 'stack'
+  const checked = starts ? ALL.filter((k) => resolved.sources[k]) : command.needs
+  if (!asksHelp) await preflight(resolved, checked)
   const run = await command.load()
   // Services resolve undefined and keep running until a signal; tools resolve their exit code.
   const code = await run(rest, resolved.env)
