@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 
-const unitDirs = '{lib,schemas,importer,processor,alerter,bin,infra,bench}'
+const unitDirs = '{lib,schemas,importer,processor,alerter,ops,bin,infra,bench}'
 
 export default defineConfig({
   test: {

@@ -9,6 +9,7 @@ type Run = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number | undefine
 const ALL: readonly UrlKey[] = URL_KEYS
 const KAFKA_ONLY: readonly UrlKey[] = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL']
 const DB_ONLY: readonly UrlKey[] = ['DATABASE_URL']
+const KAFKA_AND_DB: readonly UrlKey[] = ['KAFKA_BROKERS', 'DATABASE_URL']
 
 /**
  * A long-running service: its main resolves once started, and signals end it. Before anything starts,
@@ -61,12 +62,12 @@ const COMMANDS: Record<string, { about: string; needs: readonly UrlKey[]; load: 
   },
   stats: {
     about: 'stock, parked, errors, lag and throughput',
-    needs: ALL,
+    needs: KAFKA_AND_DB,
     load: async () => (await import('../ops/stats.ts')).runStats,
   },
   offsets: {
     about: 'ledger offsets against the log; --accept-reset for a recreated topic',
-    needs: ALL,
+    needs: KAFKA_AND_DB,
     load: async () => (await import('../ops/offsets.ts')).runOffsets,
   },
   migrate: {

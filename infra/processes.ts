@@ -1,6 +1,6 @@
 // Child-process plumbing for the local stack: detached process groups, log files, bounded waits.
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { openSync } from 'node:fs'
+import { openSync, readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 
 const execFileAsync = promisify(execFile)
@@ -75,6 +75,28 @@ export function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/**
+ * When a process started, in clock ticks since boot (/proc/PID/stat, field 22), or undefined where there
+ * is no /proc. With the pid it names one process for good: a pid reused after a crash or a reboot has
+ * another start time.
+ */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) may hold spaces and parentheses; the fields after its last ')' are plain.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[19])
+  } catch {
+    return undefined
+  }
+}
+
+/** The process that wrote a lock is still the one running under its pid. */
+export function sameProcessAlive(pid: number, startTime: number | undefined): boolean {
+  if (!pidAlive(pid)) return false
+  return startTime === undefined || processStartTime(pid) === undefined || processStartTime(pid) === startTime
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`, always to the whole group. */

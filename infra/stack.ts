@@ -1,11 +1,11 @@
 // The local stack: Kafka, the schema registry and Postgres, each started unless its URL is configured.
 // Shared by `npm run stack`, `stockflow start`, the vitest global setup, the bench and the chaos harness.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createKafkaServer, DEFAULT_KAFKA_VERSION, type KafkaServer } from './kafka-server.ts'
 import { createPostgresServer, type PostgresServer } from './postgres-server.ts'
-import { killGroup, pidAlive, which } from './processes.ts'
+import { killGroup, pidAlive, processStartTime, sameProcessAlive, which } from './processes.ts'
 import { createRegistryServer, type RegistryServer } from './registry-server.ts'
 
 export interface StackPorts {
@@ -66,6 +66,8 @@ export interface Stack {
  */
 interface LockFile {
   pid: number
+  /** The owner's start time (processStartTime), so a reused pid is not taken for the owner. */
+  startTime?: number
   env: StackEnv
   /** The least-privilege role's URL, when this stack started Postgres. */
   appUrl?: string
@@ -79,7 +81,7 @@ export function readRunningStack(dir: string): (StackEnv & { DATABASE_APP_URL?: 
   if (!existsSync(lockPath)) return undefined
   try {
     const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as LockFile
-    if (!lock.ready || !pidAlive(lock.pid)) return undefined
+    if (!lock.ready || !sameProcessAlive(lock.pid, lock.startTime)) return undefined
     return lock.appUrl ? { ...lock.env, DATABASE_APP_URL: lock.appUrl } : lock.env
   } catch {
     return undefined // half-written or foreign: no stack to use
@@ -112,9 +114,10 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 function claimLock(lockPath: string): void {
   if (!existsSync(lockPath)) return
   const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as LockFile
-  if (pidAlive(lock.pid) && lock.pid !== process.pid) {
+  if (sameProcessAlive(lock.pid, lock.startTime) && lock.pid !== process.pid) {
     throw new Error(
-      `A stack is already running in this folder (pid ${lock.pid}). Use its settings:\n${formatEnv(lock.env)}`,
+      `A stack is already running in this folder (pid ${lock.pid}, ${lockPath}); other commands here use it. ` +
+        `Its settings:\n${formatEnv(lock.env)}`,
     )
   }
   for (const child of lock.children) {
@@ -184,9 +187,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
   const writeLock = (ready: boolean) => {
     const children = [kafka?.pid(), registry?.pid(), pg?.pid()].filter((p): p is number => p !== undefined)
-    const lock: LockFile = { pid: process.pid, env, appUrl: pg?.appUrl, ready, children }
-    writeFileSync(lockPath, JSON.stringify(lock, null, 2), { mode: 0o600 })
-    chmodSync(lockPath, 0o600)
+    const lock: LockFile = {
+      pid: process.pid,
+      startTime: processStartTime(process.pid),
+      env,
+      appUrl: pg?.appUrl,
+      ready,
+      children,
+    }
+    // Written aside and renamed: a reader in another terminal sees the old lock or the new, never half.
+    const next = `${lockPath}.${process.pid}.tmp`
+    writeFileSync(next, JSON.stringify(lock, null, 2), { mode: 0o600 })
+    chmodSync(next, 0o600)
+    renameSync(next, lockPath)
   }
 
   writeLock(false)

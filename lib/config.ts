@@ -220,6 +220,28 @@ function readMemory(r: Reader): Config['memory'] {
   }
 }
 
+function readDb(r: Reader): Config['db'] {
+  const db = {
+    url: r.url('DATABASE_URL'),
+    schema: r.str('DATABASE_SCHEMA', 'public'),
+    // The processor applies, retries parked sales, relays the outbox and re-checks halts at once: 3 at least.
+    poolMax: r.int('DATABASE_POOL_MAX', 6, 3, 100),
+    appPassword: r.optional('DATABASE_APP_PASSWORD'),
+  }
+  if (!/^[a-z_][a-z0-9_]*$/.test(db.schema)) {
+    r.problems.push(`DATABASE_SCHEMA must be a lower-case SQL identifier, got '${db.schema}'`)
+  }
+  return db
+}
+
+/** The database settings alone, for the tools that need nothing else (`psql`, `migrate`). */
+export function loadDbConfig(env: Env): Config['db'] {
+  const r = new Reader(env)
+  const db = readDb(r)
+  if (r.problems.length > 0) throw new ConfigError(r.problems)
+  return deepFreeze(db)
+}
+
 export function loadConfig(env: Env): Config {
   const r = new Reader(env)
   const config: Config = {
@@ -229,13 +251,7 @@ export function loadConfig(env: Env): Config {
       username: r.optional('SCHEMA_REGISTRY_USERNAME'),
       password: r.optional('SCHEMA_REGISTRY_PASSWORD'),
     },
-    db: {
-      url: r.url('DATABASE_URL'),
-      schema: r.str('DATABASE_SCHEMA', 'public'),
-      // The processor applies, retries parked sales, relays the outbox and re-checks halts at once: 3 at least.
-      poolMax: r.int('DATABASE_POOL_MAX', 6, 3, 100),
-      appPassword: r.optional('DATABASE_APP_PASSWORD'),
-    },
+    db: readDb(r),
     topics: {
       events: r.str('TOPIC_EVENTS', 'events'),
       errors: r.str('TOPIC_ERRORS', 'errors'),
@@ -297,9 +313,6 @@ export function loadConfig(env: Env): Config {
   }
   if (config.alerter.webhookUrl !== undefined && !URL.canParse(config.alerter.webhookUrl)) {
     r.problems.push('ALERT_WEBHOOK_URL must be a URL')
-  }
-  if (!/^[a-z_][a-z0-9_]*$/.test(config.db.schema)) {
-    r.problems.push(`DATABASE_SCHEMA must be a lower-case SQL identifier, got '${config.db.schema}'`)
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems)
   return deepFreeze(config)

@@ -11,6 +11,10 @@ describe('kafkaLogLevel', () => {
     expect(at(logLevel.ERROR, 'Response Metadata There is no leader for this topic-partition')).toBe('debug')
     expect(at(logLevel.WARN, 'The group is rebalancing, so a rejoin is needed')).toBe('debug')
     expect(at(logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded Connection refused')).toBe('error')
+    expect(
+      at(logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded: The coordinator is not available'),
+    ).toBe('error')
+    expect(at(logLevel.ERROR, 'Error when calling eachBatch Not enough in-sync replicas')).toBe('error')
     expect(at(logLevel.WARN, 'Connection timeout')).toBe('warn')
     expect(at(logLevel.INFO, 'Consumer has joined the group')).toBe('info')
   })

@@ -48,6 +48,8 @@ const TRANSIENT =
 /** The level a kafkajs log entry deserves. */
 export function kafkaLogLevel(level: number, text: string): 'error' | 'warn' | 'info' | 'debug' {
   const mapped = LEVELS[level] ?? 'info'
+  // A crash, or a failed batch handler, is reported whatever its cause: it may be an outage that lasts.
+  if (/Crash|eachBatch|eachMessage|NumberOfRetriesExceeded/.test(text)) return mapped
   return (mapped === 'error' || mapped === 'warn') && TRANSIENT.test(text) ? 'debug' : mapped
 }
 

@@ -6,6 +6,7 @@ const proc = (over: Partial<ProcessLike> = {}): ProcessLike => ({
   execArgv: ['--enable-source-maps'],
   argv: ['/opt/node', '/app/bin/commands.ts', 'importer'],
   execPath: '/opt/node',
+  platform: 'linux',
   env: { PATH: '/bin' },
   execve: (() => {
     throw new Error('not in a unit test')
@@ -38,6 +39,8 @@ describe('relaunchPlan', () => {
     const plan = relaunchPlan(proc(), memory)!
     expect(relaunchPlan(proc({ execArgv: plan.args.slice(1, 4) }), memory)).toBeUndefined()
     expect(relaunchPlan(proc({ execve: undefined }), memory)).toBeUndefined()
+    expect(relaunchPlan(proc({ platform: 'win32' }), memory)).toBeUndefined()
+    expect(relaunchPlan(proc({ env: { NODE_OPTIONS: '--max_old_space_size=512' } }), memory)).toBeUndefined()
   })
 })
 

@@ -14,14 +14,16 @@ export function heapFlags(memory: MemoryConfig): string[] {
 
 /** Whether the process already runs under heap flags, its own or the operator's. */
 export function hasHeapFlags(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)]
-  return given.some((a) => a.startsWith('--max-old-space-size'))
+  // V8 takes its flags with dashes or underscores alike.
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((a) => a.replaceAll('_', '-'))
+  return given.some((a) => a.startsWith('--max-old-space-size') || a.startsWith('--max-semi-space-size'))
 }
 
 export interface ProcessLike {
   execArgv: string[]
   argv: string[]
   execPath: string
+  platform: NodeJS.Platform
   env: NodeJS.ProcessEnv
   execve?: (file: string, args?: readonly string[], env?: NodeJS.ProcessEnv) => never
 }
@@ -35,7 +37,8 @@ export function relaunchPlan(
   memory: MemoryConfig,
 ): { args: string[]; env: NodeJS.ProcessEnv } | undefined {
   if (hasHeapFlags(proc.execArgv, proc.env.NODE_OPTIONS)) return undefined
-  if (typeof proc.execve !== 'function') return undefined
+  // execve exists on every platform but Windows throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM.
+  if (typeof proc.execve !== 'function' || proc.platform === 'win32') return undefined
   return {
     args: [proc.execPath, ...proc.execArgv, ...heapFlags(memory), ...proc.argv.slice(1)],
     // One arena: the services allocate from few threads, and each extra arena keeps freed pages resident.

@@ -62,23 +62,38 @@ export function describeSetting(resolved: Resolved, key: UrlKey): string {
   return `${key} (${redactUrl(value)}, from ${resolved.sources[key] ?? 'environment'})`
 }
 
-/** host:port pairs a setting points at, for a reachability check. */
-function endpointsOf(key: UrlKey, value: string): { host: string; port: number }[] {
+/**
+ * Where a setting points, for a reachability check; a string is a problem with the value itself. Brokers
+ * are split as loadConfig splits them. A Postgres URL through a Unix socket is not checked.
+ */
+export function endpointsOf(key: UrlKey, value: string): { host: string; port: number }[] | string {
   if (key === 'KAFKA_BROKERS') {
-    return value.split(',').map((b) => {
-      const at = b.trim().lastIndexOf(':')
-      return { host: b.trim().slice(0, at), port: Number(b.trim().slice(at + 1)) }
-    })
+    const brokers = value
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean)
+    const parsed = brokers.map((b) => /^([^:\s]+):(\d{1,5})$/.exec(b))
+    const bad = brokers.filter((_, i) => !parsed[i] || Number(parsed[i]![2]) > 65535)
+    if (bad.length > 0) return `${bad.map((b) => `'${b}'`).join(', ')} is not host:port`
+    return parsed.map((m) => ({ host: m![1]!, port: Number(m![2]) }))
   }
-  if (!URL.canParse(value)) return []
+  if (!URL.canParse(value)) return 'is not a URL'
   const u = new URL(value)
+  const socketHost = u.searchParams.get('host')
+  if (u.hostname === '' || socketHost?.startsWith('/')) return []
   const fallback = u.protocol === 'https:' ? 443 : u.protocol.startsWith('postgres') ? 5432 : 80
   return [{ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || fallback) }]
 }
 
 function canConnect(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const socket = connect({ host, port })
+    let socket: ReturnType<typeof connect>
+    try {
+      socket = connect({ host, port })
+    } catch (err) {
+      resolve((err as Error).message)
+      return
+    }
     const done = (problem: string | undefined) => {
       socket.destroy()
       resolve(problem)
@@ -105,10 +120,16 @@ export async function preflight(
       problems.push(`${key} is not set, and no local stack is running in this folder`)
       continue
     }
-    for (const { host, port } of endpointsOf(key, value)) {
-      const problem = await canConnect(host, port, timeoutMs)
-      if (problem)
-        problems.push(`${describeSetting(resolved, key)} is not reachable at ${host}:${port}: ${problem}`)
+    const endpoints = endpointsOf(key, value)
+    if (typeof endpoints === 'string') {
+      problems.push(`${describeSetting(resolved, key)}: ${endpoints}`)
+      continue
+    }
+    // One answering broker is enough to bootstrap a Kafka client; so is the one database or registry.
+    const answers = await Promise.all(endpoints.map(({ host, port }) => canConnect(host, port, timeoutMs)))
+    if (endpoints.length > 0 && answers.every((a) => a !== undefined)) {
+      const where = endpoints.map(({ host, port }, i) => `${host}:${port} (${answers[i]})`).join(', ')
+      problems.push(`${describeSetting(resolved, key)} is not reachable at ${where}`)
     }
   }
   if (problems.length === 0) return

@@ -3,7 +3,7 @@
 // options go to psql unchanged: `stockflow psql -c 'select * from current_stock'`.
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
-import { loadConfig } from '../lib/config.ts'
+import { loadDbConfig } from '../lib/config.ts'
 import { UsageError } from '../lib/errors.ts'
 
 const USAGE = `usage: stockflow psql [--app] [psql arguments…]
@@ -23,6 +23,24 @@ function findPsql(): string {
   throw new Error('psql was not found; install the PostgreSQL client (apt-get install postgresql-client)')
 }
 
+/**
+ * A postgres:// URL as libpq's variables. Passed in the environment, not on the command line, where any
+ * local user could read the password in /proc.
+ */
+export function libpqEnv(url: string): NodeJS.ProcessEnv {
+  const u = new URL(url)
+  const out: NodeJS.ProcessEnv = {}
+  const host = u.searchParams.get('host') ?? u.hostname.replace(/^\[|\]$/g, '')
+  if (host) out.PGHOST = host
+  if (u.port) out.PGPORT = u.port
+  if (u.username) out.PGUSER = decodeURIComponent(u.username)
+  if (u.password) out.PGPASSWORD = decodeURIComponent(u.password)
+  if (u.pathname.length > 1) out.PGDATABASE = decodeURIComponent(u.pathname.slice(1))
+  const sslmode = u.searchParams.get('sslmode')
+  if (sslmode) out.PGSSLMODE = sslmode
+  return out
+}
+
 export async function runPsql(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (argv[0] === '--help' || argv[0] === '-h') {
     console.log(USAGE)
@@ -30,12 +48,16 @@ export async function runPsql(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   }
   const asApp = argv[0] === '--app'
   const args = asApp ? argv.slice(1) : argv
-  const config = loadConfig(env)
-  const url = asApp ? env.DATABASE_APP_URL : config.db.url
+  const db = loadDbConfig(env)
+  const url = asApp ? env.DATABASE_APP_URL : db.url
   if (!url) throw new UsageError('USAGE', `--app needs DATABASE_APP_URL (the local stack sets it)\n${USAGE}`)
-  const child = spawn(findPsql(), [url, ...args], {
+  const child = spawn(findPsql(), args, {
     stdio: 'inherit',
-    env: { ...env, PGOPTIONS: `${env.PGOPTIONS ?? ''} -c search_path=${config.db.schema}`.trim() },
+    env: {
+      ...env,
+      ...libpqEnv(url),
+      PGOPTIONS: `${env.PGOPTIONS ?? ''} -c search_path=${db.schema}`.trim(),
+    },
   })
   // psql handles Ctrl-C itself (it cancels the query); this process only waits for it.
   process.on('SIGINT', () => {})

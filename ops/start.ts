@@ -47,7 +47,9 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
   await migrate(sql, { schema: config.db.schema })
   await sql.end({ timeout: 5 })
   // Migrations ran as the owner; the services get the least-privilege role when the stack is ours.
-  const childEnv = stack?.postgres ? { ...ownerEnv, DATABASE_URL: stack.postgres.appUrl } : ownerEnv
+  // So do they when this folder's stack was started by `npm run stack` (its lock carries the app URL).
+  const appUrl = stack?.postgres?.appUrl ?? env.DATABASE_APP_URL
+  const childEnv = appUrl ? { ...ownerEnv, DATABASE_URL: appUrl } : ownerEnv
 
   const sup = supervise(
     ['importer', 'processor', 'alerter'].map((name) => ({ name, args: [BIN, name], env: childEnv })),

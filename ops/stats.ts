@@ -17,7 +17,7 @@ export function parseWindow(text: string): number | undefined {
   const m = /^(\d+)\s*(s|m|h)?$/.exec(text.trim())
   if (!m) return undefined
   const n = Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as const)[(m[2] ?? 's') as 's' | 'm' | 'h']
-  return n > 0 ? n : undefined
+  return n > 0 && n <= 366 * 24 * 3600 ? n : undefined
 }
 
 export async function collectStats(env: NodeJS.ProcessEnv, windowSeconds = 300) {
@@ -125,7 +125,7 @@ export async function runStats(
   out(`imports     rows rejected: ${codes(s.import_rejections.rows_by_code)}`)
   out(`            files refused: ${codes(s.import_rejections.files_by_code)}`)
   out(
-    `throughput  ${s.throughput.applied} events applied in the last ${values.window} (${s.throughput.per_second}/s)`,
+    `throughput  ${s.throughput.applied} events applied in the last ${/^\d+$/.test(values.window.trim()) ? `${values.window.trim()}s` : values.window} (${s.throughput.per_second}/s)`,
   )
   for (const [group, parts] of Object.entries(s.lag)) {
     const total = parts.reduce((n, p) => n + p.lag, 0)

@@ -50,6 +50,14 @@ export function parseTailArgs(argv: string[]): TailOptions | undefined {
   }
 }
 
+/** ISO-8601 for epoch milliseconds that a Date can hold; anything else (nanoseconds, -1) stays as it was. */
+function iso(ms: unknown): unknown {
+  const n = typeof ms === 'string' && /^-?\d+$/.test(ms) ? Number(ms) : ms
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= 8.64e15
+    ? new Date(n).toISOString()
+    : ms
+}
+
 /** Epoch milliseconds as ISO-8601, in the decoded value too (timestamp-millis fields decode to numbers). */
 function isoTimes(value: unknown, timeFields: ReadonlySet<string>): unknown {
   if (Array.isArray(value)) return value.map((v) => isoTimes(v, timeFields))
@@ -58,9 +66,9 @@ function isoTimes(value: unknown, timeFields: ReadonlySet<string>): unknown {
     Object.entries(value).map(([k, v]) => [
       k,
       timeFields.has(k) && typeof v === 'number'
-        ? new Date(v).toISOString()
+        ? iso(v)
         : timeFields.has(k) && Array.isArray(v)
-          ? v.map((x) => (typeof x === 'number' ? new Date(x).toISOString() : x))
+          ? v.map(iso)
           : isoTimes(v, timeFields),
     ]),
   )
@@ -143,7 +151,7 @@ export async function runTail(
             topic: opts.topic,
             partition,
             offset: message.offset,
-            timestamp: opts.raw ? message.timestamp : new Date(Number(message.timestamp)).toISOString(),
+            timestamp: opts.raw ? message.timestamp : iso(message.timestamp),
             key,
             headers,
             value: opts.raw ? value : isoTimes(value, TIME_FIELDS),
