@@ -12,6 +12,7 @@ import { startStack } from '../infra/stack.ts'
 import { createSql, migrate, type Sql } from '../lib/db.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import { applyPerEvent } from './baseline.ts'
+import { cpuPerEvent, sampleCpu } from './cpu.ts'
 import { generateCsvs } from './generate.ts'
 
 const BIN = new URL('../bin/commands.ts', import.meta.url).pathname
@@ -163,6 +164,14 @@ async function main() {
     )
 
     say('dropping the files; timing until the last stock row is committed')
+    const components = {
+      importer: importer.pid,
+      processor: processor.pid,
+      kafka: stack.kafka?.pid(),
+      registry: stack.registry?.pid(),
+      postgres: stack.postgres?.pid(),
+    }
+    const cpuBefore = sampleCpu(components)
     const t0 = performance.now()
     for (const f of data.files) await rename(f, join(input, basename(f)))
     await until(
@@ -171,6 +180,7 @@ async function main() {
       Math.max(300_000, rows * 2),
     )
     const e2eSeconds = (performance.now() - t0) / 1000
+    const cpu = cpuPerEvent(cpuBefore, sampleCpu(components), rows)
 
     const receipts: Receipt[] = await Promise.all(
       (await readdir(join(input, 'processed')))
@@ -254,6 +264,8 @@ async function main() {
       apply_events_per_s: Math.round(rows / Math.max(0.001, applyRow?.s ?? 0)),
       baseline_per_event_tx_per_s: Math.round(baseline),
       speedup_vs_baseline: Number((e2e / baseline).toFixed(1)),
+      // user+sys CPU over the timed window, per event; Postgres includes its backends.
+      cpu_us_per_event: cpu,
       latency_ms: {
         files: latencies.length,
         p50: Math.round(percentile(latencies, 50)),
@@ -297,6 +309,12 @@ async function main() {
         ['apply (Postgres)', `${result.apply_events_per_s} events/s`],
         ['baseline, tx per event', `${result.baseline_per_event_tx_per_s} events/s`],
         ['speed-up', `${result.speedup_vs_baseline}x`],
+        [
+          'CPU µs/event',
+          Object.entries(result.cpu_us_per_event)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ],
         [
           'latency drop→stock',
           `p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms (${result.latency_ms.files} files)`,

@@ -134,7 +134,9 @@ describe('from a second terminal', () => {
       start.kill('SIGINT')
     }
     expect(await exited).toBe(0)
+    // A normal start and stop: no Node warnings, and nothing at warn level or above (LOG_LEVEL=warn here).
     expect(out.text).not.toMatch(/\(node:\d+\) \w*Warning/)
+    expect(out.text.split('\n').filter((l) => /"level":(40|50|60)/.test(l))).toEqual([])
     // With the stack stopped, the same command names what it looked for instead of a stack trace.
     const orphan = await stockflow(folder, ['stats'])
     expect(orphan.code).toBe(1)
