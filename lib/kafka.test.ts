@@ -10,6 +10,9 @@ describe('kafkaLogLevel', () => {
     ).toBe('debug')
     expect(at(logLevel.ERROR, 'Response Metadata There is no leader for this topic-partition')).toBe('debug')
     expect(at(logLevel.WARN, 'The group is rebalancing, so a rejoin is needed')).toBe('debug')
+    expect(at(logLevel.ERROR, 'Response CreateTopics(key: 19, version: 3) Topic creation errors')).toBe(
+      'debug',
+    )
     expect(at(logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded Connection refused')).toBe('error')
     expect(
       at(logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded: The coordinator is not available'),

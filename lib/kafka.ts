@@ -40,10 +40,12 @@ const PARTITION_MISSING = /does not host this topic-partition/
 /**
  * Broker answers that kafkajs logs at error level but retries by itself, and that are normal while a
  * broker, a new topic or a consumer group is starting: logged at debug. Should one last, the retries run
- * out and the caller sees an error of its own.
+ * out and the caller sees an error of its own. "Topic creation errors" is the connection's log of a
+ * CreateTopics answer; ensureTopics takes "already exists" (another service was first) as success and
+ * reports any other failure itself.
  */
 const TRANSIENT =
-  /coordinator is loading|coordinator is not available|not the correct coordinator|There is no leader for this topic-partition|leadership election|does not host this topic-partition|group is rebalancing|Not enough in-sync replicas|topic or partition that does not exist/i
+  /coordinator is loading|coordinator is not available|not the correct coordinator|There is no leader for this topic-partition|leadership election|does not host this topic-partition|group is rebalancing|Not enough in-sync replicas|topic or partition that does not exist|Topic creation errors/i
 
 /** The level a kafkajs log entry deserves. */
 export function kafkaLogLevel(level: number, text: string): 'error' | 'warn' | 'info' | 'debug' {
