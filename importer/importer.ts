@@ -11,6 +11,7 @@ import type { Encoder } from '../lib/registry.ts'
 import { backoffMs, sleep } from '../lib/retry.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
 import { type AdmittedFile, copyOut, type Opened, openAdmitted, sha256Of, stillAt } from './admitted-file.ts'
+import { type Arrivals, createArrivals } from './arrivals.ts'
 import {
   ensureStateDirs,
   isIgnoredName,
@@ -39,6 +40,8 @@ export interface ImporterDeps {
     admitted?: (path: string) => Promise<void>
     /** After each step of a file's lifecycle; the crash tests kill the process here. */
     step?: (step: LifecycleStep, rel: string) => Promise<void>
+    /** The watcher came across a path it does not import (a temporary file is noted then). */
+    ignored?: (path: string) => void
   }
 }
 
@@ -59,6 +62,7 @@ export function createImporter(deps: ImporterDeps): Importer {
   const queue: string[] = []
   const queued = new Set<string>()
   let watcher: FSWatcher | undefined
+  let arrivals: Arrivals | undefined
   let worker: Promise<void> | undefined
   let stopping = false
   const abort = new AbortController()
@@ -286,14 +290,22 @@ export function createImporter(deps: ImporterDeps): Importer {
         }
       }
       const settle = config.importer.settleMs
+      arrivals = createArrivals({ settleMs: settle, ready: enqueue })
+      const noted = arrivals
       watcher = watch(inputDir, {
         ignoreInitial: false,
         followSymlinks: false,
-        ignored: (p: string) => p !== inputDir && isIgnoredName(relative(inputDir, p)),
-        awaitWriteFinish:
-          settle > 0 ? { stabilityThreshold: settle, pollInterval: Math.min(100, settle) } : false,
+        // A temporary file is not imported, but noted: renamed to *.csv, it is taken without settling.
+        ignored: (p: string) => {
+          const ignore = p !== inputDir && isIgnoredName(relative(inputDir, p))
+          if (ignore) {
+            noted.sawTemporary(p)
+            deps.hooks?.ignored?.(p)
+          }
+          return ignore
+        },
       })
-      watcher.on('add', (p) => enqueue(p))
+      watcher.on('add', (p) => noted.arrived(p))
       watcher.on('error', (err) => log.error({ err }, 'watcher error'))
       await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()))
       log.info({ inputDir, settleMs: settle }, 'watching for CSV files')
@@ -303,6 +315,7 @@ export function createImporter(deps: ImporterDeps): Importer {
       // Aborting ends retry waits; a file being published finishes, one waiting to retry stays in processing/.
       abort.abort()
       await watcher?.close()
+      arrivals?.close()
       await worker
     },
     idle() {
