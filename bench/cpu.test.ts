@@ -18,6 +18,8 @@ describe('per-component CPU', () => {
       parseStat(line(13, 11, 999, 0, 0, 0)), // a grandchild is its parent's to count
     ]
     expect(componentTicks(all, 10)).toBe(120 + 600 + 50 + 10)
+    const withGrandchildren = [parseStat(line(10, 1, 0, 0, 0, 0)), parseStat(line(11, 10, 5, 5, 30, 0))]
+    expect(componentTicks(withGrandchildren, 10)).toBe(10 + 30)
     expect(componentTicks(all, 99)).toBeNaN()
   })
 

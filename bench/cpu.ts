@@ -52,7 +52,8 @@ function readAll(): ProcTimes[] {
 export function componentTicks(all: readonly ProcTimes[], root: number): number {
   const self = all.find((p) => p.pid === root)
   if (!self) return Number.NaN
-  const live = all.filter((p) => p.ppid === root).reduce((n, p) => n + p.own, 0)
+  // A live child's own reaped children too: they move into the root's cutime when the child is reaped.
+  const live = all.filter((p) => p.ppid === root).reduce((n, p) => n + p.own + p.reaped, 0)
   return self.own + self.reaped + live
 }
 

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs'
+import { appendFileSync, linkSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -25,7 +25,13 @@ describe('arrivals', () => {
       true,
     ])
     expect(isTemporaryName('x.csv')).toBe(false)
-    expect(identityOf({ dev: 1, ino: 2, birthtimeMs: 0 })).toBeUndefined()
+    expect(identityOf({ dev: 1n, ino: 2n, birthtimeNs: 0n, nlink: 1n })).toBeUndefined()
+    expect(identityOf({ dev: 1n, ino: 2n, birthtimeNs: 5n, nlink: 2n })).toBeUndefined() // a hard link
+    expect(identityOf({ dev: 1n, ino: 2n, birthtimeNs: 5n, nlink: 1n })).toEqual({
+      dev: 1n,
+      ino: 2n,
+      birthtimeNs: 5n,
+    })
   })
 
   it('takes a file renamed from a temporary one at once, however long the settle time', () => {
@@ -59,6 +65,17 @@ describe('arrivals', () => {
       return ready.length === 1
     })
     expect(ready).toEqual([path])
+  })
+
+  it('does not take a hard-linked temporary early: it may still be written through its other name', () => {
+    const d = dir()
+    const ready: string[] = []
+    arrivals = createArrivals({ settleMs: 600_000, ready: (p) => ready.push(p) })
+    writeFileSync(join(d, '.h.csv'), 'transaction_id\n')
+    arrivals.sawTemporary(join(d, '.h.csv'))
+    linkSync(join(d, '.h.csv'), join(d, 'h.csv'))
+    arrivals.arrived(join(d, 'h.csv'))
+    expect(ready).toEqual([])
   })
 
   it('takes everything at once when the settle time is zero', () => {

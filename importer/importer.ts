@@ -1,4 +1,5 @@
 // The importer service: watches the input folder and imports each settled file exactly once.
+import { lstatSync } from 'node:fs'
 import { mkdir, rename, rm, rmdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join, relative } from 'node:path'
 import { type FSWatcher, watch } from 'chokidar'
@@ -56,6 +57,15 @@ export interface Importer {
   idle(): Promise<void>
 }
 
+/** The inode at a path, or undefined when nothing is there. */
+function inodeAt(path: string): bigint | undefined {
+  try {
+    return lstatSync(path, { bigint: true }).ino
+  } catch {
+    return undefined
+  }
+}
+
 export function createImporter(deps: ImporterDeps): Importer {
   const { config, log } = deps
   const inputDir = config.importer.inputDir
@@ -81,6 +91,7 @@ export function createImporter(deps: ImporterDeps): Importer {
   async function drain() {
     while (queue.length > 0 && !stopping) {
       const path = queue.shift()!
+      const taken = inodeAt(path)
       try {
         await claimAndImport(path)
       } catch (err) {
@@ -88,6 +99,10 @@ export function createImporter(deps: ImporterDeps): Importer {
       } finally {
         queued.delete(path)
       }
+      // A new file dropped under the same name while this one was imported: its event came while the
+      // name was still queued, so it is looked at now.
+      const now = inodeAt(path)
+      if (now !== undefined && now !== taken) arrivals?.arrived(path)
     }
   }
 
@@ -306,6 +321,8 @@ export function createImporter(deps: ImporterDeps): Importer {
         },
       })
       watcher.on('add', (p) => noted.arrived(p))
+      // chokidar reports a file deleted and written again under the same name within 100 ms as a change.
+      watcher.on('change', (p) => noted.arrived(p))
       watcher.on('error', (err) => log.error({ err }, 'watcher error'))
       await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()))
       log.info({ inputDir, settleMs: settle }, 'watching for CSV files')
