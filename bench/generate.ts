@@ -11,6 +11,8 @@ export interface Generated {
   files: string[]
   rows: number
   expectedUnits: number
+  /** The stock each "store:item" ends with once every row is applied. */
+  levels: Map<string, number>
 }
 
 /** Deterministic PRNG (mulberry32), so a seed gives the same data. */
@@ -62,5 +64,13 @@ export async function generateCsvs(opts: {
       out.end((err?: Error | null) => (err ? reject(err) : resolve())),
     )
   }
-  return { files, rows: written, expectedUnits: [...levels.values()].reduce((a, b) => a + b, 0) }
+  const byItem = new Map(
+    [...levels].map(([key, level]) => [`${(key % 50) + 1}:${Math.floor(key / 50) + 1}`, level]),
+  )
+  return {
+    files,
+    rows: written,
+    expectedUnits: [...levels.values()].reduce((a, b) => a + b, 0),
+    levels: byItem,
+  }
 }

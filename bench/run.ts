@@ -216,7 +216,18 @@ async function main() {
       await sql`select source_file, extract(epoch from max(applied_at)) * 1000 as at from stock_journal where source_file like 'latency-%' group by source_file`
     const latencies = applied.map((r) => Number(r.at) - dropped.get(r.source_file)!).sort((a, b) => a - b)
 
-    const [units] = await sql`select coalesce(sum(quantity), 0)::bigint as u from stock_levels`
+    // Every item, not only the total: two wrong items can cancel out in a sum.
+    const expected = new Map(data.levels)
+    for (const [k, v] of lat.levels) expected.set(k, (expected.get(k) ?? 0) + v)
+    const actual = new Map(
+      (await sql`select store_number, item_number, quantity::bigint as q from stock_levels`).map((r) => [
+        `${r.store_number}:${r.item_number}`,
+        Number(r.q),
+      ]),
+    )
+    const mismatched = [...new Set([...expected.keys(), ...actual.keys()])].filter(
+      (k) => (expected.get(k) ?? 0) !== (actual.get(k) ?? 0),
+    )
 
     let bigRss: number | null = null
     if (num('big-rows') > 0) {
@@ -282,8 +293,13 @@ async function main() {
         big_file_rows: num('big-rows'),
       },
       stock_check: {
+        items: expected.size,
+        mismatched_items: mismatched.length,
+        first_mismatches: mismatched
+          .slice(0, 5)
+          .map((k) => ({ item: k, expected: expected.get(k) ?? 0, actual: actual.get(k) ?? 0 })),
         expected_units: data.expectedUnits + lat.expectedUnits,
-        actual_units: Number(units?.u ?? 0),
+        actual_units: [...actual.values()].reduce((a, b) => a + b, 0),
       },
       machine: {
         cpus: cpus().length,
@@ -294,7 +310,10 @@ async function main() {
       settings: { acks: 'all', idempotent_producer: true, synchronous_commit: 'on' },
       at: new Date().toISOString(),
     }
-    if (result.stock_check.expected_units !== result.stock_check.actual_units) {
+    if (
+      result.stock_check.mismatched_items > 0 ||
+      result.stock_check.expected_units !== result.stock_check.actual_units
+    ) {
       throw new Error(`bench: stock mismatch ${JSON.stringify(result.stock_check)}`)
     }
     await mkdir(new URL('./results/', import.meta.url), { recursive: true })
@@ -322,6 +341,10 @@ async function main() {
         [
           'latency drop→stock',
           `p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms (${result.latency_ms.files} files)`,
+        ],
+        [
+          'stock check',
+          `${result.stock_check.items} items compared one by one, ${result.stock_check.mismatched_items} differ`,
         ],
         [
           'peak RSS',
