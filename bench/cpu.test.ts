@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { componentTicks, cpuPerEvent, parseStat } from './cpu.ts'
+import { parseStat } from '../infra/processes.ts'
+import { componentTicks, cpuPerEvent } from './cpu.ts'
 
 // A real /proc/PID/stat shape, with a command name that holds a space and a parenthesis.
 const line = (pid: number, ppid: number, utime: number, stime: number, cutime: number, cstime: number) =>
   `${pid} (postgres: a) b) S ${ppid} ${pid} ${pid} 0 -1 4194560 100 0 0 0 ${utime} ${stime} ${cutime} ${cstime} 20 0 1 0 5000 1000 200`
 
 describe('per-component CPU', () => {
-  it('reads utime+stime and the reaped children from a stat line', () => {
-    expect(parseStat(line(42, 1, 300, 50, 70, 30))).toEqual({ pid: 42, ppid: 1, own: 350, reaped: 100 })
+  it('reads utime+stime, the reaped children and the start time from a stat line', () => {
+    expect(parseStat(line(42, 1, 300, 50, 70, 30))).toEqual({
+      pid: 42,
+      ppid: 1,
+      own: 350,
+      reaped: 100,
+      startTime: 5000,
+    })
   })
 
   it('counts a component as itself, its reaped children and its live children', () => {

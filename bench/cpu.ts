@@ -5,38 +5,13 @@
 // it is reaped. So a component's CPU is its own utime+stime, plus its reaped children's, plus the live
 // children's utime+stime. Threads (the JVMs' and libuv's) are already inside their process's figures.
 import { readdirSync, readFileSync } from 'node:fs'
+import { type ProcStat, parseStat } from '../infra/processes.ts'
 
 /** Clock ticks per second for /proc's times; 100 on every Linux this runs on (getconf CLK_TCK). */
 export const CLOCK_TICKS = 100
 
-export interface ProcTimes {
-  pid: number
-  ppid: number
-  /** utime + stime, in ticks. */
-  own: number
-  /** cutime + cstime: children this process has waited for, in ticks. */
-  reaped: number
-}
-
-/** Parses one /proc/PID/stat line. Field 2, the command, may contain spaces and parentheses. */
-export function parseStat(line: string): ProcTimes {
-  const open = line.indexOf('(')
-  const rest = line
-    .slice(line.lastIndexOf(')') + 2)
-    .trim()
-    .split(' ')
-  // rest[0] is field 3 (state); utime..cstime are fields 14..17.
-  const field = (n: number) => Number(rest[n - 3])
-  return {
-    pid: Number(line.slice(0, open).trim()),
-    ppid: field(4),
-    own: field(14) + field(15),
-    reaped: field(16) + field(17),
-  }
-}
-
-function readAll(): ProcTimes[] {
-  const out: ProcTimes[] = []
+function readAll(): ProcStat[] {
+  const out: ProcStat[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
@@ -49,7 +24,7 @@ function readAll(): ProcTimes[] {
 }
 
 /** Ticks a component has used so far: the process, its reaped children and its live children. */
-export function componentTicks(all: readonly ProcTimes[], root: number): number {
+export function componentTicks(all: readonly ProcStat[], root: number): number {
   const self = all.find((p) => p.pid === root)
   if (!self) return Number.NaN
   // A live child's own reaped children too: they move into the root's cutime when the child is reaped.

@@ -43,14 +43,21 @@ export interface PostgresServer {
   pid(): number | undefined
 }
 
-async function findPgBin(): Promise<string> {
-  const initdb = await which('initdb')
-  if (initdb) return dirname(realpathSync(initdb))
+/** A PostgreSQL program: the one on PATH, else the newest of Debian's versioned packages. */
+export async function findPostgresProgram(program: string): Promise<string | undefined> {
+  const onPath = await which(program)
+  if (onPath) return onPath
   const root = '/usr/lib/postgresql'
   const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : []
   for (const v of versions) {
-    if (existsSync(join(root, v, 'bin', 'initdb'))) return join(root, v, 'bin')
+    if (existsSync(join(root, v, 'bin', program))) return join(root, v, 'bin', program)
   }
+  return undefined
+}
+
+async function findPgBin(): Promise<string> {
+  const initdb = await findPostgresProgram('initdb')
+  if (initdb) return dirname(realpathSync(initdb))
   throw new Error(
     'PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them with ' +
       "'apt-get install postgresql', set DATABASE_URL to an existing server, or use docker-compose.yml.",

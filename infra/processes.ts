@@ -77,17 +77,42 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** The fields of /proc/PID/stat that stockflow reads; times are in clock ticks. */
+export interface ProcStat {
+  pid: number
+  ppid: number
+  /** utime + stime. */
+  own: number
+  /** cutime + cstime: children this process has waited for. */
+  reaped: number
+  /** When the process started, in ticks since boot (field 22). */
+  startTime: number
+}
+
+/** Parses one /proc/PID/stat line. Field 2, the command, may hold spaces and parentheses. */
+export function parseStat(line: string): ProcStat {
+  const rest = line
+    .slice(line.lastIndexOf(')') + 2)
+    .trim()
+    .split(' ')
+  // rest[0] is field 3 (state).
+  const field = (n: number) => Number(rest[n - 3])
+  return {
+    pid: Number(line.slice(0, line.indexOf('(')).trim()),
+    ppid: field(4),
+    own: field(14) + field(15),
+    reaped: field(16) + field(17),
+    startTime: field(22),
+  }
+}
+
 /**
- * When a process started, in clock ticks since boot (/proc/PID/stat, field 22), or undefined where there
- * is no /proc. With the pid it names one process for good: a pid reused after a crash or a reboot has
- * another start time.
+ * When a process started, or undefined where there is no /proc. With the pid it names one process for
+ * good: a pid reused after a crash or a reboot has another start time.
  */
 export function processStartTime(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command name (field 2) may hold spaces and parentheses; the fields after its last ')' are plain.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(fields[19])
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).startTime
   } catch {
     return undefined
   }
@@ -96,7 +121,8 @@ export function processStartTime(pid: number): number | undefined {
 /** The process that wrote a lock is still the one running under its pid. */
 export function sameProcessAlive(pid: number, startTime: number | undefined): boolean {
   if (!pidAlive(pid)) return false
-  return startTime === undefined || processStartTime(pid) === undefined || processStartTime(pid) === startTime
+  const now = processStartTime(pid)
+  return startTime === undefined || now === undefined || now === startTime
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`, always to the whole group. */

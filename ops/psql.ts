@@ -2,7 +2,7 @@
 // services' least-privilege role, with the search path set to DATABASE_SCHEMA. Arguments after the
 // options go to psql unchanged: `stockflow psql -c 'select * from current_stock'`.
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { findPostgresProgram } from '../infra/postgres-server.ts'
 import { loadDbConfig } from '../lib/config.ts'
 import { UsageError } from '../lib/errors.ts'
 
@@ -11,17 +11,6 @@ const USAGE = `usage: stockflow psql [--app] [psql arguments…]
 Opens psql on DATABASE_URL (the owner), or with --app on the services' role (DATABASE_APP_URL, which the
 local stack provides). The search path is DATABASE_SCHEMA. Views for people: current_stock, stock_history,
 parked_queue, errored_movements, import_problems.`
-
-/** psql on PATH, or the newest one of Debian's PostgreSQL packages. */
-function findPsql(): string {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(`${dir}/psql`)) return `${dir}/psql`
-  }
-  const root = '/usr/lib/postgresql'
-  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : []
-  for (const v of versions) if (existsSync(`${root}/${v}/bin/psql`)) return `${root}/${v}/bin/psql`
-  throw new Error('psql was not found; install the PostgreSQL client (apt-get install postgresql-client)')
-}
 
 /**
  * A postgres:// URL as libpq's variables. Passed in the environment, not on the command line, where any
@@ -51,7 +40,10 @@ export async function runPsql(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const db = loadDbConfig(env)
   const url = asApp ? env.DATABASE_APP_URL : db.url
   if (!url) throw new UsageError('USAGE', `--app needs DATABASE_APP_URL (the local stack sets it)\n${USAGE}`)
-  const child = spawn(findPsql(), args, {
+  const psql = await findPostgresProgram('psql')
+  if (!psql)
+    throw new Error('psql was not found; install the PostgreSQL client (apt-get install postgresql-client)')
+  const child = spawn(psql, args, {
     stdio: 'inherit',
     env: {
       ...env,
