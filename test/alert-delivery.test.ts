@@ -1,48 +1,38 @@
 // Alert delivery against a real Postgres and a local HTTP receiver: retry on 429/5xx, give up on a
 // permanent 4xx or after the attempts, and two alerters never send one alert twice.
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { insertAlert } from '../alerter/alert-store.ts'
 import { createDelivery } from '../alerter/delivery.ts'
 import { createWebhookSink } from '../alerter/webhook.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook.ts'
 
 describe('alert delivery', () => {
   let ctx: TestContext
-  let server: Server
-  let url: string
+  let receiver: WebhookReceiver
   const got: { id: string; text: string }[] = []
   // Scripted answers per alert id; default 200.
   const script = new Map<string, number[]>()
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = ''
-      req.on('data', (c) => {
-        body += c
-      })
-      req.on('end', () => {
-        const b = JSON.parse(body) as { alert_id: string; text: string }
-        const status = script.get(b.alert_id)?.shift() ?? 200
-        if (status === 200) got.push({ id: b.alert_id, text: b.text })
-        // A slow receiver widens the window in which two alerters could both send.
-        setTimeout(() => res.writeHead(status).end(), 20)
-      })
-    })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
+    // A slow receiver (20 ms) widens the window in which two alerters could both send.
+    receiver = await startWebhookReceiver((body) => {
+      const b = body as { alert_id: string; text: string }
+      const status = script.get(b.alert_id)?.shift() ?? 200
+      if (status === 200) got.push({ id: b.alert_id, text: b.text })
+      return status
+    }, 20)
     ctx = await createTestContext('alert_delivery')
   })
   afterAll(async () => {
-    server.close()
+    await receiver.close()
     await ctx.close()
   })
 
   const delivery = (maxAttempts = 5) =>
     createDelivery({
       sql: ctx.sql,
-      sink: createWebhookSink(url, 2000),
+      sink: createWebhookSink(receiver.url, 2000),
       log: ctx.log,
       clock: Date.now,
       config: { webhookRetryMs: [0], webhookTimeoutMs: 2000, webhookMaxAttempts: maxAttempts },

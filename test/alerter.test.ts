@@ -1,6 +1,4 @@
 // The alerter against the real broker, registry and Postgres, with a local HTTP receiver as webhook.
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Alerter, createAlerter } from '../alerter/alerter.ts'
@@ -9,6 +7,7 @@ import { createDecoder, createEncoder, createRegistry, type Encoder } from '../l
 import type { LowStock, StockError } from '../schemas/contract.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
 import { connectProducer, setupTopics } from './support/kafka.ts'
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook.ts'
 
 interface Received {
   status: number
@@ -56,32 +55,24 @@ describe('alerter', () => {
   let kafka: Kafka
   let producer: Producer
   let alerter: Alerter
-  let server: Server
+  let receiver: WebhookReceiver
   let errors: Encoder<StockError>
   let lows: Encoder<LowStock>
   const received: Received[] = []
   let failNext = 0
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = ''
-      req.on('data', (c) => {
-        body += c
-      })
-      req.on('end', () => {
-        const status = failNext > 0 ? 500 : 200
-        if (failNext > 0) failNext--
-        received.push({ status, body: JSON.parse(body) })
-        res.writeHead(status).end()
-      })
+    receiver = await startWebhookReceiver((body) => {
+      const status = failNext > 0 ? 500 : 200
+      if (failNext > 0) failNext--
+      received.push({ status, body: body as Received['body'] })
+      return status
     })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-    const port = (server.address() as AddressInfo).port
     ctx = await createTestContext('alerter', {
       ALERT_DIGEST_WINDOW_MS: '400',
       ALERT_THROTTLE_MS: '60000',
       ALERT_WEBHOOK_RETRY_MS: '100',
-      ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/hook`,
+      ALERT_WEBHOOK_URL: receiver.url,
     })
     kafka = await setupTopics(ctx)
     producer = await connectProducer(kafka)
@@ -108,7 +99,7 @@ describe('alerter', () => {
   afterAll(async () => {
     await alerter.stop()
     await producer.disconnect()
-    server.close()
+    await receiver.close()
     await ctx.close()
   })
 
