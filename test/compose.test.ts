@@ -66,6 +66,7 @@ describe('compose files', () => {
     expect(services.migrate!.environment).toMatchObject({
       DATABASE_URL: expect.stringMatching(/^postgres:\/\/stockflow:/),
     })
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose's own interpolation, kept as written.
     expect(services.importer!.user).toBe('${STOCKFLOW_UID:-1000}:${STOCKFLOW_GID:-1000}')
   })
 
