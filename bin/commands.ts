@@ -45,6 +45,11 @@ const COMMANDS: Record<string, { about: string; needs: readonly UrlKey[]; load: 
     needs: [],
     load: async () => service('alerter', () => import('../alerter/main.ts')),
   },
+  web: {
+    about: 'serve the web console on WEB_PORT',
+    needs: [],
+    load: async () => service('web', () => import('../web/main.ts')),
+  },
   import: {
     about: 'import FILE… once, writing a receipt beside each',
     needs: ALL,

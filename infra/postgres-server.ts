@@ -20,6 +20,7 @@ import { type RunAs, run, waitFor, which } from './processes.ts'
 
 // A local development cluster on loopback only; production sets its own passwords.
 const APP_PASSWORD = 'stockflow_app'
+const WEB_PASSWORD = 'stockflow_web'
 
 export interface PostgresServerOptions {
   dataDir: string
@@ -34,6 +35,8 @@ export interface PostgresServer {
   readonly url: string
   /** The services' least-privilege role (see db/migrations/004_app_role.sql). */
   readonly appUrl: string
+  /** The web console's read-only role (see db/migrations/009_web_console.sql). */
+  readonly webUrl: string
   readonly logFile: string
   start(): Promise<void>
   /** `pg_ctl -m immediate`: a crash as far as clients can tell; WAL recovery runs on the next start. */
@@ -108,6 +111,7 @@ export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
   const database = o.database ?? 'stockflow'
   const url = `postgres://${user}:${password}@127.0.0.1:${o.port}/${database}`
   const appUrl = `postgres://stockflow_app:${APP_PASSWORD}@127.0.0.1:${o.port}/${database}`
+  const webUrl = `postgres://stockflow_web:${WEB_PASSWORD}@127.0.0.1:${o.port}/${database}`
   // The cluster's folder: inside the stack folder, unless the postgres user cannot reach it (see placeHome).
   const own = join(o.dataDir, 'pg')
   let home = own
@@ -160,9 +164,15 @@ export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
       })
       const exists = await admin`select 1 from pg_database where datname = ${database}`
       if (exists.length === 0) await admin.unsafe(`create database "${database}"`)
-      // The app role's grants come from the migrations; the local stack only lets it log in.
-      const role = await admin`select 1 from pg_roles where rolname = 'stockflow_app'`
-      if (role.length === 0) await admin.unsafe(`create role stockflow_app login password '${APP_PASSWORD}'`)
+      // The roles' grants come from the migrations; the local stack only lets them log in.
+      for (const [role, secret] of [
+        ['stockflow_app', APP_PASSWORD],
+        ['stockflow_web', WEB_PASSWORD],
+      ] as const) {
+        const found = await admin`select 1 from pg_roles where rolname = ${role}`
+        if (found.length === 0) await admin.unsafe(`create role ${role} login password '${secret}'`)
+        else await admin.unsafe(`alter role ${role} login password '${secret}'`)
+      }
     } finally {
       await admin.end({ timeout: 1 })
     }
@@ -171,6 +181,7 @@ export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
   return {
     url,
     appUrl,
+    webUrl,
     get logFile() {
       return logFile
     },

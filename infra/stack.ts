@@ -71,18 +71,26 @@ interface LockFile {
   env: StackEnv
   /** The least-privilege role's URL, when this stack started Postgres. */
   appUrl?: string
+  /** The web console's read-only role's URL, likewise. */
+  webUrl?: string
   ready: boolean
   children: number[]
 }
 
 /** The URLs of the stack running in `dir`, if one is running there and is up. */
-export function readRunningStack(dir: string): (StackEnv & { DATABASE_APP_URL?: string }) | undefined {
+export function readRunningStack(
+  dir: string,
+): (StackEnv & { DATABASE_APP_URL?: string; DATABASE_WEB_URL?: string }) | undefined {
   const lockPath = join(dir, 'stack.lock.json')
   if (!existsSync(lockPath)) return undefined
   try {
     const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as LockFile
     if (!lock.ready || !sameProcessAlive(lock.pid, lock.startTime)) return undefined
-    return lock.appUrl ? { ...lock.env, DATABASE_APP_URL: lock.appUrl } : lock.env
+    return {
+      ...lock.env,
+      ...(lock.appUrl ? { DATABASE_APP_URL: lock.appUrl } : {}),
+      ...(lock.webUrl ? { DATABASE_WEB_URL: lock.webUrl } : {}),
+    }
   } catch {
     return undefined // half-written or foreign: no stack to use
   }
@@ -192,6 +200,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       startTime: processStartTime(process.pid),
       env,
       appUrl: pg?.appUrl,
+      webUrl: pg?.webUrl,
       ready,
       children,
     }

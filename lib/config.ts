@@ -19,12 +19,18 @@ export interface MemoryConfig {
   youngMb: number
 }
 
-export type ServiceName = 'importer' | 'processor' | 'alerter'
+export type ServiceName = 'importer' | 'processor' | 'alerter' | 'web'
 
 export interface Config {
   kafka: KafkaConfig
   registry: { url: string; username: string | undefined; password: string | undefined }
-  db: { url: string; schema: string; poolMax: number; appPassword: string | undefined }
+  db: {
+    url: string
+    schema: string
+    poolMax: number
+    appPassword: string | undefined
+    webPassword: string | undefined
+  }
   topics: {
     events: string
     errors: string
@@ -70,6 +76,20 @@ export interface Config {
     /** Attempts before an alert is given up as `failed`. */
     webhookMaxAttempts: number
     port: number
+  }
+  web: {
+    host: string
+    port: number
+    /** Required unless the console binds to loopback only; with it set, every page needs a login. */
+    password: string | undefined
+    /** Seed of the session-cookie key; without it sessions last as long as the process. */
+    sessionSecret: string | undefined
+    /** Secure cookies are sent back over https only (browsers also treat http://127.0.0.1 and localhost as secure). */
+    cookieSecure: boolean
+    /** The read-only role's URL; without it the console uses DATABASE_URL as stockflow_web (SET ROLE). */
+    databaseUrl: string | undefined
+    loginPerMinute: number
+    pageSize: number
   }
   log: { level: string }
   /** Where /healthz, /readyz and /metrics listen: loopback, unless a container publishes them. */
@@ -217,6 +237,7 @@ function readMemory(r: Reader): Config['memory'] {
     importer: heap('IMPORT_HEAP_MB', 48),
     processor: heap('PROCESS_HEAP_MB', 96),
     alerter: heap('ALERT_HEAP_MB', 48),
+    web: heap('WEB_HEAP_MB', 64),
   }
 }
 
@@ -227,11 +248,45 @@ function readDb(r: Reader): Config['db'] {
     // The processor applies, retries parked sales, relays the outbox and re-checks halts at once: 3 at least.
     poolMax: r.int('DATABASE_POOL_MAX', 6, 3, 100),
     appPassword: r.optional('DATABASE_APP_PASSWORD'),
+    webPassword: r.optional('DATABASE_WEB_PASSWORD'),
   }
   if (!/^[a-z_][a-z0-9_]*$/.test(db.schema)) {
     r.problems.push(`DATABASE_SCHEMA must be a lower-case SQL identifier, got '${db.schema}'`)
   }
   return db
+}
+
+/** 127.0.0.1/8, ::1 and localhost: addresses only this machine reaches. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+function readWeb(r: Reader): Config['web'] {
+  const web = {
+    host: r.str('WEB_HOST', '127.0.0.1'),
+    port: r.int('WEB_PORT', 8080, 0, 65535),
+    password: r.optional('WEB_PASSWORD'),
+    sessionSecret: r.optional('WEB_SESSION_SECRET'),
+    cookieSecure: r.bool('WEB_COOKIE_SECURE', true),
+    databaseUrl: r.optional('DATABASE_WEB_URL'),
+    loginPerMinute: r.int('WEB_LOGIN_PER_MINUTE', 5, 1, 10_000),
+    pageSize: r.int('WEB_PAGE_SIZE', 50, 5, 1000),
+  }
+  if (!isLoopback(web.host) && web.password === undefined) {
+    r.problems.push(
+      `WEB_PASSWORD is required when WEB_HOST (${web.host}) is not a loopback address: the console would be open to the network`,
+    )
+  }
+  if (web.password !== undefined && web.password.length < 8) {
+    r.problems.push('WEB_PASSWORD must be at least 8 characters')
+  }
+  if (web.sessionSecret !== undefined && web.sessionSecret.length < 32) {
+    r.problems.push('WEB_SESSION_SECRET must be at least 32 characters')
+  }
+  if (web.databaseUrl !== undefined && !URL.canParse(web.databaseUrl)) {
+    r.problems.push(`DATABASE_WEB_URL must be a URL, got '${redactUrl(web.databaseUrl)}'`)
+  }
+  return web
 }
 
 /** The database settings alone, for the tools that need nothing else (`psql`, `migrate`). */
@@ -301,6 +356,7 @@ export function loadConfig(env: Env): Config {
       webhookMaxAttempts: r.int('ALERT_WEBHOOK_MAX_ATTEMPTS', 10, 1, 1000),
       port: r.int('ALERTER_PORT', 9466, 0, 65535),
     },
+    web: readWeb(r),
     memory: readMemory(r),
     healthHost: r.str('HEALTH_HOST', '127.0.0.1'),
     log: {

@@ -19,6 +19,9 @@ export type ErrorCode =
   | 'SINK_FAILED'
   | 'USAGE'
   | 'TOPIC_CHANGED'
+  | 'REDRIVE_CHANGED'
+  | 'WEB_INPUT'
+  | 'NOT_FOUND'
 
 export interface AppErrorOptions {
   retriable?: boolean

@@ -1,6 +1,7 @@
 // `stockflow migrate`: applies pending migrations to DATABASE_SCHEMA and exits. With DATABASE_APP_PASSWORD
 // set it also lets the services' role (stockflow_app, created without a login) log in with that password:
-// what a deployment that does not start Postgres itself (docker-compose.yml) needs.
+// what a deployment that does not start Postgres itself (docker-compose.yml) needs. DATABASE_WEB_PASSWORD does the
+// same for the web console's read-only role, stockflow_web.
 import { loadConfig } from '../lib/config.ts'
 import { createSql, migrate } from '../lib/db.ts'
 import { createLogger } from '../lib/log.ts'
@@ -12,12 +13,17 @@ export async function runMigrate(_argv: string[], env: NodeJS.ProcessEnv): Promi
   try {
     const applied = await migrate(sql, { schema: config.db.schema, log })
     console.log(applied.length > 0 ? `applied ${applied.join(', ')}` : 'up to date')
-    if (config.db.appPassword !== undefined) {
+    const logins: [string, string | undefined][] = [
+      ['stockflow_app', config.db.appPassword],
+      ['stockflow_web', config.db.webPassword],
+    ]
+    for (const [role, password] of logins) {
+      if (password === undefined) continue
       // A role's password cannot be a bind parameter; format() quotes it as a literal.
       const [row] =
-        await sql`select format('alter role stockflow_app login password %L', ${config.db.appPassword}::text) as stmt`
+        await sql`select format('alter role %I login password %L', ${role}::text, ${password}::text) as stmt`
       await sql.unsafe(String(row?.stmt))
-      console.log('stockflow_app may log in')
+      console.log(`${role} may log in`)
     }
     return 0
   } finally {

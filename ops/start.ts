@@ -50,9 +50,16 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
   // So do they when this folder's stack was started by `npm run stack` (its lock carries the app URL).
   const appUrl = stack?.postgres?.appUrl ?? env.DATABASE_APP_URL
   const childEnv = appUrl ? { ...ownerEnv, DATABASE_URL: appUrl } : ownerEnv
+  // The console reads as its own read-only role; without that role's URL it takes the role on the owner's
+  // connection (web/main.ts), so it keeps the owner's URL.
+  const webUrl = stack?.postgres?.webUrl ?? env.DATABASE_WEB_URL
+  const webEnv = webUrl ? { ...ownerEnv, DATABASE_WEB_URL: webUrl } : ownerEnv
 
   const sup = supervise(
-    ['importer', 'processor', 'alerter'].map((name) => ({ name, args: [BIN, name], env: childEnv })),
+    [
+      ...['importer', 'processor', 'alerter'].map((name) => ({ name, args: [BIN, name], env: childEnv })),
+      { name: 'web', args: [BIN, 'web'], env: webEnv },
+    ],
     say,
   )
   const input = resolve(config.importer.inputDir)
@@ -62,6 +69,7 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
     [
       '',
       'stockflow is running.',
+      `  Web console:           http://${config.web.host.includes(':') ? `[${config.web.host}]` : config.web.host}:${config.web.port}/`,
       `  Drop CSV files into:   ${input}`,
       `  Receipts appear in:    ${input}/processed/ (or failed/)`,
       `  Watch events:          npx stockflow tail ${config.topics.events} --from-beginning --follow`,

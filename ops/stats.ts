@@ -1,6 +1,7 @@
 // `stockflow stats`: what an operator asks first: stock, parked, errors, lag, throughput.
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../lib/config.ts'
+import type { Admin } from 'kafkajs'
+import { type Config, loadConfig } from '../lib/config.ts'
 import { createSql } from '../lib/db.ts'
 import { UsageError } from '../lib/errors.ts'
 import { createKafka, groupLag } from '../lib/kafka.ts'
@@ -18,6 +19,37 @@ export function parseWindow(text: string): number | undefined {
   if (!m) return undefined
   const n = Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as const)[(m[2] ?? 's') as 's' | 'm' | 'h']
   return n > 0 && n <= 366 * 24 * 3600 ? n : undefined
+}
+
+export interface PartitionLag {
+  topic: string
+  partition: number
+  high: number
+  committed: number
+  lag: number
+}
+
+/** Lag per consumer group, topic and partition: the processor's position from Postgres, the alerter's from Kafka. */
+export async function consumerLag(
+  admin: Admin,
+  config: Pick<Config, 'processor' | 'alerter' | 'topics'>,
+  ledgerOffsets: Map<number, number>,
+): Promise<Record<string, PartitionLag[]>> {
+  const { processor, alerter, topics } = config
+  const of = async (group: string, topic: string) =>
+    (await groupLag(admin, group, topic)).map((p) => ({ topic, ...p }))
+  // Postgres holds the processor's true position; Kafka's committed offsets may trail it.
+  const events = (await of(processor.groupId, topics.events)).map((p) => {
+    const at = Math.max(p.committed, ledgerOffsets.get(p.partition) ?? 0)
+    return { ...p, committed: at, lag: Math.max(0, p.high - at) }
+  })
+  return {
+    [processor.groupId]: events,
+    [alerter.groupId]: [
+      ...(await of(alerter.groupId, topics.errors)),
+      ...(await of(alerter.groupId, topics.lowStock)),
+    ],
+  }
 }
 
 export async function collectStats(env: NodeJS.ProcessEnv, windowSeconds = 300) {
@@ -42,30 +74,7 @@ export async function collectStats(env: NodeJS.ProcessEnv, windowSeconds = 300) 
       readOffsets(sql, config.processor.groupId, config.topics.events),
       sql`select level, code, count from import_problems order by count desc, code`,
     ])
-    const lag = {
-      [config.processor.groupId]: (await groupLag(admin, config.processor.groupId, config.topics.events)).map(
-        (p) => ({ topic: config.topics.events, ...p }),
-      ),
-      [config.alerter.groupId]: [
-        ...(await groupLag(admin, config.alerter.groupId, config.topics.errors)).map((p) => ({
-          topic: config.topics.errors,
-          ...p,
-        })),
-        ...(await groupLag(admin, config.alerter.groupId, config.topics.lowStock)).map((p) => ({
-          topic: config.topics.lowStock,
-          ...p,
-        })),
-      ],
-    }
-    // Postgres holds the processor's true position; Kafka's committed offsets may trail it.
-    lag[config.processor.groupId] = lag[config.processor.groupId]!.map((p) => {
-      const stored = ledgerOffsets.get(p.partition) ?? 0
-      return {
-        ...p,
-        committed: Math.max(p.committed, stored),
-        lag: Math.max(0, p.high - Math.max(p.committed, stored)),
-      }
-    })
+    const lag = await consumerLag(admin, config, ledgerOffsets)
     return {
       stock: { items: stock?.items ?? 0, units: Number(stock?.units ?? 0), low: stock?.low ?? 0 },
       parked: parked?.n ?? 0,

@@ -11,6 +11,8 @@ declare module 'vitest' {
     scram: { brokers: string; username: string; password: string } | null
     /** The least-privilege app role's URL on the test Postgres; null when the stack was given by URL. */
     appDatabaseUrl: string | null
+    /** The web console's read-only role's URL on the test Postgres; null when the stack was given by URL. */
+    webDatabaseUrl: string | null
   }
 }
 
@@ -24,6 +26,7 @@ export async function setup(project: TestProject): Promise<void> {
     project.provide('stack', { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL })
     project.provide('scram', null)
     project.provide('appDatabaseUrl', null)
+    project.provide('webDatabaseUrl', null)
     return
   }
   const started = Date.now()
@@ -40,6 +43,7 @@ export async function setup(project: TestProject): Promise<void> {
   )
   project.provide('stack', stack.env)
   project.provide('appDatabaseUrl', stack.postgres?.appUrl ?? null)
+  project.provide('webDatabaseUrl', stack.postgres?.webUrl ?? null)
   project.provide('scram', {
     brokers: `127.0.0.1:${SCRAM.port}`,
     username: SCRAM.username,

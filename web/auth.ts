@@ -1,0 +1,83 @@
+// Who may use the console. On loopback without WEB_PASSWORD, whoever can reach 127.0.0.1 already has the
+// machine, so no login is asked. With WEB_PASSWORD every page needs one; login is rate-limited per address.
+// The name given at login is what the audit records (threshold changes, re-drives) say about who did it.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../lib/config.ts'
+
+declare module '@fastify/secure-session' {
+  interface SessionData {
+    user: string
+    flash: { kind: 'ok' | 'error'; text: string } | undefined
+  }
+}
+
+const OPEN_PATHS = ['/login', '/healthz', '/static/']
+
+/** Same-length digests, compared in constant time, so the comparison says nothing about the password. */
+export function passwordMatches(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest()
+  const b = createHash('sha256').update(expected).digest()
+  return timingSafeEqual(a, b)
+}
+
+/** A redirect target after login: a path on this console only, never another site. */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : '/stock'
+}
+
+/** "web:<name>@<address>": the actor in audit rows. */
+export function actorOf(req: FastifyRequest): string {
+  return `web:${req.session.get('user') ?? 'local'}@${req.ip}`
+}
+
+export async function registerAuth(app: FastifyInstance, web: Config['web']): Promise<void> {
+  const password = web.password
+  if (password === undefined) return
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0] ?? '/'
+    if (OPEN_PATHS.some((p) => path === p || (p.endsWith('/') && path.startsWith(p)))) return
+    if (req.session.get('user')) return
+    if (req.method === 'GET') return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`)
+    reply.code(401)
+    return reply.page('error', '401', { status: 401, message: 'Sign in first.' })
+  })
+
+  app.get('/login', async (req, reply) => {
+    const next = safeNext((req.query as { next?: string }).next)
+    return reply.page('login', 'Sign in', { next, problem: undefined, name: '' })
+  })
+
+  app.post(
+    '/login',
+    {
+      preHandler: app.csrfProtection,
+      config: { rateLimit: { max: web.loginPerMinute, timeWindow: 60_000 } },
+    },
+    async (req, reply) => {
+      const body = (req.body ?? {}) as { name?: string; password?: string; next?: string }
+      const name = (body.name ?? '').trim().slice(0, 64)
+      const next = safeNext(body.next)
+      if (!name || !passwordMatches(body.password ?? '', password)) {
+        req.log.warn({ ip: req.ip }, 'console login refused')
+        reply.code(401)
+        return reply.page('login', 'Sign in', {
+          next,
+          name,
+          problem: name ? 'That password is not right.' : 'Give your name: it goes into the audit log.',
+        })
+      }
+      // A fresh session at login: nothing set before it (a planted CSRF secret included) carries over.
+      req.session.regenerate([])
+      req.session.set('user', name)
+      req.log.info({ user: name, ip: req.ip }, 'console login')
+      return reply.redirect(next)
+    },
+  )
+
+  app.post('/logout', { preHandler: app.csrfProtection }, async (req, reply) => {
+    req.session.delete()
+    return reply.redirect('/login')
+  })
+}

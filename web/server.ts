@@ -1,0 +1,151 @@
+// The web console's HTTP server: Fastify with its maintained plugins for what a public-facing form app
+// needs (security headers and CSP, encrypted session cookies, CSRF tokens, login rate limits, uploads).
+// Pages read through the read-only role; the two actions go through narrow, audited code paths.
+import { createHash, randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import csrf from '@fastify/csrf-protection'
+import formbody from '@fastify/formbody'
+import helmet from '@fastify/helmet'
+import multipart from '@fastify/multipart'
+import rateLimit from '@fastify/rate-limit'
+import secureSession from '@fastify/secure-session'
+import fastifyStatic from '@fastify/static'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify'
+import type { Config } from '../lib/config.ts'
+import type { Sql } from '../lib/db.ts'
+import { AppError } from '../lib/errors.ts'
+import type { Logger } from '../lib/log.ts'
+import type { RedriveSend } from '../ops/redrive-movements.ts'
+import type { PartitionLag } from '../ops/stats.ts'
+import { registerAuth } from './auth.ts'
+import { registerErrorPages } from './error-pages.ts'
+import { registerImportPages } from './import-pages.ts'
+import { registerPipelinePages } from './pipeline-pages.ts'
+import { createRenderer, helpers, NAV, pageContext } from './render.ts'
+import { registerStockPages } from './stock-pages.ts'
+
+export interface ServiceReadiness {
+  service: string
+  url: string
+  ready: boolean
+  detail: string
+}
+
+/** What the Pipeline page asks the outside world: Kafka for lag, each service for its readiness. */
+export interface PipelineProbe {
+  lag(): Promise<Record<string, PartitionLag[]>>
+  readiness(): Promise<ServiceReadiness[]>
+}
+
+export interface WebDeps {
+  sql: Sql
+  log: Logger
+  clock: () => number
+  config: Pick<Config, 'web' | 'importer' | 'processor' | 'topics'>
+  /** Sends re-driven movements to `events`; without it the console previews only. */
+  redriveSend: RedriveSend | undefined
+  pipeline: PipelineProbe
+}
+
+const PUBLIC = fileURLToPath(new URL('./public/', import.meta.url))
+
+/** The session key: from WEB_SESSION_SECRET, so sessions survive a restart, or fresh for this process. */
+function sessionKey(secret: string | undefined): Buffer {
+  return secret ? createHash('sha256').update(`stockflow-web-session:${secret}`).digest() : randomBytes(32)
+}
+
+export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
+  const { config, log } = deps
+  const app = Fastify({
+    // pino's Logger is Fastify's logger type with more on it; typed as the base so plugins accept the instance.
+    loggerInstance: log as FastifyBaseLogger,
+    // Each page view is not an event worth a line; actions log themselves.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: false,
+    bodyLimit: 1024 * 1024,
+  })
+  const render = createRenderer({ cache: true })
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    // The console may be reached over plain http on loopback; HSTS would pin that host to https.
+    strictTransportSecurity: false,
+  })
+  await app.register(secureSession, {
+    key: sessionKey(config.web.sessionSecret),
+    cookieName: 'stockflow_session',
+    expiry: 12 * 3600,
+    cookie: { path: '/', httpOnly: true, sameSite: 'strict', secure: config.web.cookieSecure },
+  })
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/secure-session',
+    // Forms post the token as a field; an upload carries it in a header set from the form's first part.
+    getToken: (req) =>
+      (req.body as { _csrf?: string } | undefined)?._csrf ?? (req.headers['x-csrf-token'] as string),
+  })
+  await app.register(rateLimit, { global: false })
+  await app.register(formbody)
+  await app.register(multipart, { limits: { fileSize: config.importer.maxFileBytes, files: 1, fields: 4 } })
+  await app.register(fastifyStatic, { root: PUBLIC, prefix: '/static/', index: false, maxAge: 3600_000 })
+
+  app.decorateReply(
+    'page',
+    async function (template: string, title: string, data: Record<string, unknown> = {}) {
+      const ctx = await pageContext(this.request, this, title)
+      const html = render(template, { ...ctx, nav: NAV, h: helpers, ...data })
+      return this.type('text/html; charset=utf-8').send(html)
+    },
+  )
+
+  app.setErrorHandler(async (err: FastifyError, req, reply) => {
+    const status =
+      err instanceof AppError
+        ? err.code === 'NOT_FOUND'
+          ? 404
+          : err.code === 'WEB_INPUT' || err.code === 'REDRIVE_CHANGED'
+            ? 400
+            : 500
+        : (err.statusCode ?? 500)
+    if (status >= 500) log.error({ err, url: req.url }, 'console request failed')
+    const message =
+      err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET'
+        ? 'This form has expired or did not come from this console. Go back, reload the page and try again.'
+        : status === 429
+          ? 'Too many attempts. Wait a minute and try again.'
+          : status >= 500
+            ? 'Something went wrong on the server; it has been logged.'
+            : err.message
+    reply.code(status)
+    return reply.page('error', `${status}`, { status, message })
+  })
+  app.setNotFoundHandler(async (_req, reply) => {
+    reply.code(404)
+    return reply.page('error', '404', { status: 404, message: 'There is no such page.' })
+  })
+
+  app.get('/healthz', async () => ({ ok: true }))
+  app.get('/', async (_req, reply) => reply.redirect('/stock'))
+  await registerAuth(app, config.web)
+  await registerStockPages(app, deps)
+  await registerImportPages(app, deps)
+  await registerErrorPages(app, deps)
+  await registerPipelinePages(app, deps)
+  return app
+}

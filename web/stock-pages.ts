@@ -1,0 +1,168 @@
+// Stock search and the item page (level chart, movements, parked sales, the audited threshold).
+import type { FastifyInstance } from 'fastify'
+import type { Sql } from '../lib/db.ts'
+import { AppError, classifyDbError } from '../lib/errors.ts'
+import { actorOf } from './auth.ts'
+import { stepChart } from './chart.ts'
+import { flash } from './render.ts'
+import type { WebDeps } from './server.ts'
+import {
+  one,
+  paging,
+  parsePage,
+  parseStockQuery,
+  type StockQuery,
+  sortLink,
+  stockQueryString,
+} from './stock-query.ts'
+
+/** Points on the chart at most: a busy item's history is thinned to this many, keeping the latest. */
+const CHART_POINTS = 400
+
+const ORDER: Record<StockQuery['sort'], string> = {
+  store: 'store_number %, item_number %',
+  item: 'item_number %, store_number %',
+  quantity: 'quantity %, store_number %, item_number %',
+  updated: 'updated_at %, store_number %, item_number %',
+}
+
+export async function searchStock(sql: Sql, q: StockQuery, pageSize: number) {
+  const where = sql`
+    where true
+      ${q.store ? sql`and store_number between ${q.store.from} and ${q.store.to}` : sql``}
+      ${q.item ? sql`and item_number between ${q.item.from} and ${q.item.to}` : sql``}
+      ${q.state === 'low' ? sql`and low_state > 0` : q.state === 'out' ? sql`and low_state = 2` : sql``}`
+  const [{ total }] = (await sql`select count(*)::int as total from stock_overview ${where}`) as unknown as [
+    { total: number },
+  ]
+  const pg = paging(total, q.page, pageSize)
+  // The column list comes from a fixed table above, never from the request.
+  const order = ORDER[q.sort].replaceAll('%', q.dir)
+  const rows = await sql`
+    select store_number, item_number, quantity, state, threshold, updated_at
+    from stock_overview ${where}
+    order by ${sql.unsafe(order)}
+    limit ${pageSize} offset ${pg.offset}`
+  return { rows, paging: pg }
+}
+
+export async function loadItem(sql: Sql, store: number, item: number, page: number, pageSize: number) {
+  const [level] = await sql`
+    select store_number, item_number, quantity, state, threshold, item_threshold, store_threshold, updated_at
+    from stock_overview where store_number = ${store} and item_number = ${item}`
+  const [{ total }] = (await sql`
+    select count(*)::int as total from journal_entries where store_number = ${store} and item_number = ${item}`) as unknown as [
+    { total: number },
+  ]
+  const pg = paging(total, page, pageSize)
+  const [movements, series, parked, audit] = await Promise.all([
+    sql`
+      select transaction_id::text, event_type, quantity, occurred_at, applied_at, source_file, source_line
+      from journal_entries where store_number = ${store} and item_number = ${item}
+      order by applied_at desc, partition desc, "offset" desc
+      limit ${pageSize} offset ${pg.offset}`,
+    // The level after each movement, in the order they were applied, thinned evenly to CHART_POINTS.
+    sql`
+      with steps as (
+        select applied_at,
+               sum(case event_type when 'incoming' then quantity else -quantity end)
+                 over (order by applied_at, partition, "offset") as level,
+               row_number() over (order by applied_at, partition, "offset") as n
+        from journal_entries where store_number = ${store} and item_number = ${item}
+      )
+      select applied_at, level::float8 as level from steps
+      where (${total} - n) % greatest(1, ceil(${total}::numeric / ${CHART_POINTS}))::int = 0 or n = 1
+      order by n`,
+    sql`
+      select transaction_id::text, quantity, reason, attempts, first_seen_at, next_attempt_at, source_file, source_line
+      from parked_sales_detail where store_number = ${store} and item_number = ${item}
+      order by first_seen_at`,
+    sql`
+      select old_threshold, new_threshold, actor, changed_at from threshold_audit
+      where store_number = ${store} and item_number = ${item} order by changed_at desc limit 10`,
+  ])
+  const chart = stepChart(
+    series.map((s) => ({ t: (s.applied_at as Date).getTime(), level: s.level as number })),
+  )
+  return { level, movements, paging: pg, chart, parked, audit }
+}
+
+/** A store or item number from the path: a positive 32-bit integer, or the page does not exist. */
+export function keyPart(text: string): number {
+  if (!/^\d{1,10}$/.test(text) || Number(text) > 2_147_483_647) {
+    throw new AppError('NOT_FOUND', `'${text}' is not a store or item number`)
+  }
+  return Number(text)
+}
+
+/** The threshold field: a whole number ≥ 0, or empty to remove the item's own threshold. */
+export function parseThreshold(text: string | undefined): number | null {
+  const t = (text ?? '').trim()
+  if (t === '') return null
+  if (!/^\d{1,9}$/.test(t))
+    throw new AppError('WEB_INPUT', `threshold '${t}' is not a whole number of 0 or more`)
+  return Number(t)
+}
+
+export async function registerStockPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
+  const { sql, config } = deps
+  const size = config.web.pageSize
+
+  app.get('/stock', async (req, reply) => {
+    const { value: q, problems } = parseStockQuery(req.query as Record<string, string>)
+    const found = await searchStock(sql, q, size)
+    if (problems.length > 0) reply.code(400)
+    return reply.page('stock', 'Stock', {
+      q,
+      problems,
+      rows: found.rows,
+      paging: found.paging,
+      defaultThreshold: config.processor.lowStockDefault,
+      pageLink: (page: number) => `/stock${stockQueryString(q, { page })}`,
+      sortLink: (column: StockQuery['sort']) => `/stock${sortLink(q, column)}`,
+      sortState: (column: StockQuery['sort']) =>
+        q.sort === column ? (q.dir === 'asc' ? 'ascending' : 'descending') : 'none',
+    })
+  })
+
+  app.get('/items/:store/:item', async (req, reply) => {
+    const params = req.params as { store: string; item: string }
+    const store = keyPart(params.store)
+    const item = keyPart(params.item)
+    const problems: string[] = []
+    const page = parsePage(one(req.query as Record<string, string>, 'page'), problems)
+    const data = await loadItem(sql, store, item, page, size)
+    if (!data.level && data.paging.total === 0 && data.parked.length === 0) {
+      throw new AppError('NOT_FOUND', `store ${store} has no item ${item}: nothing was ever booked for it`)
+    }
+    return reply.page('item', `Store ${store} · item ${item}`, {
+      store,
+      item,
+      ...data,
+      problems,
+      defaultThreshold: config.processor.lowStockDefault,
+      pageLink: (p: number) => `/items/${store}/${item}${p === 1 ? '' : `?page=${p}`}`,
+    })
+  })
+
+  app.post('/items/:store/:item/threshold', { preHandler: app.csrfProtection }, async (req, reply) => {
+    const params = req.params as { store: string; item: string }
+    const store = keyPart(params.store)
+    const item = keyPart(params.item)
+    const threshold = parseThreshold((req.body as { threshold?: string }).threshold)
+    try {
+      await sql`select set_item_threshold(${store}, ${item}, ${threshold}, ${actorOf(req)})`
+    } catch (err) {
+      throw classifyDbError(err, { op: 'set-threshold', store, item })
+    }
+    req.log.info({ store, item, threshold, actor: actorOf(req) }, 'threshold changed from the console')
+    flash(
+      req,
+      'ok',
+      threshold === null
+        ? `Item ${item} at store ${store} now uses the store's threshold (or the default).`
+        : `Threshold for item ${item} at store ${store} set to ${threshold}. It applies from the next movement.`,
+    )
+    return reply.redirect(`/items/${store}/${item}`)
+  })
+}
