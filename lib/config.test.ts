@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from './config.ts'
+import { isLoopback, loadConfig } from './config.ts'
 import { ConfigError } from './errors.ts'
 
 const base = {
@@ -56,13 +56,36 @@ describe('loadConfig', () => {
   })
 })
 
+describe('web console settings', () => {
+  it('binds to loopback without a password by default', () => {
+    expect(loadConfig(base).web).toMatchObject({ host: '127.0.0.1', port: 8080, password: undefined })
+    expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].map(isLoopback)).toEqual([true, true, true, true])
+    expect(['0.0.0.0', '10.0.0.5', '::', 'example.com'].map(isLoopback)).toEqual([false, false, false, false])
+  })
+
+  it('refuses to bind beyond loopback without a password, and reports every web key at once', () => {
+    let err: unknown
+    try {
+      loadConfig({ ...base, WEB_HOST: '0.0.0.0', WEB_PORT: 'http', WEB_SESSION_SECRET: 'short' })
+    } catch (e) {
+      err = e
+    }
+    expect((err as ConfigError).problems).toEqual([
+      "WEB_PORT must be an integer between 0 and 65535, got 'http'",
+      'WEB_PASSWORD is required when WEB_HOST (0.0.0.0) is not a loopback address: the console would be open to the network',
+      'WEB_SESSION_SECRET must be at least 32 characters',
+    ])
+    expect(loadConfig({ ...base, WEB_HOST: '0.0.0.0', WEB_PASSWORD: 'long enough' }).web.host).toBe('0.0.0.0')
+  })
+})
+
 describe('sample.env', () => {
   it('names only keys that the code reads, and loadConfig accepts its values', async () => {
     const { readFileSync, readdirSync } = await import('node:fs')
     const root = new URL('../', import.meta.url)
     const sample = readFileSync(new URL('sample.env', root), 'utf8')
     const keys = [...sample.matchAll(/^#? ?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!)
-    const code = ['lib', 'infra', 'ops', 'bin']
+    const code = ['lib', 'infra', 'ops', 'bin', 'web']
       .flatMap((dir) =>
         readdirSync(new URL(`${dir}/`, root))
           .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.test.ts'))

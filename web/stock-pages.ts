@@ -32,17 +32,22 @@ export async function searchStock(sql: Sql, q: StockQuery, pageSize: number) {
       ${q.store ? sql`and store_number between ${q.store.from} and ${q.store.to}` : sql``}
       ${q.item ? sql`and item_number between ${q.item.from} and ${q.item.to}` : sql``}
       ${q.state === 'low' ? sql`and low_state > 0` : q.state === 'out' ? sql`and low_state = 2` : sql``}`
-  const [{ total }] = (await sql`select count(*)::int as total from stock_overview ${where}`) as unknown as [
+  const [{ total }] = (await sql`select count(*)::int as total from stock_keys ${where}`) as unknown as [
     { total: number },
   ]
   const pg = paging(total, q.page, pageSize)
-  // The column list comes from a fixed table above, never from the request.
+  // The column list comes from a fixed table above, never from the request. The page's keys are chosen on
+  // the narrow view; only those rows are then joined with their thresholds.
   const order = ORDER[q.sort].replaceAll('%', q.dir)
   const rows = await sql`
-    select store_number, item_number, quantity, state, threshold, updated_at
-    from stock_overview ${where}
-    order by ${sql.unsafe(order)}
-    limit ${pageSize} offset ${pg.offset}`
+    with page as (
+      select store_number, item_number from stock_keys ${where}
+      order by ${sql.unsafe(order)}
+      limit ${pageSize} offset ${pg.offset}
+    )
+    select o.store_number, o.item_number, o.quantity, o.state, o.threshold, o.updated_at
+    from page join stock_overview o using (store_number, item_number)
+    order by ${sql.unsafe(order)}`
   return { rows, paging: pg }
 }
 
