@@ -52,8 +52,8 @@ describe('from a second terminal', () => {
 
   it('stats, tail, psql and an import work with nothing exported while npm start runs', async () => {
     const folder = await mkdtemp(join(tmpdir(), 'stockflow-terminal-'))
-    const [kafka, controller, registry, postgres, ...health] = await Promise.all(
-      Array.from({ length: 7 }, () => freePort()),
+    const [kafka, controller, registry, postgres, web, ...health] = await Promise.all(
+      Array.from({ length: 8 }, () => freePort()),
     )
     const start = spawn(process.execPath, [LAUNCHER, 'start'], {
       cwd: folder,
@@ -65,6 +65,7 @@ describe('from a second terminal', () => {
         IMPORTER_PORT: String(health[0]),
         PROCESSOR_PORT: String(health[1]),
         ALERTER_PORT: String(health[2]),
+        WEB_PORT: String(web),
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -130,6 +131,14 @@ describe('from a second terminal', () => {
 
       const app = await stockflow(folder, ['psql', '--app', '-At', '-c', 'select current_user'])
       expect(app).toMatchObject({ code: 0, stdout: 'stockflow_app\n' })
+
+      // The console that npm start printed, on the stack's read-only role: the example's import is there.
+      expect(out.text).toContain(`Web console:           http://127.0.0.1:${web}/`)
+      const imports = await pollUntil('the console', async () => {
+        const res = await fetch(`http://127.0.0.1:${web}/imports`).catch(() => undefined)
+        return res?.status === 200 ? res.text() : undefined
+      })
+      expect(imports).toMatch(/<a href="\/imports\/\d+">example\.csv<\/a>/)
     } finally {
       start.kill('SIGINT')
     }

@@ -26,6 +26,7 @@ describe('stockflow start', () => {
       PROCESSOR_PORT: await freePort(),
       ALERTER_PORT: await freePort(),
     }
+    const webPort = await freePort()
     const child = spawn(process.execPath, [BIN, 'start'], {
       env: {
         ...process.env,
@@ -33,6 +34,7 @@ describe('stockflow start', () => {
         INPUT_DIR: input,
         LOG_LEVEL: 'warn',
         ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+        WEB_PORT: String(webPort),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -47,6 +49,7 @@ describe('stockflow start', () => {
       })
       expect(screen).toContain(input)
       expect(screen).toContain('stockflow tail')
+      expect(screen).toContain(`Web console:           http://127.0.0.1:${webPort}/`)
       await pollUntil(
         'services ready',
         async () => {
@@ -74,7 +77,12 @@ describe('stockflow start', () => {
       )
       const heapOf = (service: string) =>
         cmdlines.find((c) => c.endsWith(` ${service}`))?.match(/--max-old-space-size=(\d+)/)?.[1]
-      expect([heapOf('importer'), heapOf('processor'), heapOf('alerter')]).toEqual(['48', '96', '48'])
+      expect([heapOf('importer'), heapOf('processor'), heapOf('alerter'), heapOf('web')]).toEqual([
+        '48',
+        '96',
+        '48',
+        '64',
+      ])
       expect(await readFile(`/proc/${kids[0]}/environ`, 'utf8')).toContain('MALLOC_ARENA_MAX=1\0')
 
       await copyFile(SEED, join(input, 'example.csv'))
@@ -88,19 +96,28 @@ describe('stockflow start', () => {
       )
       const receipt = JSON.parse(await readFile(join(input, 'processed', 'example.csv.receipt.json'), 'utf8'))
       expect(receipt).toMatchObject({ status: 'processed', rows_read: 9, rows_accepted: 9 })
+      // The console started with the rest, reading as stockflow_web (taken on the owner's connection here,
+      // since this stack was given by URL), and shows the seed's stock.
+      const page = await pollUntil('the console', async () => {
+        const res = await fetch(`http://127.0.0.1:${webPort}/stock?store=5&item=12`).catch(() => undefined)
+        return res?.status === 200 ? res.text() : undefined
+      })
+      expect(page).toMatch(
+        /<td class="num">5<\/td>\s*<td class="num"><a href="\/items\/5\/12">12<\/a><\/td>\s*<td class="num">800<\/td>/,
+      )
     } finally {
       child.kill('SIGINT')
     }
     expect(await exited).toBe(0)
     expect(screen).toContain('stopped')
     const after = await Promise.all(
-      Object.values(ports).map((p) =>
+      [...Object.values(ports), webPort].map((p) =>
         fetch(`http://127.0.0.1:${p}/healthz`).then(
           () => 'up',
           () => 'down',
         ),
       ),
     )
-    expect(after).toEqual(['down', 'down', 'down'])
+    expect(after).toEqual(['down', 'down', 'down', 'down'])
   })
 })

@@ -243,7 +243,9 @@ describe('web console', () => {
 
   it('refuses a form whose CSRF token is forged or missing', async () => {
     await page.goto(`${base}/items/5/12`)
-    await page.fill('form[action$="/threshold"] input[name=_csrf]', 'forged', { force: true })
+    await page.$eval('form[action$="/threshold"] input[name=_csrf]', (el) => {
+      ;(el as unknown as { value: string }).value = 'forged'
+    })
     await page.fill('#threshold', '1')
     const [response] = await Promise.all([
       page.waitForResponse((r) => r.url().endsWith('/threshold')),
