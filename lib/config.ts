@@ -90,6 +90,10 @@ export interface Config {
     databaseUrl: string | undefined
     loginPerMinute: number
     pageSize: number
+    /** Host names the console answers to; empty: this machine's own names, or any with a password. */
+    allowedHosts: string[]
+    /** Where the Pipeline page asks each service whether it is ready. */
+    readinessUrls: Record<'importer' | 'processor' | 'alerter', string>
   }
   log: { level: string }
   /** Where /healthz, /readyz and /metrics listen: loopback, unless a container publishes them. */
@@ -261,7 +265,18 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
 }
 
-function readWeb(r: Reader): Config['web'] {
+/** A service's /readyz as seen from this machine: a wildcard bind address is reached on loopback. */
+function readyUrl(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  return `http://${h}:${port}/readyz`
+}
+
+function readWeb(
+  r: Reader,
+  healthHost: string,
+  ports: { importer: number; processor: number; alerter: number },
+): Config['web'] {
+  const { importer: importerPort, processor: processorPort, alerter: alerterPort } = ports
   const web = {
     host: r.str('WEB_HOST', '127.0.0.1'),
     port: r.int('WEB_PORT', 8080, 0, 65535),
@@ -271,6 +286,12 @@ function readWeb(r: Reader): Config['web'] {
     databaseUrl: r.optional('DATABASE_WEB_URL'),
     loginPerMinute: r.int('WEB_LOGIN_PER_MINUTE', 5, 1, 10_000),
     pageSize: r.int('WEB_PAGE_SIZE', 50, 5, 1000),
+    allowedHosts: r.list('WEB_ALLOWED_HOSTS', []),
+    readinessUrls: {
+      importer: r.url('IMPORTER_READY_URL', readyUrl(healthHost, importerPort)),
+      processor: r.url('PROCESSOR_READY_URL', readyUrl(healthHost, processorPort)),
+      alerter: r.url('ALERTER_READY_URL', readyUrl(healthHost, alerterPort)),
+    },
   }
   if (!isLoopback(web.host) && web.password === undefined) {
     r.problems.push(
@@ -299,7 +320,7 @@ export function loadDbConfig(env: Env): Config['db'] {
 
 export function loadConfig(env: Env): Config {
   const r = new Reader(env)
-  const config: Config = {
+  const services: Omit<Config, 'web'> = {
     kafka: readKafka(r),
     registry: {
       url: r.url('SCHEMA_REGISTRY_URL'),
@@ -356,7 +377,6 @@ export function loadConfig(env: Env): Config {
       webhookMaxAttempts: r.int('ALERT_WEBHOOK_MAX_ATTEMPTS', 10, 1, 1000),
       port: r.int('ALERTER_PORT', 9466, 0, 65535),
     },
-    web: readWeb(r),
     memory: readMemory(r),
     healthHost: r.str('HEALTH_HOST', '127.0.0.1'),
     log: {
@@ -366,6 +386,15 @@ export function loadConfig(env: Env): Config {
         'info',
       ),
     },
+  }
+  // The console probes the other services, so it reads their ports as they were read above.
+  const config: Config = {
+    ...services,
+    web: readWeb(r, services.healthHost, {
+      importer: services.importer.port,
+      processor: services.processor.port,
+      alerter: services.alerter.port,
+    }),
   }
   if (config.alerter.webhookUrl !== undefined && !URL.canParse(config.alerter.webhookUrl)) {
     r.problems.push('ALERT_WEBHOOK_URL must be a URL')

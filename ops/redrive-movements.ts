@@ -2,7 +2,7 @@
 // selection, one audit row (through record_redrive, so the console's read-only role can write it), one send.
 import { createHash } from 'node:crypto'
 import type { Producer } from 'kafkajs'
-import type { Sql } from '../lib/db.ts'
+import type { Sql, Tx } from '../lib/db.ts'
 import { AppError } from '../lib/errors.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { movementKey, type StockMovement } from '../schemas/contract.ts'
@@ -31,27 +31,44 @@ export interface FailedMovement {
   source_line: number | null
 }
 
-/** Failed movements matching the filter. Import-stage rejections are not here: fix the rejected CSV and drop it again. */
-export async function selectFailed(sql: Sql, f: RedriveFilter): Promise<FailedMovement[]> {
-  const rows = await sql`
-    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, code, failed_at,
-           source_file, source_line
-    from redrivable_movements
+function where(sql: Sql, f: RedriveFilter) {
+  return sql`
     where true
       ${f.code ? sql`and code = ${f.code}` : sql``}
       ${f.store !== undefined ? sql`and store_number = ${f.store}` : sql``}
       ${f.item !== undefined ? sql`and item_number = ${f.item}` : sql``}
       ${f.file ? sql`and source_file = ${f.file}` : sql``}
       ${f.since ? sql`and failed_at >= ${new Date(f.since)}` : sql``}
-      ${f.until ? sql`and failed_at < ${new Date(f.until)}` : sql``}
-    order by failed_at, transaction_id`
+      ${f.until ? sql`and failed_at < ${new Date(f.until)}` : sql``}`
+}
+
+const COLUMNS =
+  'transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, code, failed_at, source_file, source_line'
+
+/** The first `limit` failed movements matching the filter, in the order a re-drive sends them. */
+export async function selectFailed(sql: Tx, f: RedriveFilter, limit = 1000): Promise<FailedMovement[]> {
+  const rows = await sql`
+    select ${sql.unsafe(COLUMNS)} from redrivable_movements ${where(sql as Sql, f)}
+    order by failed_at, transaction_id limit ${limit}`
   return rows as unknown as FailedMovement[]
 }
 
 /**
- * What a preview showed, in a form a confirmation can carry back: a digest of the ids, in order. A send
- * made with it goes ahead only if the selection is still exactly those movements.
+ * How many movements match, and a digest of their ids in order: what a preview showed, in a form a
+ * confirmation can carry back. Computed in Postgres, so a selection of any size costs no memory here.
  */
+export async function selectionSummary(
+  sql: Tx,
+  f: RedriveFilter,
+): Promise<{ count: number; digest: string }> {
+  const [row] = await sql`
+    select count(*)::int as count,
+           encode(sha256(convert_to(coalesce(string_agg(transaction_id::text || E'\n', '' order by failed_at, transaction_id), ''), 'UTF8')), 'hex') as digest
+    from redrivable_movements ${where(sql as Sql, f)}`
+  return { count: row!.count as number, digest: row!.digest as string }
+}
+
+/** The digest selectionSummary computes, for ids already in hand (the tests check that the two agree). */
 export function selectionDigest(rows: Pick<FailedMovement, 'transaction_id'>[]): string {
   const h = createHash('sha256')
   for (const r of rows) h.update(`${r.transaction_id}\n`)
@@ -93,14 +110,20 @@ export function createRedriveSender(deps: {
 
 export interface RedriveResult {
   auditId: number
-  rows: FailedMovement[]
+  count: number
   digest: string
   dryRun: boolean
 }
 
+/** Movements sent to Kafka per batch, read from Postgres through a cursor. */
+const SEND_BATCH = 1000
+
 /**
- * Selects, audits and (unless a dry run) sends. With `expectDigest`, refuses when the selection is no
- * longer what the preview showed: a movement failed or was re-driven in between.
+ * Audits, checks and (unless a dry run) sends, batch by batch, every failed movement matching the filter.
+ * A send is recorded first as 'sending' and finished as 'sent' or 'failed', so the audit never claims what
+ * did not happen. The summary and the rows sent come from one snapshot: with `expectDigest`, what is sent
+ * is exactly what the preview showed, or nothing ('changed'). `previewId` makes a preview good for one send.
+ * `each` sees every batch (the CLI prints them).
  */
 export async function redrive(deps: {
   sql: Sql
@@ -109,22 +132,71 @@ export async function redrive(deps: {
   dryRun: boolean
   actor: string
   expectDigest?: string
+  previewId?: number
+  each?: (rows: FailedMovement[]) => void
 }): Promise<RedriveResult> {
-  const rows = await selectFailed(deps.sql, deps.filter)
-  const digest = selectionDigest(rows)
-  if (deps.expectDigest !== undefined && deps.expectDigest !== digest) {
-    throw new AppError(
-      'REDRIVE_CHANGED',
-      `the failed movements matching this filter changed since the preview (now ${rows.length}); review them again`,
-      { context: { filter: deps.filter, count: rows.length } },
-    )
+  const { sql, filter } = deps
+  if (!deps.dryRun && !deps.send) throw new AppError('USAGE', 'a re-drive that sends needs a producer')
+  if (deps.dryRun) {
+    const summary = await selectionSummary(sql, filter)
+    const [audit] = await sql`
+      select record_redrive(${sql.json(filter as never)}, true, ${summary.count}, ${deps.actor}, null) as id`
+    if (deps.each) {
+      for await (const batch of sql`
+        select ${sql.unsafe(COLUMNS)} from redrivable_movements ${where(sql, filter)}
+        order by failed_at, transaction_id`.cursor(SEND_BATCH))
+        deps.each(batch as unknown as FailedMovement[])
+    }
+    return { auditId: Number(audit!.id), ...summary, dryRun: true }
   }
-  if (!deps.dryRun && rows.length > 0 && !deps.send) {
-    throw new AppError('USAGE', 'a re-drive that sends needs a producer')
+  let auditId: number
+  try {
+    const [audit] = await sql`
+      select record_redrive(${sql.json(filter as never)}, false, 0, ${deps.actor}, ${deps.previewId ?? null}) as id`
+    auditId = Number(audit!.id)
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    if (code === '23505') {
+      throw new AppError(
+        'REDRIVE_CHANGED',
+        'this preview was already confirmed; preview again to re-drive more',
+      )
+    }
+    if (code === '22023') throw new AppError('WEB_INPUT', 'confirm a re-drive from its own preview')
+    throw err
   }
-  const [audit] = await deps.sql`
-    select record_redrive(${deps.sql.json(deps.filter as never)}, ${deps.dryRun}, ${rows.length}, ${deps.actor}) as id`
-  const auditId = Number(audit!.id)
-  if (!deps.dryRun && rows.length > 0) await deps.send!(auditId, rows)
-  return { auditId, rows, digest, dryRun: deps.dryRun }
+  const finish = (status: string, count: number, error: string | null) =>
+    sql`select finish_redrive(${auditId}, ${status}, ${count}, ${error})`
+  let sent = 0
+  try {
+    const summary = await sql.begin('isolation level repeatable read', async (tx) => {
+      const now = await selectionSummary(tx, filter)
+      if (deps.expectDigest !== undefined && deps.expectDigest !== now.digest)
+        return { ...now, changed: true }
+      for await (const batch of tx`
+        select ${tx.unsafe(COLUMNS)} from redrivable_movements ${where(tx as unknown as Sql, filter)}
+        order by failed_at, transaction_id`.cursor(SEND_BATCH)) {
+        const rows = batch as unknown as FailedMovement[]
+        await deps.send!(auditId, rows)
+        sent += rows.length
+        deps.each?.(rows)
+      }
+      return { ...now, changed: false }
+    })
+    if (summary.changed) {
+      await finish('changed', 0, 'the selection changed since the preview')
+      throw new AppError(
+        'REDRIVE_CHANGED',
+        `the failed movements matching this filter changed since the preview (now ${summary.count}); review them again`,
+        { context: { filter, count: summary.count } },
+      )
+    }
+    await finish('sent', sent, null)
+    return { auditId, count: summary.count, digest: summary.digest, dryRun: false }
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'REDRIVE_CHANGED')) {
+      await finish('failed', sent, (err as Error).message).catch(() => {})
+    }
+    throw err
+  }
 }

@@ -9,7 +9,13 @@ import { createIdempotentProducer, createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createEncoder, createRegistry } from '../lib/registry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
-import { createRedriveSender, type RedriveFilter, type RedriveSend, redrive } from './redrive-movements.ts'
+import {
+  createRedriveSender,
+  type FailedMovement,
+  type RedriveFilter,
+  type RedriveSend,
+  redrive,
+} from './redrive-movements.ts'
 
 const USAGE = `usage: stockflow redrive (--code C | --store N | --item N | --file F | --since ISO | --until ISO)… [--dry-run]
        stockflow redrive --all [--dry-run]
@@ -94,21 +100,30 @@ export async function runRedrive(
       await producer.connect()
       send = createRedriveSender({ producer, encoder, topic: config.topics.events })
     }
-    const result = await redrive({ sql, send, filter, dryRun, actor: `cli:${userInfo().username}` })
-    for (const r of result.rows) {
-      out(
-        JSON.stringify({
-          transaction_id: r.transaction_id,
-          code: r.code,
-          store: r.store_number,
-          item: r.item_number,
-          quantity: r.quantity,
-          dry_run: dryRun,
-        }),
-      )
+    const print = (rows: FailedMovement[]) => {
+      for (const r of rows) {
+        out(
+          JSON.stringify({
+            transaction_id: r.transaction_id,
+            code: r.code,
+            store: r.store_number,
+            item: r.item_number,
+            quantity: r.quantity,
+            dry_run: dryRun,
+          }),
+        )
+      }
     }
+    const result = await redrive({
+      sql,
+      send,
+      filter,
+      dryRun,
+      actor: `cli:${userInfo().username}`,
+      each: print,
+    })
     console.error(
-      `${dryRun ? 'would re-drive' : 're-drove'} ${result.rows.length} movement(s) (redrive #${result.auditId})`,
+      `${dryRun ? 'would re-drive' : 're-drove'} ${result.count} movement(s) (redrive #${result.auditId})`,
     )
     return 0
   } finally {

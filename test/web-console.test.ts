@@ -1,6 +1,7 @@
 // The web console in a real browser (Debian's chromium through playwright-core), against the real stack:
 // a real importer and processor in-process, Kafka, the registry, and Postgres read as stockflow_web.
-import { copyFile, mkdtemp, readFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, readdir, readFile, stat } from 'node:fs/promises'
+import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,6 +23,27 @@ import { encoders } from './support/kafka.ts'
 import { movement, produceMovements, startProcessor } from './support/processor.ts'
 
 const EXAMPLES = join(import.meta.dirname, '..', 'examples')
+
+/** A request with exactly these headers (fetch will not send another Host), for what browsers cannot do. */
+function rawRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (d) => {
+        body += d
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    req.end(method === 'POST' ? 'threshold=1' : undefined)
+  })
+}
 
 describe('web console', () => {
   let ctx: TestContext
@@ -232,13 +254,42 @@ describe('web console', () => {
     expect(await page.locator('#preview tbody tr td.mono').allInnerTexts()).toEqual([sale.transaction_id])
     expect(await level(40, 1)).toBe(10) // a preview sends nothing
     await screenshot(page, 'redrive-preview')
+    // The confirmation form, as the browser is about to send it.
+    const confirmation = Object.fromEntries(
+      await page.$$eval('form[action="/errors/redrive"] input[type=hidden]', (els) =>
+        (els as unknown as { name: string; value: string }[]).map((e) => [e.name, e.value]),
+      ),
+    )
     await page.click('button:has-text("Re-drive these 1 movement(s)")')
     expect(await page.textContent('.flash-ok')).toMatch(/^Re-drove 1 movement\(s\) \(re-drive #\d+\)/)
     await pollUntil('the sale applied', async () => (await level(40, 1)) === 7)
-    expect(await ctx.sql`select filter, dry_run, count, actor from redrives order by id`).toEqual([
-      { filter: { store: 40 }, dry_run: true, count: 1, actor: 'web:local@127.0.0.1' },
-      { filter: { store: 40 }, dry_run: false, count: 1, actor: 'web:local@127.0.0.1' },
+    const audit =
+      await ctx.sql`select id, filter, dry_run, count, actor, status, preview_id from redrives order by id`
+    expect(audit).toEqual([
+      {
+        id: expect.any(Number),
+        filter: { store: 40 },
+        dry_run: true,
+        count: 1,
+        actor: 'web:local@127.0.0.1',
+        status: 'dry_run',
+        preview_id: null,
+      },
+      {
+        id: expect.any(Number),
+        filter: { store: 40 },
+        dry_run: false,
+        count: 1,
+        actor: 'web:local@127.0.0.1',
+        status: 'sent',
+        preview_id: audit[0]!.id,
+      },
     ])
+    // The same confirmation again (a double click, a resubmitted page): refused, nothing sent or recorded.
+    const replay = await page.request.post(`${base}/errors/redrive`, { form: confirmation })
+    expect(replay.status()).toBe(400)
+    expect(await replay.text()).toContain('this preview was already confirmed')
+    expect(await ctx.sql`select count(*)::int as n from redrives`).toEqual([{ n: 2 }])
   })
 
   it('refuses a form whose CSRF token is forged or missing', async () => {
@@ -258,6 +309,45 @@ describe('web console', () => {
     expect(
       await ctx.sql`select threshold from stock_thresholds where store_number = 5 and item_number = 12`,
     ).toEqual([{ threshold: 900 }])
+  })
+
+  it('refuses an upload larger than the importer takes, writing nothing, instead of a cut-short file', async () => {
+    const file = join(EXAMPLES, 'example.csv')
+    const size = (await stat(file)).size
+    const small = await serve({ IMPORT_MAX_FILE_BYTES: String(size - 1) })
+    const p = await browser.newPage()
+    await p.goto(`${small}/imports`)
+    await p.setInputFiles('#upload-file', file)
+    const [res] = await Promise.all([
+      p.waitForResponse((r) => r.url().endsWith('/imports/upload')),
+      p.click('button:has-text("Upload and import")'),
+    ])
+    expect(res.status()).toBe(400)
+    expect(await p.textContent('.error-message')).toBe(
+      `the file is larger than the importer accepts (${size - 1} bytes)`,
+    )
+    expect((await readdir(join(inputDir, 'uploads'))).filter((n) => n.startsWith('example'))).toEqual([])
+    await p.close()
+  })
+
+  it('answers only to its own host names and takes forms only from itself', async () => {
+    const { port } = new URL(base)
+    const rebound = await rawRequest(Number(port), 'GET', '/stock', { host: `rebound.evil.example:${port}` })
+    expect(rebound.status).toBe(403)
+    expect(rebound.body).toContain('This console does not answer to')
+    const attempts: Record<string, string>[] = [
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'http://evil.example' },
+    ]
+    for (const from of attempts) {
+      const crossSite = await rawRequest(Number(port), 'POST', '/items/5/12/threshold', {
+        host: `127.0.0.1:${port}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        ...from,
+      })
+      expect(crossSite.status).toBe(403)
+      expect(crossSite.body).toContain('A form may only be sent from this console itself.')
+    }
   })
 
   it('shows alerts and the pipeline: lag per partition, parked sales, throughput', async () => {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { passwordMatches, safeNext } from './auth.ts'
+import { loadConfig } from '../lib/config.ts'
+import { allowedHosts, hostnameOf, passwordMatches, safeNext } from './auth.ts'
+
+const base = {
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081',
+  DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db',
+}
+
 import { filterParams, parseErrorFilter } from './error-pages.ts'
 import { parseThreshold } from './stock-pages.ts'
 
@@ -36,5 +44,23 @@ describe('form input', () => {
   it('reads a threshold: a whole number, or empty to remove it', () => {
     expect([parseThreshold('12'), parseThreshold(' '), parseThreshold(undefined)]).toEqual([12, null, null])
     expect(() => parseThreshold('-1')).toThrow("threshold '-1' is not a whole number of 0 or more")
+  })
+})
+
+describe('allowedHosts', () => {
+  const web = (over: object) => loadConfig({ ...base, ...over }).web
+  it('answers only to this machine’s names without a password', () => {
+    expect(allowedHosts(web({}))).toEqual(new Set(['127.0.0.1', 'localhost', '[::1]']))
+    expect(allowedHosts(web({ WEB_PASSWORD: 'long enough' }))).toBeUndefined()
+    expect(allowedHosts(web({ WEB_PASSWORD: 'long enough', WEB_ALLOWED_HOSTS: 'Stock.Example' }))).toEqual(
+      new Set(['stock.example']),
+    )
+  })
+  it('reads a Host header or an Origin the way a browser sent it', () => {
+    expect(
+      ['127.0.0.1:8080', 'LOCALHOST', '[::1]:8080', 'rebound.evil.example:8080', 'a b', undefined].map(
+        hostnameOf,
+      ),
+    ).toEqual(['127.0.0.1', 'localhost', '[::1]', 'rebound.evil.example', undefined, undefined])
   })
 })

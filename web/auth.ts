@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../lib/config.ts'
+import { one } from './stock-query.ts'
 
 declare module '@fastify/secure-session' {
   interface SessionData {
@@ -31,6 +32,53 @@ export function actorOf(req: FastifyRequest): string {
   return `web:${req.session.get('user') ?? 'local'}@${req.ip}`
 }
 
+/** The host name a request or an Origin names, lower case, IPv6 in brackets; undefined when unparsable. */
+export function hostnameOf(hostHeader: string | undefined): string | undefined {
+  if (!hostHeader) return undefined
+  try {
+    return new URL(`http://${hostHeader}`).hostname.toLowerCase()
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The names the console answers to. Without a login, only this machine's own names: a page elsewhere
+ * whose name was re-pointed at 127.0.0.1 (DNS rebinding) is then refused, instead of acting as the
+ * console's own origin. With WEB_PASSWORD, any name that reaches it, unless WEB_ALLOWED_HOSTS says.
+ */
+export function allowedHosts(web: Config['web']): Set<string> | undefined {
+  if (web.allowedHosts.length > 0) return new Set(web.allowedHosts.map((h) => h.toLowerCase()))
+  if (web.password !== undefined) return undefined
+  const own = hostnameOf(web.host.includes(':') ? `[${web.host}]` : web.host)
+  return new Set(['127.0.0.1', 'localhost', '[::1]', ...(own ? [own] : [])])
+}
+
+/** Refuses requests for another host name, and form posts from another site. */
+export function guardHosts(app: FastifyInstance, allowed: Set<string> | undefined): void {
+  app.addHook('onRequest', async (req, reply) => {
+    const host = hostnameOf(req.headers.host)
+    const refuse = (message: string) => {
+      req.log.warn({ host: req.headers.host, origin: req.headers.origin, url: req.url }, message)
+      reply.code(403)
+      return reply.page('error', '403', { status: 403, message })
+    }
+    if (!host || (allowed && !allowed.has(host))) {
+      return refuse(`This console does not answer to '${req.headers.host ?? ''}' (WEB_ALLOWED_HOSTS).`)
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') return
+    // Browsers say where a request comes from in Sec-Fetch-Site; older ones only in Origin, which is
+    // "null" when the page's referrer policy hides it.
+    const site = req.headers['sec-fetch-site']
+    const origin = req.headers.origin
+    const foreign =
+      site !== undefined
+        ? site !== 'same-origin' && site !== 'none'
+        : origin !== undefined && origin !== 'null' && hostnameOf(origin.replace(/^\w+:\/\//, '')) !== host
+    if (foreign) return refuse('A form may only be sent from this console itself.')
+  })
+}
+
 export async function registerAuth(app: FastifyInstance, web: Config['web']): Promise<void> {
   const password = web.password
   if (password === undefined) return
@@ -56,10 +104,10 @@ export async function registerAuth(app: FastifyInstance, web: Config['web']): Pr
       config: { rateLimit: { max: web.loginPerMinute, timeWindow: 60_000 } },
     },
     async (req, reply) => {
-      const body = (req.body ?? {}) as { name?: string; password?: string; next?: string }
-      const name = (body.name ?? '').trim().slice(0, 64)
-      const next = safeNext(body.next)
-      if (!name || !passwordMatches(body.password ?? '', password)) {
+      const body = (req.body ?? {}) as Record<string, string | string[] | undefined>
+      const name = (one(body, 'name') ?? '').trim().slice(0, 64)
+      const next = safeNext(one(body, 'next'))
+      if (!name || !passwordMatches(one(body, 'password') ?? '', password)) {
         req.log.warn({ ip: req.ip }, 'console login refused')
         reply.code(401)
         return reply.page('login', 'Sign in', {

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Sql } from '../lib/db.ts'
 import { AppError } from '../lib/errors.ts'
-import { type RedriveFilter, redrive } from '../ops/redrive-movements.ts'
+import { type RedriveFilter, redrive, selectFailed } from '../ops/redrive-movements.ts'
 import { actorOf } from './auth.ts'
 import { flash, helpers } from './render.ts'
 import type { WebDeps } from './server.ts'
@@ -91,15 +91,15 @@ export async function registerErrorPages(app: FastifyInstance, deps: WebDeps): P
     return filter
   }
 
-  // A preview is a dry run, audited as one, exactly as `stockflow redrive --dry-run`.
+  // A preview is a dry run, audited as one, exactly as `stockflow redrive --dry-run`; it lists the first rows.
   app.post('/errors/redrive/preview', { preHandler: app.csrfProtection }, async (req, reply) => {
     const filter = formFilter(req)
     const result = await redrive({ sql, send: undefined, filter, dryRun: true, actor: actorOf(req) })
     return reply.page('redrive-preview', 'Re-drive: preview', {
       filter,
       params: filterParams(filter),
-      rows: result.rows.slice(0, PREVIEW_ROWS),
-      count: result.rows.length,
+      rows: await selectFailed(sql, filter, PREVIEW_ROWS),
+      count: result.count,
       digest: result.digest,
       auditId: result.auditId,
       canSend: deps.redriveSend !== undefined,
@@ -108,10 +108,14 @@ export async function registerErrorPages(app: FastifyInstance, deps: WebDeps): P
 
   app.post('/errors/redrive', { preHandler: app.csrfProtection }, async (req, reply) => {
     const filter = formFilter(req)
-    const digest = String((req.body as { digest?: string }).digest ?? '')
-    if (!/^[0-9a-f]{64}$/.test(digest)) throw new AppError('WEB_INPUT', 'confirm a re-drive from its preview')
+    const body = (req.body ?? {}) as Input
+    const digest = one(body, 'digest') ?? ''
+    const preview = one(body, 'preview') ?? ''
+    if (!/^[0-9a-f]{64}$/.test(digest) || !/^\d{1,15}$/.test(preview)) {
+      throw new AppError('WEB_INPUT', 'confirm a re-drive from its preview')
+    }
     if (!deps.redriveSend)
-      throw new AppError('WEB_INPUT', 'this console cannot reach Kafka, so it cannot re-drive')
+      throw new AppError('WEB_INPUT', 'this console has no producer, so it can only preview')
     const result = await redrive({
       sql,
       send: deps.redriveSend,
@@ -119,15 +123,16 @@ export async function registerErrorPages(app: FastifyInstance, deps: WebDeps): P
       dryRun: false,
       actor: actorOf(req),
       expectDigest: digest,
+      previewId: Number(preview),
     })
     req.log.info(
-      { filter, count: result.rows.length, redrive: result.auditId, actor: actorOf(req) },
+      { filter, count: result.count, redrive: result.auditId, actor: actorOf(req) },
       're-drive sent',
     )
     flash(
       req,
       'ok',
-      `Re-drove ${result.rows.length} movement(s) (re-drive #${result.auditId}). The processor applies them in a moment.`,
+      `Re-drove ${result.count} movement(s) (re-drive #${result.auditId}). The processor applies them in a moment.`,
     )
     return reply.redirect(helpers.href('/errors', filterParams(filter)))
   })

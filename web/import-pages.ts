@@ -11,6 +11,8 @@ import { one, paging, parsePage } from './stock-query.ts'
 
 /** Rejected rows shown per page of a receipt. */
 const REJECTED_PAGE = 100
+/** Pages of rejected rows the console reads through; beyond them, the download has the rest. */
+const REJECTED_MAX_PAGE = 100
 
 function contentDisposition(name: string): string {
   // An ASCII fallback, and the exact name for browsers that read filename*.
@@ -67,6 +69,12 @@ export async function registerImportPages(app: FastifyInstance, deps: WebDeps): 
     const { row, found } = await receiptOf(req)
     const problems: string[] = []
     const page = parsePage(one(req.query as Record<string, string>, 'page'), problems)
+    if (page > REJECTED_MAX_PAGE) {
+      throw new AppError(
+        'WEB_INPUT',
+        `the console shows the first ${REJECTED_MAX_PAGE * REJECTED_PAGE} rejected rows; download the file for the rest`,
+      )
+    }
     const rejected =
       found?.rejectedPath !== undefined
         ? await readRejectedRows(found.rejectedPath, (page - 1) * REJECTED_PAGE, REJECTED_PAGE).catch(
@@ -123,7 +131,6 @@ export async function registerImportPages(app: FastifyInstance, deps: WebDeps): 
       if (part.type !== 'file' || part.fieldname !== 'file') continue
       if (!part.filename) throw new AppError('WEB_INPUT', 'choose a CSV file to upload')
       const rel = await placeUpload(inputDir, part.filename, part.file, config.importer.maxFileBytes)
-      if (part.file.truncated) throw new AppError('WEB_INPUT', 'the file is larger than the importer accepts')
       req.log.info({ file: rel, user: req.session.get('user') }, 'file uploaded from the console')
       flash(req, 'ok', `Uploaded as ${rel}. The importer takes it now; it appears below once imported.`)
       return reply.redirect('/imports')

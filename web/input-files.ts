@@ -15,6 +15,7 @@ import { AppError } from '../lib/errors.ts'
 const MAX_RECEIPT_BYTES = 4 * 1024 * 1024
 /** Numbered names (x-1.csv, x-2.csv, …) looked at before giving up on finding a receipt. */
 const MAX_CANDIDATES = 10_000
+const MAX_MISSING_IN_A_ROW = 20
 
 /** `rel` under `root`, or undefined when it would leave it (absolute, `..`, empty). */
 export function inside(root: string, rel: string): string | undefined {
@@ -73,13 +74,16 @@ export async function findReceipt(
   const dot = target.lastIndexOf('.')
   const [stem, ext] = dot > target.lastIndexOf(sep) ? [target.slice(0, dot), target.slice(dot)] : [target, '']
   const started = outcome.started_at.toISOString()
-  for (let n = 0; n < MAX_CANDIDATES; n++) {
+  // Names are taken in order, but one may since have been cleaned up: a run of missing ones ends the search.
+  let missing = 0
+  for (let n = 0; n < MAX_CANDIDATES && missing < MAX_MISSING_IN_A_ROW; n++) {
     const candidate = n === 0 ? target : `${stem}-${n}${ext}`
     const receipt = await readReceipt(`${candidate}.receipt.json`)
     if (!receipt) {
-      if (n === 0) continue // x.csv itself may be gone while x-1.csv is ours
-      return undefined
+      missing++
+      continue
     }
+    missing = 0
     if (receipt.file !== outcome.file_name || receipt.started_at !== started) continue
     if (outcome.sha256 && receipt.sha256 !== outcome.sha256) continue
     const rejectedPath = receipt.rejected_csv

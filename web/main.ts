@@ -12,6 +12,17 @@ import type { StockMovement } from '../schemas/contract.ts'
 import { probeServices } from './pipeline-pages.ts'
 import { createWebServer } from './server.ts'
 
+/** The Pipeline page waits this long for lag, then shows the rest without it. */
+const LAG_TIMEOUT_MS = 3000
+
+function withTimeout<T>(ms: number, message: string, run: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms)
+  })
+  return Promise.race([run(), late]).finally(() => clearTimeout(timer))
+}
+
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(env)
   const log = createLogger({ name: 'web', level: config.log.level, pretty: process.stdout.isTTY })
@@ -21,14 +32,24 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     schema: config.db.schema,
     max: 4,
     name: 'stockflow-web',
-    settings: config.web.databaseUrl ? {} : { role: 'stockflow_web' },
+    // A role taken with SET ROLE does not bring the role's own settings (those apply at login): given here.
+    settings: config.web.databaseUrl
+      ? {}
+      : { role: 'stockflow_web', statement_timeout: '10s', idle_in_transaction_session_timeout: '30s' },
   })
   await assertMigrated(sql)
 
   const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-web`)
   const admin = kafka.admin()
-  const adminReady = admin.connect()
-  adminReady.catch((err) => log.warn({ err }, 'Kafka not reachable yet: lag and re-drive wait for it'))
+  // Connected on first use and again after a failure, so a broker down at start-up costs only the lag figures.
+  let adminReady: Promise<void> | undefined
+  const connectedAdmin = () => {
+    adminReady ??= admin.connect().catch((err) => {
+      adminReady = undefined
+      throw err
+    })
+    return adminReady
+  }
   let producer: Producer | undefined
   let sender: Promise<RedriveSend> | undefined
   // Built on the first re-drive, and kept: the schema registry and the producer are needed for nothing else.
@@ -50,10 +71,6 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     return (await sender)(auditId, rows)
   }
 
-  const health = (service: string, port: number) => ({
-    service,
-    url: `http://${config.healthHost.includes(':') ? `[${config.healthHost}]` : config.healthHost}:${port}/readyz`,
-  })
   const app = await createWebServer({
     sql,
     log,
@@ -61,19 +78,16 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     config,
     redriveSend,
     pipeline: {
-      lag: async () => {
-        await adminReady
-        const rows = await sql`select partition, next_offset from ledger_offsets
+      lag: () =>
+        withTimeout(LAG_TIMEOUT_MS, 'Kafka did not answer in time', async () => {
+          await connectedAdmin()
+          const rows = await sql`select partition, next_offset from ledger_offsets
                     where group_id = ${config.processor.groupId} and topic = ${config.topics.events}`
-        const ledger = new Map(rows.map((r) => [r.partition as number, r.next_offset as number]))
-        return consumerLag(admin, config, ledger)
-      },
+          const ledger = new Map(rows.map((r) => [r.partition as number, r.next_offset as number]))
+          return consumerLag(admin, config, ledger)
+        }),
       readiness: () =>
-        probeServices([
-          health('importer', config.importer.port),
-          health('processor', config.processor.port),
-          health('alerter', config.alerter.port),
-        ]),
+        probeServices(Object.entries(config.web.readinessUrls).map(([service, url]) => ({ service, url }))),
     },
   })
   const address = await app.listen({ host: config.web.host, port: config.web.port })

@@ -22,7 +22,7 @@ import { AppError } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { RedriveSend } from '../ops/redrive-movements.ts'
 import type { PartitionLag } from '../ops/stats.ts'
-import { registerAuth } from './auth.ts'
+import { allowedHosts, guardHosts, registerAuth } from './auth.ts'
 import { registerErrorPages } from './error-pages.ts'
 import { registerImportPages } from './import-pages.ts'
 import { registerPipelinePages } from './pipeline-pages.ts'
@@ -54,9 +54,15 @@ export interface WebDeps {
 
 const PUBLIC = fileURLToPath(new URL('./public/', import.meta.url))
 
-/** The session key: from WEB_SESSION_SECRET, so sessions survive a restart, or fresh for this process. */
-function sessionKey(secret: string | undefined): Buffer {
-  return secret ? createHash('sha256').update(`stockflow-web-session:${secret}`).digest() : randomBytes(32)
+/**
+ * The session key: from WEB_SESSION_SECRET, so sessions survive a restart, or fresh for this process. The
+ * password goes into it too, so changing WEB_PASSWORD ends every session made under the old one.
+ */
+function sessionKey(secret: string | undefined, password: string | undefined): Buffer {
+  if (!secret) return randomBytes(32)
+  return createHash('sha256')
+    .update(`stockflow-web-session:${secret}\0${password ?? ''}`)
+    .digest()
 }
 
 export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
@@ -87,9 +93,11 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     },
     // The console may be reached over plain http on loopback; HSTS would pin that host to https.
     strictTransportSecurity: false,
+    // Same-origin requests keep their Origin (no-referrer would make form posts say "null").
+    referrerPolicy: { policy: 'same-origin' },
   })
   await app.register(secureSession, {
-    key: sessionKey(config.web.sessionSecret),
+    key: sessionKey(config.web.sessionSecret, config.web.password),
     cookieName: 'stockflow_session',
     expiry: 12 * 3600,
     cookie: { path: '/', httpOnly: true, sameSite: 'strict', secure: config.web.cookieSecure },
@@ -102,7 +110,13 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   })
   await app.register(rateLimit, { global: false })
   await app.register(formbody)
-  await app.register(multipart, { limits: { fileSize: config.importer.maxFileBytes, files: 1, fields: 4 } })
+  // One byte over the importer's limit gets through, so placeUpload sees the file is too large and refuses
+  // it whole; at the limit itself busboy would cut the file short and end the stream as if it were complete.
+  await app.register(multipart, {
+    limits: { fileSize: config.importer.maxFileBytes + 1, files: 1, fields: 4 },
+  })
+  // The console posts forms only; a JSON body is never what one of its routes expects.
+  app.removeContentTypeParser('application/json')
   await app.register(fastifyStatic, { root: PUBLIC, prefix: '/static/', index: false, maxAge: 3600_000 })
 
   app.decorateReply(
@@ -141,6 +155,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   })
 
   app.get('/healthz', async () => ({ ok: true }))
+  guardHosts(app, allowedHosts(config.web))
   app.get('/', async (_req, reply) => reply.redirect('/stock'))
   await registerAuth(app, config.web)
   await registerStockPages(app, deps)

@@ -66,17 +66,19 @@ export async function loadItem(sql: Sql, store: number, item: number, page: numb
       from journal_entries where store_number = ${store} and item_number = ${item}
       order by applied_at desc, partition desc, "offset" desc
       limit ${pageSize} offset ${pg.offset}`,
-    // The level after each movement, in the order they were applied, thinned evenly to CHART_POINTS.
+    // The level after each movement, in the order they were applied, thinned evenly to CHART_POINTS; the
+    // count comes from the same statement, so a movement applied meanwhile cannot make it skip the latest.
     sql`
       with steps as (
         select applied_at,
                sum(case event_type when 'incoming' then quantity else -quantity end)
                  over (order by applied_at, partition, "offset") as level,
-               row_number() over (order by applied_at, partition, "offset") as n
+               row_number() over (order by applied_at, partition, "offset") as n,
+               count(*) over () as total
         from journal_entries where store_number = ${store} and item_number = ${item}
       )
       select applied_at, level::float8 as level from steps
-      where (${total} - n) % greatest(1, ceil(${total}::numeric / ${CHART_POINTS}))::int = 0 or n = 1
+      where (total - n) % greatest(1, ceil(total::numeric / ${CHART_POINTS}))::int = 0 or n = 1
       order by n`,
     sql`
       select transaction_id::text, quantity, reason, attempts, first_seen_at, next_attempt_at, source_file, source_line
@@ -154,7 +156,7 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
     const params = req.params as { store: string; item: string }
     const store = keyPart(params.store)
     const item = keyPart(params.item)
-    const threshold = parseThreshold((req.body as { threshold?: string }).threshold)
+    const threshold = parseThreshold(one((req.body ?? {}) as Record<string, string>, 'threshold'))
     try {
       await sql`select set_item_threshold(${store}, ${item}, ${threshold}, ${actorOf(req)})`
     } catch (err) {

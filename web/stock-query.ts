@@ -77,10 +77,14 @@ export function parsePage(text: string | undefined, problems: string[]): number 
 
 type QueryInput = Record<string, string | string[] | undefined>
 
-/** A single value of a query parameter: a repeated one is a mistake, and its first value is used. */
+/**
+ * A single value of a query parameter or form field: a repeated one is a mistake, and its first value is
+ * used; anything that is not text is no value at all.
+ */
 export function one(q: QueryInput, key: string): string | undefined {
   const v = q[key]
-  return Array.isArray(v) ? v[0] : v
+  const first = Array.isArray(v) ? v[0] : v
+  return typeof first === 'string' ? first : undefined
 }
 
 export function parseStockQuery(q: QueryInput): Parsed<StockQuery> {

@@ -14,8 +14,17 @@ end $$;
 alter role stockflow_web set statement_timeout = '10s';
 alter role stockflow_web set idle_in_transaction_session_timeout = '30s';
 
--- Who did it, for re-drives: 'cli:<os user>' or 'web:<name>@<address>'.
+-- Who did it, for re-drives: 'cli:<os user>' or 'web:<name>@<address>'. A re-drive that sends is recorded
+-- before it sends ('sending') and finished as 'sent' or 'failed', so the audit never claims a send that did
+-- not happen. One confirmed from the console names its preview, and a preview is confirmed at most once.
 alter table redrives add column actor text;
+alter table redrives add column status text not null default 'sent'
+  check (status in ('dry_run', 'sending', 'sent', 'failed', 'changed'));
+alter table redrives add column preview_id bigint references redrives (id);
+alter table redrives add column finished_at timestamptz;
+alter table redrives add column error text;
+update redrives set status = 'dry_run' where dry_run;
+create unique index redrives_preview_once on redrives (preview_id) where preview_id is not null;
 
 create table threshold_changes (
   id bigserial primary key,
@@ -97,7 +106,7 @@ create view threshold_audit as
   select id, store_number, item_number, old_threshold, new_threshold, actor, changed_at from threshold_changes;
 
 create view redrive_audit as
-  select id, redriven_at, filter, dry_run, count, actor from redrives;
+  select id, redriven_at, filter, dry_run, count, actor, status, preview_id, finished_at, error from redrives;
 
 -- Sets (or, with null, removes) one item's threshold and records who changed it from what.
 do $$
@@ -130,18 +139,42 @@ begin
 
   -- The audit row of a re-drive (or its dry run); its id goes with the re-sent events as a header.
   execute format($fn$
-    create function record_redrive(p_filter jsonb, p_dry_run boolean, p_count integer, p_actor text)
-    returns bigint language sql security definer set search_path = %I, pg_temp as $body$
-      insert into redrives (filter, dry_run, count, actor) values (p_filter, p_dry_run, p_count, p_actor)
-      returning id
+    create function record_redrive(p_filter jsonb, p_dry_run boolean, p_count integer, p_actor text,
+                                   p_preview_id bigint)
+    returns bigint language plpgsql security definer set search_path = %I, pg_temp as $body$
+    declare
+      new_id bigint;
+    begin
+      -- A confirmation names a dry run of the same filter; anything else is not a preview of it.
+      if p_preview_id is not null and not exists (
+        select 1 from redrives where id = p_preview_id and dry_run and filter = p_filter
+      ) then
+        raise exception 're-drive preview %% does not match this filter', p_preview_id using errcode = '22023';
+      end if;
+      insert into redrives (filter, dry_run, count, actor, status, preview_id, finished_at)
+      values (p_filter, p_dry_run, p_count, p_actor, case when p_dry_run then 'dry_run' else 'sending' end,
+              p_preview_id, case when p_dry_run then now() end)
+      returning id into new_id;
+      return new_id;
+    end
+    $body$ $fn$, current_schema());
+
+  -- How a re-drive that sends ended: what it sent, or why it did not.
+  execute format($fn$
+    create function finish_redrive(p_id bigint, p_status text, p_count integer, p_error text)
+    returns void language sql security definer set search_path = %I, pg_temp as $body$
+      update redrives set status = p_status, count = p_count, error = p_error, finished_at = now()
+      where id = p_id and status = 'sending'
     $body$ $fn$, current_schema());
 end $$;
 
 -- Functions are executable by everyone unless revoked.
 revoke all on function set_item_threshold(integer, integer, integer, text) from public;
-revoke all on function record_redrive(jsonb, boolean, integer, text) from public;
+revoke all on function record_redrive(jsonb, boolean, integer, text, bigint) from public;
+revoke all on function finish_redrive(bigint, text, integer, text) from public;
 grant execute on function set_item_threshold(integer, integer, integer, text) to stockflow_web, stockflow_app;
-grant execute on function record_redrive(jsonb, boolean, integer, text) to stockflow_web, stockflow_app;
+grant execute on function record_redrive(jsonb, boolean, integer, text, bigint) to stockflow_web, stockflow_app;
+grant execute on function finish_redrive(bigint, text, integer, text) to stockflow_web, stockflow_app;
 
 grant select on stock_overview, stock_keys, journal_entries, redrivable_movements, parked_sales_detail, import_history,
   alert_history, ledger_offsets, pipeline_backlog, threshold_audit, redrive_audit, current_stock, low_stock,
