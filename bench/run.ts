@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
 })
 const num = (k: keyof typeof args) => Number(args[k])
 const say = (msg: string) => console.error(`[bench] ${msg}`)
+/** How often the latency phase looks at the processor's committed offsets: the figures' resolution. */
+const COMMIT_POLL_MS = 5
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 async function until<T>(
@@ -205,6 +207,20 @@ async function main() {
     // dotfile (not timed), then renamed to its name; latency runs from that rename.
     for (const f of lat.files) await rename(f, join(input, `.${basename(f)}`))
     await sleep(500) // let the watcher come across the dotfiles; an unseen one would only take the slow path
+    // Latency ends when the batch commits. Seen from outside: the processor's offsets are written in the
+    // same transaction as the journal, so polling them every few ms gives when each offset became visible.
+    const commits: { at: number; next: Map<number, number> }[] = []
+    let watching = true
+    const watcher = (async () => {
+      while (watching) {
+        const rows = await sql`select partition, next_offset from consumer_offsets where topic = 'events'`
+        commits.push({
+          at: Date.now(),
+          next: new Map(rows.map((r) => [r.partition as number, r.next_offset as number])),
+        })
+        await sleep(COMMIT_POLL_MS)
+      }
+    })()
     const dropped = new Map<string, number>()
     for (const f of lat.files) {
       dropped.set(basename(f), Date.now())
@@ -212,9 +228,25 @@ async function main() {
       await sleep(100)
     }
     await until('latency files applied', async () => (await journalCount(sql)) >= rows + lat.rows, 300_000)
-    const applied =
-      await sql`select source_file, extract(epoch from max(applied_at)) * 1000 as at from stock_journal where source_file like 'latency-%' group by source_file`
-    const latencies = applied.map((r) => Number(r.at) - dropped.get(r.source_file)!).sort((a, b) => a - b)
+    await sleep(COMMIT_POLL_MS * 2)
+    watching = false
+    await watcher
+    // A file is committed once every partition its rows went to has committed past its last offset there.
+    const spans = await sql`
+      select source_file, partition, max("offset")::bigint as last from stock_journal
+      where source_file like 'latency-%' group by source_file, partition`
+    const lastByFile = new Map<string, [number, number][]>()
+    for (const r of spans) {
+      const list = lastByFile.get(r.source_file as string) ?? []
+      list.push([r.partition as number, Number(r.last)])
+      lastByFile.set(r.source_file as string, list)
+    }
+    const latencies = [...lastByFile].map(([file, parts]) => {
+      const seen = commits.find((c) => parts.every(([p, last]) => (c.next.get(p) ?? 0) > last))
+      if (!seen) throw new Error(`bench: the commit of ${file} was not observed`)
+      return seen.at - dropped.get(file)!
+    })
+    latencies.sort((a, b) => a - b)
 
     // Every item, not only the total: two wrong items can cancel out in a sum.
     const expected = new Map(data.levels)
