@@ -128,8 +128,8 @@ async function main() {
     TOPIC_LOW_STOCK: `${schema}.low-stock`,
     PROCESS_GROUP_ID: `${schema}.processor`,
     INPUT_DIR: input,
-    IMPORTER_PORT: '39464',
-    PROCESSOR_PORT: '39465',
+    IMPORTER_PORT: '22464',
+    PROCESSOR_PORT: '22465',
     LOG_LEVEL: 'warn',
   }
   const sql = createSql({ url: stack.env.DATABASE_URL, schema, max: 4 })
@@ -158,7 +158,7 @@ async function main() {
       'services ready',
       async () => {
         const codes = await Promise.all(
-          ['39464', '39465'].map((p) => fetch(`http://127.0.0.1:${p}/readyz`).then((r) => r.status)),
+          ['22464', '22465'].map((p) => fetch(`http://127.0.0.1:${p}/readyz`).then((r) => r.status)),
         )
         return codes.every((c) => c === 200)
       },
