@@ -146,7 +146,8 @@ async function main() {
         if (!stopping) {
           console.error(`[bench] ${name} exited unexpectedly (${signal ?? code})`)
           for (const other of children) other.kill('SIGKILL')
-          process.exit(1)
+          // The stack goes too: exiting here skips the finally below, and would leave it running.
+          void stack.stop().finally(() => process.exit(1))
         }
       })
       children.push(c)
