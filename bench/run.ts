@@ -214,7 +214,8 @@ async function main() {
     let watching = true
     const watcher = (async () => {
       while (watching) {
-        const rows = await sql`select partition, next_offset from consumer_offsets where topic = 'events'`
+        const rows =
+          await sql`select partition, next_offset from consumer_offsets where topic = ${env.TOPIC_EVENTS}`
         commits.push({
           at: Date.now(),
           next: new Map(rows.map((r) => [r.partition as number, r.next_offset as number])),
