@@ -287,10 +287,11 @@ function readWeb(
     loginPerMinute: r.int('WEB_LOGIN_PER_MINUTE', 5, 1, 10_000),
     pageSize: r.int('WEB_PAGE_SIZE', 50, 5, 1000),
     allowedHosts: r.list('WEB_ALLOWED_HOSTS', []),
+    // Defaults are not checked: an odd HEALTH_HOST must not stop the services, only the console's probe.
     readinessUrls: {
-      importer: r.url('IMPORTER_READY_URL', readyUrl(healthHost, importerPort)),
-      processor: r.url('PROCESSOR_READY_URL', readyUrl(healthHost, processorPort)),
-      alerter: r.url('ALERTER_READY_URL', readyUrl(healthHost, alerterPort)),
+      importer: r.optional('IMPORTER_READY_URL') ?? readyUrl(healthHost, importerPort),
+      processor: r.optional('PROCESSOR_READY_URL') ?? readyUrl(healthHost, processorPort),
+      alerter: r.optional('ALERTER_READY_URL') ?? readyUrl(healthHost, alerterPort),
     },
   }
   if (!isLoopback(web.host) && web.password === undefined) {
@@ -303,6 +304,10 @@ function readWeb(
   }
   if (web.sessionSecret !== undefined && web.sessionSecret.length < 32) {
     r.problems.push('WEB_SESSION_SECRET must be at least 32 characters')
+  }
+  for (const key of ['IMPORTER_READY_URL', 'PROCESSOR_READY_URL', 'ALERTER_READY_URL']) {
+    const v = r.optional(key)
+    if (v !== undefined && !URL.canParse(v)) r.problems.push(`${key} must be a URL, got '${v}'`)
   }
   if (web.databaseUrl !== undefined && !URL.canParse(web.databaseUrl)) {
     r.problems.push(`DATABASE_WEB_URL must be a URL, got '${redactUrl(web.databaseUrl)}'`)

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import type { Producer } from 'kafkajs'
 import type { Sql, Tx } from '../lib/db.ts'
 import { AppError } from '../lib/errors.ts'
+import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { movementKey, type StockMovement } from '../schemas/contract.ts'
 import { REDRIVE_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
@@ -44,14 +45,6 @@ function where(sql: Sql, f: RedriveFilter) {
 
 const COLUMNS =
   'transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, code, failed_at, source_file, source_line'
-
-/** The first `limit` failed movements matching the filter, in the order a re-drive sends them. */
-export async function selectFailed(sql: Tx, f: RedriveFilter, limit = 1000): Promise<FailedMovement[]> {
-  const rows = await sql`
-    select ${sql.unsafe(COLUMNS)} from redrivable_movements ${where(sql as Sql, f)}
-    order by failed_at, transaction_id limit ${limit}`
-  return rows as unknown as FailedMovement[]
-}
 
 /**
  * How many movements match, and a digest of their ids in order: what a preview showed, in a form a
@@ -113,17 +106,46 @@ export interface RedriveResult {
   count: number
   digest: string
   dryRun: boolean
+  /** The first `firstRows` movements of the selection, from the same snapshot as the count and digest. */
+  first: FailedMovement[]
 }
 
-/** Movements sent to Kafka per batch, read from Postgres through a cursor. */
-const SEND_BATCH = 1000
+/** Movements read and sent per batch. */
+const BATCH = 1000
 
 /**
- * Audits, checks and (unless a dry run) sends, batch by batch, every failed movement matching the filter.
- * A send is recorded first as 'sending' and finished as 'sent' or 'failed', so the audit never claims what
- * did not happen. The summary and the rows sent come from one snapshot: with `expectDigest`, what is sent
- * is exactly what the preview showed, or nothing ('changed'). `previewId` makes a preview good for one send.
- * `each` sees every batch (the CLI prints them).
+ * Every movement matching the filter, in send order, a batch per statement: keyset paging, not a cursor,
+ * since a cursor's fetches all count against its first statement's statement_timeout, and a long send
+ * would run out of it. Run inside a REPEATABLE READ transaction, the batches are one snapshot. The key's
+ * time travels as Postgres's own text: as a timestamptz parameter, postgres.js would send it through a JS
+ * Date and lose the microseconds, and the page would never move on.
+ */
+async function* batches(tx: Tx, filter: RedriveFilter): AsyncGenerator<FailedMovement[]> {
+  let after: { at: string; id: string } | undefined
+  for (;;) {
+    const rows = await tx`
+      select ${tx.unsafe(COLUMNS)}, failed_at::text as failed_at_key from redrivable_movements
+      ${where(tx as Sql, filter)}
+      ${after ? tx`and (failed_at, transaction_id) > (${after.at}::text::timestamptz, ${after.id}::uuid)` : tx``}
+      order by failed_at, transaction_id
+      limit ${BATCH}`
+    if (rows.length === 0) return
+    const last = rows[rows.length - 1]!
+    if (after && after.id === last.transaction_id && after.at === last.failed_at_key) {
+      throw new AppError('DB_ERROR', 're-drive paging did not move past its last row')
+    }
+    after = { at: last.failed_at_key as string, id: last.transaction_id as string }
+    yield rows.map(({ failed_at_key: _, ...r }) => r) as unknown as FailedMovement[]
+    if (rows.length < BATCH) return
+  }
+}
+
+/**
+ * Audits, checks and (unless a dry run) sends every failed movement matching the filter, batch by batch.
+ * A send is recorded first as 'sending' and finished as 'sent', 'failed' or 'changed', so the audit never
+ * claims what did not happen. The summary and the rows come from one snapshot: with `expectDigest`, what is
+ * sent is exactly what the preview showed, or nothing. `previewId` makes a preview good for one send.
+ * `each` sees every batch (the CLI prints them); `firstRows` keeps that many for a preview page.
  */
 export async function redrive(deps: {
   sql: Sql
@@ -134,21 +156,31 @@ export async function redrive(deps: {
   expectDigest?: string
   previewId?: number
   each?: (rows: FailedMovement[]) => void
+  firstRows?: number
+  log?: Logger
 }): Promise<RedriveResult> {
   const { sql, filter } = deps
-  if (!deps.dryRun && !deps.send) throw new AppError('USAGE', 'a re-drive that sends needs a producer')
-  if (deps.dryRun) {
-    const summary = await selectionSummary(sql, filter)
-    const [audit] = await sql`
-      select record_redrive(${sql.json(filter as never)}, true, ${summary.count}, ${deps.actor}, null) as id`
-    if (deps.each) {
-      for await (const batch of sql`
-        select ${sql.unsafe(COLUMNS)} from redrivable_movements ${where(sql, filter)}
-        order by failed_at, transaction_id`.cursor(SEND_BATCH))
-        deps.each(batch as unknown as FailedMovement[])
-    }
-    return { auditId: Number(audit!.id), ...summary, dryRun: true }
+  const keep = deps.firstRows ?? 0
+  const first: FailedMovement[] = []
+  const collect = (rows: FailedMovement[]) => {
+    if (first.length < keep) first.push(...rows.slice(0, keep - first.length))
+    deps.each?.(rows)
   }
+  if (deps.dryRun) {
+    return sql.begin('isolation level repeatable read', async (tx) => {
+      const summary = await selectionSummary(tx, filter)
+      const [audit] = await tx`
+        select record_redrive(${tx.json(filter as never)}, true, ${summary.count}, ${deps.actor}, null) as id`
+      if (deps.each || keep > 0) {
+        for await (const rows of batches(tx, filter)) {
+          collect(rows)
+          if (!deps.each && first.length >= keep) break
+        }
+      }
+      return { auditId: Number(audit!.id), ...summary, dryRun: true, first }
+    }) as Promise<RedriveResult>
+  }
+  if (!deps.send) throw new AppError('USAGE', 'a re-drive that sends needs a producer')
   let auditId: number
   try {
     const [audit] = await sql`
@@ -166,37 +198,39 @@ export async function redrive(deps: {
     throw err
   }
   const finish = (status: string, count: number, error: string | null) =>
-    sql`select finish_redrive(${auditId}, ${status}, ${count}, ${error})`
+    sql`select finish_redrive(${auditId}, ${status}, ${count}, ${error})`.catch((err) => {
+      // The send itself is done or refused either way; the row then stays 'sending' for an operator to see.
+      deps.log?.error({ err, redrive: auditId, status }, 're-drive audit could not be finished')
+    })
   let sent = 0
+  let summary: { count: number; digest: string } | undefined
+  let allSent = false
   try {
-    const summary = await sql.begin('isolation level repeatable read', async (tx) => {
-      const now = await selectionSummary(tx, filter)
-      if (deps.expectDigest !== undefined && deps.expectDigest !== now.digest)
-        return { ...now, changed: true }
-      for await (const batch of tx`
-        select ${tx.unsafe(COLUMNS)} from redrivable_movements ${where(tx as unknown as Sql, filter)}
-        order by failed_at, transaction_id`.cursor(SEND_BATCH)) {
-        const rows = batch as unknown as FailedMovement[]
+    await sql.begin('isolation level repeatable read', async (tx) => {
+      summary = await selectionSummary(tx, filter)
+      if (deps.expectDigest !== undefined && deps.expectDigest !== summary.digest) return
+      for await (const rows of batches(tx, filter)) {
         await deps.send!(auditId, rows)
         sent += rows.length
-        deps.each?.(rows)
+        collect(rows)
       }
-      return { ...now, changed: false }
+      allSent = true
     })
-    if (summary.changed) {
-      await finish('changed', 0, 'the selection changed since the preview')
-      throw new AppError(
-        'REDRIVE_CHANGED',
-        `the failed movements matching this filter changed since the preview (now ${summary.count}); review them again`,
-        { context: { filter, count: summary.count } },
-      )
-    }
-    await finish('sent', sent, null)
-    return { auditId, count: summary.count, digest: summary.digest, dryRun: false }
   } catch (err) {
-    if (!(err instanceof AppError && err.code === 'REDRIVE_CHANGED')) {
-      await finish('failed', sent, (err as Error).message).catch(() => {})
+    // Only reads ran in that transaction: once everything was sent, a failure to end it changes nothing.
+    if (!allSent) {
+      await finish('failed', sent, (err as Error).message)
+      throw err
     }
-    throw err
   }
+  if (!allSent) {
+    await finish('changed', 0, 'the selection changed since the preview')
+    throw new AppError(
+      'REDRIVE_CHANGED',
+      `the failed movements matching this filter changed since the preview (now ${summary?.count}); review them again`,
+      { context: { filter, count: summary?.count } },
+    )
+  }
+  await finish('sent', sent, null)
+  return { auditId, count: sent, digest: summary!.digest, dryRun: false, first }
 }

@@ -3,6 +3,7 @@ import type { Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Encoder } from '../lib/registry.ts'
 import { runRedrive } from '../ops/redrive.ts'
+import { selectionDigest, selectionSummary } from '../ops/redrive-movements.ts'
 import { collectStats, runStats } from '../ops/stats.ts'
 import { runTail } from '../ops/tail.ts'
 import type { Processor } from '../processor/processor.ts'
@@ -183,5 +184,45 @@ describe('operator tools', () => {
     )
     expect(lines.find((l) => l.startsWith('lag         '))).toContain(`${ctx.config.topics.events}/0=0`)
     await expect(runStats(['--window', 'soon'], ctx.env)).rejects.toMatchObject({ code: 'USAGE' })
+  })
+
+  it('re-drives a selection larger than one batch: every movement once, from one snapshot, audited', async () => {
+    // 2,500 sales for items that never had stock: they fail at once (PROCESS_MAX_ATTEMPTS=1).
+    const many = Array.from({ length: 2500 }, (_, i) => movement('sale', 70, 1 + (i % 50), 1))
+    for (let i = 0; i < many.length; i += 500) await send(many.slice(i, i + 500))
+    await pollUntil('2,500 sales failed', async () => (await failedCount(70)) === 2500, { timeoutMs: 60_000 })
+    const listed: string[] = []
+    expect(await runRedrive(['--store', '70', '--dry-run'], ctx.env, (l) => listed.push(l))).toBe(0)
+    const ids = listed.map((l) => JSON.parse(l).transaction_id as string)
+    expect(new Set(ids).size).toBe(2500)
+    expect([...ids].sort()).toEqual(many.map((m) => m.transaction_id).sort())
+    // The printed order is the send order, and the digest a console preview carries is over exactly it.
+    expect(selectionDigest(ids.map((transaction_id) => ({ transaction_id })))).toBe(
+      (await selectionSummary(ctx.sql, { store: 70 })).digest,
+    )
+    await send(Array.from({ length: 50 }, (_, i) => movement('incoming', 70, i + 1, 100)))
+    await pollUntil('stock booked', async () => (await level(70, 50)) === 100)
+    expect(await runRedrive(['--store', '70'], ctx.env, () => {})).toBe(0)
+    await pollUntil(
+      'all 2,500 applied',
+      async () => {
+        const [r] =
+          await ctx.sql`select coalesce(sum(quantity), 0)::int as q from stock_levels where store_number = 70`
+        return r?.q === 50 * 100 - 2500
+      },
+      { timeoutMs: 60_000 },
+    )
+    const [j] = await ctx.sql`
+      select count(*)::int as n from stock_journal where transaction_id = any(${many.map((m) => m.transaction_id)}::uuid[])`
+    expect(j?.n).toBe(2500)
+    const [audit] = await ctx.sql`
+      select dry_run, count, status, error, actor from redrives where filter = '{"store": 70}' and not dry_run`
+    expect(audit).toEqual({
+      dry_run: false,
+      count: 2500,
+      status: 'sent',
+      error: null,
+      actor: expect.stringMatching(/^cli:/),
+    })
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../lib/config.ts'
-import { allowedHosts, hostnameOf, passwordMatches, safeNext } from './auth.ts'
+import { allowedHosts, hostnameOf, isForeign, passwordMatches, safeNext } from './auth.ts'
 
 const base = {
   KAFKA_BROKERS: '127.0.0.1:9092',
@@ -62,5 +62,17 @@ describe('allowedHosts', () => {
         hostnameOf,
       ),
     ).toEqual(['127.0.0.1', 'localhost', '[::1]', 'rebound.evil.example', undefined, undefined])
+  })
+})
+
+describe('isForeign', () => {
+  it('trusts Sec-Fetch-Site, and otherwise wants the whole origin to be the console', () => {
+    expect(isForeign('same-origin', undefined, '127.0.0.1:8080')).toBe(false)
+    expect(isForeign('cross-site', 'http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(true)
+    expect(isForeign('same-site', undefined, '127.0.0.1:8080')).toBe(true)
+    expect(isForeign(undefined, 'http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(false)
+    expect(isForeign(undefined, 'http://localhost:3000', 'localhost:8080')).toBe(true)
+    expect(isForeign(undefined, 'null', '127.0.0.1:8080')).toBe(true)
+    expect(isForeign(undefined, undefined, '127.0.0.1:8080')).toBe(false)
   })
 })

@@ -57,6 +57,8 @@ export function allowedHosts(web: Config['web']): Set<string> | undefined {
 /** Refuses requests for another host name, and form posts from another site. */
 export function guardHosts(app: FastifyInstance, allowed: Set<string> | undefined): void {
   app.addHook('onRequest', async (req, reply) => {
+    // The container's own health check asks by address, whatever names the console answers to.
+    if (req.url === '/healthz') return
     const host = hostnameOf(req.headers.host)
     const refuse = (message: string) => {
       req.log.warn({ host: req.headers.host, origin: req.headers.origin, url: req.url }, message)
@@ -67,16 +69,28 @@ export function guardHosts(app: FastifyInstance, allowed: Set<string> | undefine
       return refuse(`This console does not answer to '${req.headers.host ?? ''}' (WEB_ALLOWED_HOSTS).`)
     }
     if (req.method === 'GET' || req.method === 'HEAD') return
-    // Browsers say where a request comes from in Sec-Fetch-Site; older ones only in Origin, which is
-    // "null" when the page's referrer policy hides it.
-    const site = req.headers['sec-fetch-site']
-    const origin = req.headers.origin
-    const foreign =
-      site !== undefined
-        ? site !== 'same-origin' && site !== 'none'
-        : origin !== undefined && origin !== 'null' && hostnameOf(origin.replace(/^\w+:\/\//, '')) !== host
-    if (foreign) return refuse('A form may only be sent from this console itself.')
+    if (
+      isForeign(req.headers['sec-fetch-site'] as string | undefined, req.headers.origin, req.headers.host)
+    ) {
+      return refuse('A form may only be sent from this console itself.')
+    }
   })
+}
+
+/**
+ * Whether a request that changes something came from another site. Browsers say so in Sec-Fetch-Site;
+ * older ones only in Origin, which must then be this console's own (host and port, as the request names
+ * them). A request with neither is not from a browser page, and CSRF tokens still guard it.
+ */
+export function isForeign(
+  site: string | undefined,
+  origin: string | undefined,
+  host: string | undefined,
+): boolean {
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none'
+  if (origin === undefined) return false
+  if (origin === 'null' || !URL.canParse(origin) || !host) return true
+  return new URL(origin).host !== host.toLowerCase()
 }
 
 export async function registerAuth(app: FastifyInstance, web: Config['web']): Promise<void> {

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Sql } from '../lib/db.ts'
 import { AppError } from '../lib/errors.ts'
-import { type RedriveFilter, redrive, selectFailed } from '../ops/redrive-movements.ts'
+import { type RedriveFilter, redrive } from '../ops/redrive-movements.ts'
 import { actorOf } from './auth.ts'
 import { flash, helpers } from './render.ts'
 import type { WebDeps } from './server.ts'
@@ -94,11 +94,18 @@ export async function registerErrorPages(app: FastifyInstance, deps: WebDeps): P
   // A preview is a dry run, audited as one, exactly as `stockflow redrive --dry-run`; it lists the first rows.
   app.post('/errors/redrive/preview', { preHandler: app.csrfProtection }, async (req, reply) => {
     const filter = formFilter(req)
-    const result = await redrive({ sql, send: undefined, filter, dryRun: true, actor: actorOf(req) })
+    const result = await redrive({
+      sql,
+      send: undefined,
+      filter,
+      dryRun: true,
+      actor: actorOf(req),
+      firstRows: PREVIEW_ROWS,
+    })
     return reply.page('redrive-preview', 'Re-drive: preview', {
       filter,
       params: filterParams(filter),
-      rows: await selectFailed(sql, filter, PREVIEW_ROWS),
+      rows: result.first,
       count: result.count,
       digest: result.digest,
       auditId: result.auditId,
@@ -124,6 +131,7 @@ export async function registerErrorPages(app: FastifyInstance, deps: WebDeps): P
       actor: actorOf(req),
       expectDigest: digest,
       previewId: Number(preview),
+      log: deps.log,
     })
     req.log.info(
       { filter, count: result.count, redrive: result.auditId, actor: actorOf(req) },
