@@ -156,6 +156,13 @@ describe('web console', () => {
     const cells = await page.locator('tbody tr').first().locator('td').allInnerTexts()
     expect(cells.slice(0, 4)).toEqual(['5', '12', '800', 'OK'])
     expect(await page.locator('tbody tr').count()).toBe(1)
+    // A page past the end (an old shared link) shows the last page, not an empty table.
+    await page.goto(`${base}/stock?store=5&item=12&page=9`)
+    expect((await page.locator('tbody tr').first().locator('td').allInnerTexts()).slice(0, 3)).toEqual([
+      '5',
+      '12',
+      '800',
+    ])
 
     await page.goto(`${base}/stock?store=5-8&sort=quantity&dir=desc`)
     const stores = await page.locator('tbody tr td:first-child').allInnerTexts()

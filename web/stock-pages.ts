@@ -27,27 +27,31 @@ const ORDER: Record<StockQuery['sort'], string> = {
 }
 
 export async function searchStock(sql: Sql, q: StockQuery, pageSize: number) {
-  const where = sql`
+  const where = () => sql`
     where true
       ${q.store ? sql`and store_number between ${q.store.from} and ${q.store.to}` : sql``}
       ${q.item ? sql`and item_number between ${q.item.from} and ${q.item.to}` : sql``}
       ${q.state === 'low' ? sql`and low_state > 0` : q.state === 'out' ? sql`and low_state = 2` : sql``}`
-  const [{ total }] = (await sql`select count(*)::int as total from stock_keys ${where}`) as unknown as [
-    { total: number },
-  ]
-  const pg = paging(total, q.page, pageSize)
   // The column list comes from a fixed table above, never from the request. The page's keys are chosen on
   // the narrow view; only those rows are then joined with their thresholds.
   const order = ORDER[q.sort].replaceAll('%', q.dir)
-  const rows = await sql`
+  const page = (offset: number) => sql`
     with page as (
-      select store_number, item_number from stock_keys ${where}
+      select store_number, item_number from stock_keys ${where()}
       order by ${sql.unsafe(order)}
-      limit ${pageSize} offset ${pg.offset}
+      limit ${pageSize} offset ${offset}
     )
     select o.store_number, o.item_number, o.quantity, o.state, o.threshold, o.updated_at
     from page join stock_overview o using (store_number, item_number)
     order by ${sql.unsafe(order)}`
+  // The count and the page run at once, on two connections: on a big ledger each costs a scan.
+  const [[counted], asked] = await Promise.all([
+    sql`select count(*)::int as total from stock_keys ${where()}`,
+    page((q.page - 1) * pageSize),
+  ])
+  const pg = paging((counted as { total: number }).total, q.page, pageSize)
+  // A page past the end shows the last one, fetched again now that the count says which it is.
+  const rows = pg.page === q.page ? asked : await page(pg.offset)
   return { rows, paging: pg }
 }
 
