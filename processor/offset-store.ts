@@ -67,6 +67,6 @@ export async function peekOffset(
 /** Every partition's stored next offset for one group and topic (operator tools, no lock). */
 export async function readOffsets(sql: Sql, group: string, topic: string): Promise<Map<number, number>> {
   const rows =
-    await sql`select partition, next_offset from consumer_offsets where group_id = ${group} and topic = ${topic}`
+    await sql`select partition, next_offset from ledger_offsets where group_id = ${group} and topic = ${topic}`
   return new Map(rows.map((r) => [r.partition as number, r.next_offset as number]))
 }

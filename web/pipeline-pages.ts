@@ -56,7 +56,7 @@ export async function registerPipelinePages(app: FastifyInstance, deps: WebDeps)
   })
 
   app.get('/pipeline', async (_req, reply) => {
-    const [readiness, lag, [backlog], perMinute, ledger] = await Promise.all([
+    const [readiness, lag, [backlog], perMinute] = await Promise.all([
       deps.pipeline.readiness(),
       deps.pipeline.lag().catch((err: Error) => err),
       sql`select parked, outbox_unsent, outbox_oldest from pipeline_backlog`,
@@ -65,8 +65,6 @@ export async function registerPipelinePages(app: FastifyInstance, deps: WebDeps)
         from journal_entries
         where applied_at > now() - make_interval(mins => ${THROUGHPUT_MINUTES})
         group by 1`,
-      sql`select topic, partition, next_offset, updated_at from ledger_offsets
-          where group_id = ${config.processor.groupId} order by topic, partition`,
     ])
     const buckets = fillMinutes(
       perMinute.map((r) => ({ minute: r.minute as Date, count: r.count as number })),
@@ -79,7 +77,6 @@ export async function registerPipelinePages(app: FastifyInstance, deps: WebDeps)
       lag: lag instanceof Error ? undefined : lag,
       lagError: lag instanceof Error ? lag.message : undefined,
       backlog,
-      ledger,
       chart: barChart(buckets),
       applied: buckets.reduce((n, b) => n + b.count, 0),
       lastMinute,
