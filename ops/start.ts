@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { kafkaVersion } from '../infra/kafka-server.ts'
 import { type Stack, stackPorts, startStack } from '../infra/stack.ts'
-import { loadConfig } from '../lib/config.ts'
+import { loadConfig, urlHost } from '../lib/config.ts'
 import { createSql, migrate } from '../lib/db.ts'
 import { supervise } from './supervisor.ts'
 
@@ -69,7 +69,7 @@ export async function runStart(argv: string[], env: NodeJS.ProcessEnv): Promise<
     [
       '',
       'stockflow is running.',
-      `  Web console:           http://${config.web.host.includes(':') ? `[${config.web.host}]` : config.web.host}:${config.web.port}/`,
+      `  Web console:           http://${urlHost(config.web.host)}:${config.web.port}/`,
       `  Drop CSV files into:   ${input}`,
       `  Receipts appear in:    ${input}/processed/ (or failed/)`,
       `  Watch events:          npx stockflow tail ${config.topics.events} --from-beginning --follow`,

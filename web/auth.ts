@@ -3,7 +3,7 @@
 // The name given at login is what the audit records (threshold changes, re-drives) say about who did it.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Config } from '../lib/config.ts'
+import { type Config, urlHost } from '../lib/config.ts'
 import { one } from './stock-query.ts'
 
 declare module '@fastify/secure-session' {
@@ -50,7 +50,7 @@ export function hostnameOf(hostHeader: string | undefined): string | undefined {
 export function allowedHosts(web: Config['web']): Set<string> | undefined {
   if (web.allowedHosts.length > 0) return new Set(web.allowedHosts.map((h) => h.toLowerCase()))
   if (web.password !== undefined) return undefined
-  const own = hostnameOf(web.host.includes(':') ? `[${web.host}]` : web.host)
+  const own = hostnameOf(urlHost(web.host))
   return new Set(['127.0.0.1', 'localhost', '[::1]', ...(own ? [own] : [])])
 }
 
