@@ -79,6 +79,21 @@ describe('web console settings', () => {
   })
 })
 
+describe('the console readiness URLs', () => {
+  it('are built from HEALTH_HOST without being checked, and checked only when given', () => {
+    expect(loadConfig({ ...base, HEALTH_HOST: '0.0.0.0' }).web.readinessUrls).toEqual({
+      importer: 'http://127.0.0.1:9464/readyz',
+      processor: 'http://127.0.0.1:9465/readyz',
+      alerter: 'http://127.0.0.1:9466/readyz',
+    })
+    // An address no URL can hold must not stop the services that never probe it.
+    expect(loadConfig({ ...base, HEALTH_HOST: 'fe80::1%eth0' }).healthHost).toBe('fe80::1%eth0')
+    expect(() => loadConfig({ ...base, IMPORTER_READY_URL: 'http://importer 9464' })).toThrow(
+      "IMPORTER_READY_URL must be a URL, got 'http://importer 9464'",
+    )
+  })
+})
+
 describe('sample.env', () => {
   it('names only keys that the code reads, and loadConfig accepts its values', async () => {
     const { readFileSync, readdirSync } = await import('node:fs')

@@ -172,6 +172,13 @@ class Reader {
     return nums
   }
 
+  /** A URL only when one is given; a default built from other keys is not this key's problem. */
+  optionalUrl(key: string): string | undefined {
+    const v = this.raw(key)
+    if (v !== undefined && !URL.canParse(v)) this.problems.push(`${key} must be a URL, got '${redactUrl(v)}'`)
+    return v
+  }
+
   url(key: string, fallback?: string): string {
     const v = fallback === undefined ? this.required(key) : this.str(key, fallback)
     if (v && !URL.canParse(v)) this.problems.push(`${key} must be a URL, got '${redactUrl(v)}'`)
@@ -287,15 +294,15 @@ function readWeb(
     password: r.optional('WEB_PASSWORD'),
     sessionSecret: r.optional('WEB_SESSION_SECRET'),
     cookieSecure: r.bool('WEB_COOKIE_SECURE', true),
-    databaseUrl: r.optional('DATABASE_WEB_URL'),
+    databaseUrl: r.optionalUrl('DATABASE_WEB_URL'),
     loginPerMinute: r.int('WEB_LOGIN_PER_MINUTE', 5, 1, 10_000),
     pageSize: r.int('WEB_PAGE_SIZE', 50, 5, 1000),
     allowedHosts: r.list('WEB_ALLOWED_HOSTS', []),
     // Defaults are not checked: an odd HEALTH_HOST must not stop the services, only the console's probe.
     readinessUrls: {
-      importer: r.optional('IMPORTER_READY_URL') ?? readyUrl(healthHost, importerPort),
-      processor: r.optional('PROCESSOR_READY_URL') ?? readyUrl(healthHost, processorPort),
-      alerter: r.optional('ALERTER_READY_URL') ?? readyUrl(healthHost, alerterPort),
+      importer: r.optionalUrl('IMPORTER_READY_URL') ?? readyUrl(healthHost, importerPort),
+      processor: r.optionalUrl('PROCESSOR_READY_URL') ?? readyUrl(healthHost, processorPort),
+      alerter: r.optionalUrl('ALERTER_READY_URL') ?? readyUrl(healthHost, alerterPort),
     },
   }
   if (!isLoopback(web.host) && web.password === undefined) {
@@ -308,13 +315,6 @@ function readWeb(
   }
   if (web.sessionSecret !== undefined && web.sessionSecret.length < 32) {
     r.problems.push('WEB_SESSION_SECRET must be at least 32 characters')
-  }
-  for (const key of ['IMPORTER_READY_URL', 'PROCESSOR_READY_URL', 'ALERTER_READY_URL']) {
-    const v = r.optional(key)
-    if (v !== undefined && !URL.canParse(v)) r.problems.push(`${key} must be a URL, got '${v}'`)
-  }
-  if (web.databaseUrl !== undefined && !URL.canParse(web.databaseUrl)) {
-    r.problems.push(`DATABASE_WEB_URL must be a URL, got '${redactUrl(web.databaseUrl)}'`)
   }
   return web
 }
