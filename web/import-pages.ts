@@ -1,6 +1,7 @@
 // Imports: every finished file with its counts, its receipt and rejected rows, and uploads from the browser,
 // which land in the input folder exactly as a dropped file does, for the importer to take.
 import { basename } from 'node:path'
+import { create as attachment } from 'content-disposition'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError } from '../lib/errors.ts'
 import { findReceipt, openDownload, placeUpload, readRejectedRows } from './input-files.ts'
@@ -13,12 +14,6 @@ import { one, paging, parsePage } from './stock-query.ts'
 const REJECTED_PAGE = 100
 /** Pages of rejected rows the console reads through; beyond them, the download has the rest. */
 const REJECTED_MAX_PAGE = 100
-
-function contentDisposition(name: string): string {
-  // An ASCII fallback, and the exact name for browsers that read filename*.
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_')
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`
-}
 
 export async function registerImportPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
   const { sql, config } = deps
@@ -105,7 +100,7 @@ export async function registerImportPages(app: FastifyInstance, deps: WebDeps): 
     return reply
       .type(which === 'receipt' ? 'application/json' : 'text/csv; charset=utf-8')
       .header('content-length', file.size)
-      .header('content-disposition', contentDisposition(basename(path)))
+      .header('content-disposition', attachment(basename(path)))
       .send(file.stream)
   }
   app.get('/imports/:id/receipt.json', (req, reply) => download(req, reply, 'receipt'))
