@@ -28,13 +28,18 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** A free path for `rel` under `dir`: name.csv, then name-1.csv, name-2.csv, … */
+/** The n-th name for a file whose name is taken: name.csv, then name-1.csv, name-2.csv, … */
+export function numberedName(path: string, n: number): string {
+  if (n === 0) return path
+  const ext = extname(path)
+  return `${path.slice(0, path.length - ext.length)}-${n}${ext}`
+}
+
+/** A free path for `rel` under `dir`, the first numberedName that neither it nor its outputs take. */
 export async function uniquePath(dir: string, rel: string): Promise<string> {
   const target = join(dir, rel)
-  const ext = extname(target)
-  const stem = target.slice(0, target.length - ext.length)
   for (let n = 0; ; n++) {
-    const candidate = n === 0 ? target : `${stem}-${n}${ext}`
+    const candidate = numberedName(target, n)
     // Outputs written beside the file must not collide either.
     if (!(await exists(candidate)) && !(await exists(`${candidate}.receipt.json`))) return candidate
   }
@@ -90,10 +95,8 @@ export async function ensureStateDirs(inputDir: string): Promise<void> {
 export async function removeOrphanOutputs(inputDir: string, rel: string, sha256: string): Promise<void> {
   for (const state of ['processed', 'failed'] as const) {
     const target = join(inputDir, state, rel)
-    const ext = extname(target)
-    const stem = target.slice(0, target.length - ext.length)
     for (let n = 0; ; n++) {
-      const candidate = n === 0 ? target : `${stem}-${n}${ext}`
+      const candidate = numberedName(target, n)
       const receiptPath = `${candidate}.receipt.json`
       if (!(await exists(receiptPath))) break
       if (await exists(candidate)) continue

@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parse } from 'csv-parse'
+import { numberedName } from '../importer/file-lifecycle.ts'
 import type { Receipt } from '../importer/receipt.ts'
 import { AppError } from '../lib/errors.ts'
 
@@ -61,8 +62,8 @@ export interface FoundReceipt {
 }
 
 /**
- * The receipt of one recorded import: the importer gives a file the first free name of x.csv, x-1.csv, …
- * in processed/ (or failed/), so the receipt is the one with the same name, content and start time.
+ * The receipt of one recorded import: the importer gives a file the first free numberedName in processed/
+ * (or failed/), so the receipt is the one with the same name, content and start time.
  */
 export async function findReceipt(
   inputDir: string,
@@ -71,13 +72,11 @@ export async function findReceipt(
   const state = outcome.status === 'failed' ? 'failed' : 'processed'
   const target = inside(join(inputDir, state), outcome.file_name)
   if (!target) return undefined
-  const dot = target.lastIndexOf('.')
-  const [stem, ext] = dot > target.lastIndexOf(sep) ? [target.slice(0, dot), target.slice(dot)] : [target, '']
   const started = outcome.started_at.toISOString()
   // Names are taken in order, but one may since have been cleaned up: a run of missing ones ends the search.
   let missing = 0
   for (let n = 0; n < MAX_CANDIDATES && missing < MAX_MISSING_IN_A_ROW; n++) {
-    const candidate = n === 0 ? target : `${stem}-${n}${ext}`
+    const candidate = numberedName(target, n)
     const receipt = await readReceipt(`${candidate}.receipt.json`)
     if (!receipt) {
       missing++
@@ -176,9 +175,8 @@ export async function placeUpload(
       out.createWriteStream(),
     )
     if (written === 0) throw new AppError('WEB_INPUT', 'the uploaded file is empty')
-    const stem = name.slice(0, -4)
     for (let n = 0; ; n++) {
-      const rel = join('uploads', n === 0 ? name : `${stem}-${n}.csv`)
+      const rel = join('uploads', numberedName(name, n))
       try {
         await link(temp, join(inputDir, rel))
         return rel
