@@ -14,6 +14,7 @@ import type { StockMovement } from '../schemas/contract.ts'
 import { applyPerEvent } from './baseline.ts'
 import { cpuPerEvent, sampleCpu } from './cpu.ts'
 import { generateCsvs } from './generate.ts'
+import { percentile } from './percentile.ts'
 
 const BIN = new URL('../bin/commands.ts', import.meta.url).pathname
 // Below 32768, outside Linux's ephemeral range, so no client socket can hold one of them.
@@ -56,10 +57,6 @@ async function peakRssMb(pid: number | undefined): Promise<number | null> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
   const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1]
   return kb ? Math.round(Number(kb) / 1024) : null
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN
 }
 
 async function parseRate(files: string[]): Promise<number> {

@@ -9,6 +9,7 @@ import { loadConfig } from '../lib/config.ts'
 import { createSql, migrate } from '../lib/db.ts'
 import { createLogger } from '../lib/log.ts'
 import { createWebServer } from '../web/server.ts'
+import { percentile } from './percentile.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -96,8 +97,8 @@ try {
     times.set(kind, [])
     for (let i = 0; i < REQUESTS; i++) await app.inject(url())
     const sorted = (times.get(kind) ?? []).sort((a, b) => a - b)
-    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
-    results[kind] = { p50: +at(50).toFixed(1), p95: +at(95).toFixed(1), max: +sorted.at(-1)!.toFixed(1) }
+    const at = (p: number) => +percentile(sorted, p).toFixed(1)
+    results[kind] = { p50: at(50), p95: at(95), max: at(100) }
     say(
       `${kind.padEnd(28)} p50 ${results[kind].p50} ms  p95 ${results[kind].p95} ms  max ${results[kind].max} ms`,
     )
