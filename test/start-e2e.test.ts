@@ -105,6 +105,13 @@ describe('stockflow start', () => {
       expect(page).toMatch(
         /<td class="num">5<\/td>\s*<td class="num"><a href="\/items\/5\/12">12<\/a><\/td>\s*<td class="num">800<\/td>/,
       )
+      // Its Pipeline page asks the three running services themselves whether they are ready.
+      const pipeline = await (await fetch(`http://127.0.0.1:${webPort}/pipeline`)).text()
+      expect(
+        [...pipeline.matchAll(/<li class="(up|down)"><strong>(\w+)<\/strong>/g)].map(
+          (m) => `${m[2]} ${m[1]}`,
+        ),
+      ).toEqual(['importer up', 'processor up', 'alerter up'])
     } finally {
       child.kill('SIGINT')
     }
