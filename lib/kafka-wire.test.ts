@@ -1,0 +1,120 @@
+// The record encoder and decoder of kafkajs are patched (patches/kafkajs+2.2.4.patch) to allocate less.
+// These checks pin the bytes they write and the values they read to the Kafka protocol, so a patch that
+// changed the wire format, or a kafkajs upgrade that dropped it, fails here before it reaches a broker.
+import { createRequire } from 'node:module'
+import { describe, expect, it } from 'vitest'
+
+const require = createRequire(import.meta.url)
+type Encoder = {
+  writeVarInt(v: number): Encoder
+  writeUVarInt(v: number): Encoder
+  writeVarLong(v: number | string): Encoder
+  buffer: Buffer
+}
+const Encoder = require('kafkajs/src/protocol/encoder') as new (size?: number) => Encoder
+const Decoder = require('kafkajs/src/protocol/decoder') as new (
+  buf: Buffer,
+) => { readVarInt(): number; readVarLong(): { toString(): string } }
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (r: object) => Encoder
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
+  RecordBatch: (b: object) => Promise<Encoder>
+}
+const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (d: unknown) => Promise<{
+  records: { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null; headers: object }[]
+}>
+const Long = require('kafkajs/src/utils/long') as { fromString(s: string): unknown }
+
+const hex = (b: Buffer) => b.toString('hex')
+
+describe('kafkajs varints (zigzag LEB128)', () => {
+  it.each([
+    [0, '00'],
+    [-1, '01'],
+    [1, '02'],
+    [63, '7e'],
+    [-64, '7f'],
+    [64, '8001'],
+    [-65, '8101'],
+    [150, 'ac02'],
+    [2 ** 31 - 1, 'feffffff0f'],
+    [-(2 ** 31), 'ffffffff0f'],
+  ])('varint %d is %s, and reads back', (value, bytes) => {
+    const buf = new Encoder().writeVarInt(value).buffer
+    expect(hex(buf)).toBe(bytes)
+    expect(new Decoder(buf).readVarInt()).toBe(value)
+  })
+
+  it.each([
+    ['0', '00'],
+    ['-1', '01'],
+    ['1700000000000', '80a0abfef962'],
+    ['-1700000000000', 'ff9fabfef962'],
+    // the longest that fits in 7 bytes, either sign, then the shortest that needs 8
+    ['281474976710655', 'feffffffffff7f'],
+    ['-281474976710656', 'ffffffffffff7f'],
+    ['281474976710656', '8080808080808001'],
+    ['-281474976710657', '8180808080808001'],
+    ['562949953421312', '8080808080808002'],
+    ['9223372036854775807', 'feffffffffffffffff01'],
+    ['-9223372036854775808', 'ffffffffffffffffff01'],
+  ])('varlong %s is %s, and reads back', (value, bytes) => {
+    const buf = new Encoder().writeVarLong(value).buffer
+    expect(hex(buf)).toBe(bytes)
+    expect(new Decoder(buf).readVarLong().toString()).toBe(value)
+  })
+
+  it('writes several varints into one buffer past its first size', () => {
+    const e = new Encoder(1)
+    for (let i = 0; i < 100; i++) e.writeUVarInt(2 ** 28 + i)
+    expect(e.buffer.length).toBe(500)
+    expect(hex(e.buffer.subarray(0, 5))).toBe('8080808001')
+  })
+})
+
+describe('kafkajs records', () => {
+  it('writes a record byte for byte as the protocol says', () => {
+    const bytes = Record({
+      offsetDelta: 1,
+      timestampDelta: 0,
+      key: 'k',
+      value: 'v',
+      headers: { h: 'x' },
+    }).buffer
+    // length 12, attributes, timestamp delta 0, offset delta 1, key "k", value "v", one header h=x
+    expect(hex(bytes)).toBe('18000002026b02760202680278')
+  })
+
+  it('reads back what it writes: null and empty keys, repeated headers, big values, far offsets', async () => {
+    const big = Buffer.alloc(70_000, 7)
+    const records = [
+      Record({ offsetDelta: 0, timestampDelta: 0, key: null, value: null }),
+      Record({
+        offsetDelta: 1,
+        timestampDelta: 2,
+        key: Buffer.alloc(0),
+        value: big,
+        headers: { a: ['1', '2'] },
+      }),
+      Record({ offsetDelta: 2, timestampDelta: -3, key: 'ü'.repeat(300), value: 'v', headers: { b: 'é' } }),
+    ]
+    for (const firstOffset of ['5', '9007199254740990']) {
+      const batch = await RecordBatch({
+        records,
+        firstOffset: Long.fromString(firstOffset),
+        firstTimestamp: 1_700_000_000_000,
+        maxTimestamp: 1_700_000_000_002,
+      })
+      const { records: out } = await decodeBatch(new Decoder(batch.buffer))
+      const base = BigInt(firstOffset)
+      expect(out.map((r) => r.offset)).toEqual([0n, 1n, 2n].map((d) => String(base + d)))
+      expect(out.map((r) => r.timestamp)).toEqual(['1700000000000', '1700000000002', '1699999999997'])
+      expect(out[0]!.key).toBeNull()
+      expect(out[0]!.value).toBeNull()
+      expect(out[1]!.key).toEqual(Buffer.alloc(0))
+      expect(out[1]!.value!.equals(big)).toBe(true)
+      expect(out[1]!.headers).toEqual({ a: [Buffer.from('1'), Buffer.from('2')] })
+      expect(out[2]!.key!.toString()).toBe('ü'.repeat(300))
+      expect(out[2]!.headers).toEqual({ b: Buffer.from('é') })
+    }
+  })
+})
