@@ -8,8 +8,10 @@ import { classifyDbError, DbError } from './errors.ts'
 import type { Logger } from './log.ts'
 
 export type Sql = postgres.Sql<Record<string, never>>
+/** An open transaction (inside `sql.begin`): what a helper that takes savepoints needs. */
+export type Transaction = postgres.TransactionSql<Record<string, never>>
 /** What a query helper needs: the pool or an open transaction. */
-export type Tx = postgres.TransactionSql<Record<string, never>> | Sql
+export type Tx = Transaction | Sql
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../db/migrations/', import.meta.url))
 

@@ -61,6 +61,9 @@ export class UsageError extends AppError {}
 /** The log no longer holds the record the ledger applied at an offset: the topic was recreated. */
 export class TopicChangedError extends AppError {}
 
+/** SQLSTATE of a duplicate key: code that inserts optimistically checks for it and takes another way. */
+export const UNIQUE_VIOLATION = '23505'
+
 /** SQLSTATE classes that mean "try the same transaction again later". */
 function sqlstateRetriable(state: string): boolean {
   return (

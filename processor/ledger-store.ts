@@ -1,4 +1,5 @@
-import { chunks, type Sql, type Tx } from '../lib/db.ts'
+import { chunks, type Sql, type Transaction, type Tx } from '../lib/db.ts'
+import { UNIQUE_VIOLATION } from '../lib/errors.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import type { Changes, Key, Level, Parked, RejectedMessage, StoredMovement } from './ledger-model.ts'
 import { keyOf } from './ledger-model.ts'
@@ -7,8 +8,22 @@ import { keyOf } from './ledger-model.ts'
  * Claims ids for this transaction; returns those nobody had. An id another open transaction is claiming
  * makes this insert wait for it to finish, so the caller then sees that transaction's outcome.
  */
-export async function claimIds(tx: Tx, ids: string[]): Promise<Set<string>> {
+export async function claimIds(tx: Transaction, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set()
+  // Nearly every batch is all new ids. A plain insert claims them for about two thirds of the CPU that
+  // ON CONFLICT's speculative insertion takes (measured 4.4 against 6.9 us per id); a unique violation
+  // (a duplicate, or an id another transaction committed while we waited) rolls back to the savepoint,
+  // and the ids are claimed again below with ON CONFLICT, which skips the taken ones.
+  try {
+    await tx.savepoint(
+      (sp) => sp`
+        insert into transaction_claims (transaction_id)
+        select id from unnest(${ids}::uuid[]) as u(id) order by id`,
+    )
+    return new Set(ids)
+  } catch (err) {
+    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err
+  }
   const rows = await tx`
     insert into transaction_claims (transaction_id)
     select id from unnest(${ids}::uuid[]) as u(id) order by id
