@@ -1,6 +1,7 @@
-// The record encoder and decoder of kafkajs are patched (patches/kafkajs+2.2.4.patch) to allocate less.
-// These checks pin the bytes they write and the values they read to the Kafka protocol, so a patch that
-// changed the wire format, or a kafkajs upgrade that dropped it, fails here before it reaches a broker.
+// kafkajs is patched (patches/kafkajs+2.2.4.patch) to spend less CPU per message: the record encoder and
+// decoder, murmur2 and the grouping by partition. These checks pin what they write, read and choose to the
+// Kafka protocol and the Java client, so a patch that changed the wire format or a message's partition
+// fails here before it reaches a broker.
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 
@@ -116,5 +117,67 @@ describe('kafkajs records', () => {
       expect(out[2]!.key!.toString()).toBe('ü'.repeat(300))
       expect(out[2]!.headers).toEqual({ b: Buffer.from('é') })
     }
+  })
+})
+
+const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (
+  key: string | Buffer,
+) => number
+const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPerPartition') as (a: {
+  topic: string
+  partitionMetadata: { partitionId: number; leader: number }[]
+  messages: { key?: string | null; partition?: number; value: string }[]
+  partitioner: (a: { message: { key?: string | null; partition?: number } }) => number
+}) => Record<string, { value: string }[]>
+const { Partitioners } = require('kafkajs') as {
+  Partitioners: { DefaultPartitioner: () => (a: object) => number }
+}
+
+describe('kafkajs partitioning (also patched)', () => {
+  it.each([
+    ['', 275646681],
+    ['a', -1563381124],
+    ['21', -973932308],
+    ['foobar', -790332482],
+    ['1:1', -1337891590],
+    ['50:100', -1381847969],
+    ['ü€😀', -1727201672],
+    ['stockflow', -21288696],
+  ])('murmur2(%j) is the Java client’s %d', (key, hash) => {
+    expect(murmur2(key)).toBe(hash)
+    expect(murmur2(Buffer.from(key))).toBe(hash)
+  })
+
+  it('groups messages by partition, each partition in input order; explicit partitions win', () => {
+    const partitionMetadata = [0, 1, 2].map((partitionId) => ({ partitionId, leader: 1 }))
+    const messages: { key: string; partition?: number; value: string }[] = [
+      ...Array.from({ length: 300 }, (_, i) => ({ key: `${i % 7}:1`, value: String(i) })),
+      { key: '0:1', partition: 2, value: 'pinned' },
+    ]
+    const partitioner = Partitioners.DefaultPartitioner()
+    const grouped = groupMessagesPerPartition({ topic: 't', partitionMetadata, messages, partitioner })
+    const expected: Record<string, string[]> = {}
+    for (const m of messages) {
+      const p = m.partition ?? (murmur2(m.key) & 0x7fffffff) % 3
+      expected[p] = [...(expected[p] ?? []), m.value]
+    }
+    expect(Object.fromEntries(Object.entries(grouped).map(([p, ms]) => [p, ms.map((m) => m.value)]))).toEqual(
+      expected,
+    )
+  })
+
+  it('spreads keyless messages over the partitions that have a leader', () => {
+    const partitionMetadata = [
+      { partitionId: 0, leader: 1 },
+      { partitionId: 1, leader: -1 },
+      { partitionId: 2, leader: 1 },
+    ]
+    const partitioner = Partitioners.DefaultPartitioner()
+    const seen = new Set(
+      Array.from({ length: 20 }, () =>
+        partitioner({ topic: 't', partitionMetadata, message: { key: null } }),
+      ),
+    )
+    expect([...seen].sort()).toEqual([0, 2])
   })
 })
