@@ -147,3 +147,24 @@ export function chunks<T>(rows: T[], size = 2000): T[][] {
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size))
   return out
 }
+
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * One array parameter as a Postgres array literal, for values that never need quoting: integers and
+ * lower-case uuids, or null. Cast it from text: `${arrayLiteral(ids)}::text::uuid[]`. postgres.js quotes
+ * and escapes every element of an array parameter with two regular expressions; on the processor's
+ * batches that was a tenth of its CPU (1.4 against 0.2 us per event for ten columns, measured alone).
+ * Anything else (a text column) still goes through postgres.js.
+ */
+export function arrayLiteral(values: readonly (number | string | null)[]): string {
+  let out = '{'
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!
+    if (i > 0) out += ','
+    if (v === null) out += 'NULL'
+    else if (typeof v === 'number' ? Number.isSafeInteger(v) : CANONICAL_UUID.test(v)) out += v
+    else throw new TypeError(`arrayLiteral takes integers and lower-case uuids, not ${JSON.stringify(v)}`)
+  }
+  return `${out}}`
+}
