@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { mapHeader, parseEventType, parseRow, parseTimestamp } from './parse-row.ts'
+import { daysInMonth, mapHeader, parseEventType, parseRow, parseTimestamp } from './parse-row.ts'
 
 const header = mapHeader(['transaction_id', 'event_type', 'date', 'store_number', 'item_number', 'value'])
 if (!header.ok) throw new Error('seed header must map')
@@ -108,5 +108,20 @@ describe('field parsers', () => {
     expect(parseTimestamp('2019-02-29T12:00:00Z')).toBeUndefined()
     expect(parseTimestamp('2019-04-14 03:47:13+0000')).toBe(Date.parse('2019-04-14T03:47:13Z'))
     expect(parseTimestamp('yesterday')).toBeUndefined()
+  })
+})
+
+describe('daysInMonth', () => {
+  it('agrees with Date for every month of the years 0 to 3000', () => {
+    const wrong: string[] = []
+    for (let year = 0; year <= 3000; year++) {
+      for (let month = 1; month <= 12; month++) {
+        const d = new Date(0)
+        d.setUTCFullYear(year, month, 0)
+        if (daysInMonth(year, month) !== d.getUTCDate()) wrong.push(`${year}-${month}`)
+      }
+    }
+    expect(wrong).toEqual([])
+    expect([1900, 2000, 2023, 2024].map((y) => daysInMonth(y, 2))).toEqual([28, 29, 28, 29])
   })
 })

@@ -58,7 +58,8 @@ export function parseEventType(raw: string): EventType | undefined {
 
 /** Epoch ms for an ISO-8601 timestamp with zone; undefined for anything else, including impossible dates. */
 export function parseTimestamp(raw: string): number | undefined {
-  const m = ISO_WITH_ZONE.exec(raw.trim())
+  const text = raw.trim()
+  const m = ISO_WITH_ZONE.exec(text)
   if (!m) return undefined
   const [, y, mo, d, h, mi, s] = m
   const month = Number(mo)
@@ -66,10 +67,17 @@ export function parseTimestamp(raw: string): number | undefined {
   if (month < 1 || month > 12 || day < 1 || Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59)
     return undefined
   // Date.parse rolls 30 February over into March, so check the day exists in its month.
-  const daysInMonth = new Date(Date.UTC(Number(y), month, 0)).getUTCDate()
-  if (day > daysInMonth) return undefined
-  const ms = Date.parse(raw.trim().replace(' ', 'T'))
+  if (day > daysInMonth(Number(y), month)) return undefined
+  const ms = Date.parse(text[10] === ' ' ? `${text.slice(0, 10)}T${text.slice(11)}` : text)
   return Number.isFinite(ms) ? ms : undefined
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/** Days in a month of the proleptic Gregorian calendar (what Date uses), month 1–12. */
+export function daysInMonth(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!
 }
 
 function positiveInt(raw: string): number | undefined {

@@ -52,9 +52,19 @@ export class SeenIds {
 
   /** Adds a UUID (any case); returns false when it was already there. */
   add(uuid: string): boolean {
-    const hex = uuid.replace(/-/g, '')
     const w = this.words
-    for (let i = 0; i < 4; i++) w[i] = Number.parseInt(hex.slice(i * 8, i * 8 + 8), 16)
+    // The 32 hex digits into four 32-bit words, read in place: no string per row (this runs for every row).
+    let word = 0
+    let digits = 0
+    for (let i = 0; i < uuid.length; i++) {
+      const c = uuid.charCodeAt(i)
+      if (c === 0x2d) continue // '-'
+      word = word * 16 + (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57)
+      if (++digits % 8 === 0) {
+        w[digits / 8 - 1] = word
+        word = 0
+      }
+    }
     if (this.count + 1 > this.slots.length * LOAD) this.grow()
     const h = hashOf(w)
     const tag = tagOf(h) & this.tagMask
