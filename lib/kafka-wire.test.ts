@@ -133,6 +133,30 @@ const { Partitioners } = require('kafkajs') as {
   Partitioners: { DefaultPartitioner: () => (a: object) => number }
 }
 
+describe('kafkajs record headers, decoded', () => {
+  const decodeOne = async (headers: object) => {
+    const batch = await RecordBatch({ records: [Record({ key: 'k', value: 'v', headers })] })
+    return (await decodeBatch(new Decoder(batch.buffer))).records[0]!.headers as Record<string, unknown>
+  }
+
+  it('keeps a header named __proto__ as an own property, and the object an ordinary one', async () => {
+    const headers = await decodeOne(JSON.parse('{"__proto__": "x", "b": "y"}'))
+    expect(Object.keys(headers)).toEqual(['__proto__', 'b'])
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype)
+    expect(Array.isArray(Object.getPrototypeOf(headers))).toBe(false)
+  })
+
+  it('refuses a record whose header count is negative, as unpatched kafkajs does', async () => {
+    const good = (await RecordBatch({ records: [Record({ key: 'k', value: 'v', headers: { h: 'x' } })] }))
+      .buffer
+    // The last record's header count (varint 1 = 0x02) sits right before its key length 1, "h"
+    const at = good.lastIndexOf(Buffer.from([0x02, 0x02, 0x68]))
+    const bad = Buffer.from(good)
+    bad[at] = 0x03 // zigzag -2
+    await expect(decodeBatch(new Decoder(bad))).rejects.toThrow(RangeError)
+  })
+})
+
 describe('kafkajs partitioning (also patched)', () => {
   it.each([
     ['', 275646681],
