@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { arrayLiteral, chunks } from './db.ts'
+import { isRefusedInput } from './errors.ts'
 
 describe('arrayLiteral', () => {
   it('writes integers, uuids and nulls unquoted', () => {
@@ -17,8 +18,15 @@ describe('arrayLiteral', () => {
     ['an upper-case uuid', '0B8F5D2E-3C1A-4F6B-9E7D-1A2B3C4D5E6F'],
     ['text that would break out of the literal', '1},{2'],
     ['the word null', 'null'],
-  ])('refuses %s', (_, value) => {
-    expect(() => arrayLiteral([1, value])).toThrow(TypeError)
+  ])('refuses %s as input Postgres would refuse, so the processor isolates its message', (_, value) => {
+    let thrown: unknown
+    try {
+      arrayLiteral([1, value])
+    } catch (err) {
+      thrown = err
+    }
+    expect(thrown).toMatchObject({ code: 'DB_DATA' })
+    expect(isRefusedInput(thrown)).toBe(true)
   })
 })
 

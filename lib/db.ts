@@ -164,7 +164,13 @@ export function arrayLiteral(values: readonly (number | string | null)[]): strin
     if (i > 0) out += ','
     if (v === null) out += 'NULL'
     else if (typeof v === 'number' ? Number.isSafeInteger(v) : CANONICAL_UUID.test(v)) out += v
-    else throw new TypeError(`arrayLiteral takes integers and lower-case uuids, not ${JSON.stringify(v)}`)
+    else {
+      // Refused like a value Postgres refuses (DB_DATA), so the processor isolates the one message that
+      // carried it instead of failing the batch for ever.
+      throw new DbError('DB_DATA', `not an integer or a lower-case uuid: ${JSON.stringify(v)}`, {
+        context: { index: i },
+      })
+    }
   }
   return `${out}}`
 }
