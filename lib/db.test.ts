@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { arrayLiteral, chunks } from './db.ts'
+import { arrayLiteral, chunks, dictionary } from './db.ts'
 import { isRefusedInput } from './errors.ts'
 
 describe('arrayLiteral', () => {
@@ -34,5 +34,22 @@ describe('chunks', () => {
   it('splits rows into runs of at most the given size, in order', () => {
     expect(chunks([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]])
     expect(chunks([], 2)).toEqual([])
+  })
+})
+
+describe('dictionary', () => {
+  it('sends each distinct text once, and per row its 1-based index or NULL', () => {
+    expect(dictionary(['b.csv', null, 'a.csv', 'b.csv', 'a.csv'])).toEqual({
+      words: ['b.csv', 'a.csv'],
+      refs: '{1,NULL,2,1,2}',
+    })
+    expect(dictionary([])).toEqual({ words: [], refs: '{}' })
+  })
+
+  it('keeps texts that an array literal could not carry unquoted', () => {
+    const odd = ['a,b', '{"}', 'NULL', '']
+    const d = dictionary(odd)
+    expect(d.words).toEqual(odd)
+    expect(d.refs).toBe('{1,2,3,4}')
   })
 })

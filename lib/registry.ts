@@ -97,17 +97,23 @@ export async function createEncoder<T>(
 }
 
 export interface Decoder<T> {
-  decode(buf: Buffer | null): Promise<T>
+  /**
+   * The value, returned synchronously once the writer's schema is cached (every message after the first of
+   * its schema id), so a batch decodes without a promise and a suspended caller per message; a Promise
+   * only while the schema is fetched. Either way a failure is a DecodeError or, for an outage, a
+   * retriable RegistryError.
+   */
+  decode(buf: Buffer | null): T | Promise<T>
 }
+
+type Resolver = avro.Type | ReturnType<avro.Type['createResolver']>
 
 /** Decodes Confluent-framed Avro into the reader schema `name`; failures are DecodeError, never retriable. */
 export function createDecoder<T>(registry: SchemaRegistry, name: SchemaName): Decoder<T> {
   const reader = TYPES[name]
-  const resolvers = new Map<number, avro.Type | ReturnType<avro.Type['createResolver']>>()
+  const resolvers = new Map<number, Resolver>()
 
-  async function resolverFor(id: number) {
-    const cached = resolvers.get(id)
-    if (cached) return cached
+  async function fetchResolver(id: number): Promise<Resolver> {
     let writerJson: unknown
     try {
       const writer = (await registry.getSchema(id)) as unknown as { schema?: () => unknown }
@@ -131,7 +137,7 @@ export function createDecoder<T>(registry: SchemaRegistry, name: SchemaName): De
         cause: err,
       })
     }
-    let resolver: avro.Type | ReturnType<avro.Type['createResolver']>
+    let resolver: Resolver
     try {
       const writer = avro.Type.forSchema(writerJson as avro.Schema)
       resolver = writer.equals(reader) ? reader : reader.createResolver(writer)
@@ -149,29 +155,27 @@ export function createDecoder<T>(registry: SchemaRegistry, name: SchemaName): De
     return resolver
   }
 
+  function read(resolver: Resolver, id: number, buf: Buffer): T {
+    try {
+      const body = buf.subarray(5)
+      return (resolver === reader ? reader.fromBuffer(body) : reader.fromBuffer(body, resolver as never)) as T
+    } catch (err) {
+      throw new DecodeError('UNDECODABLE', `corrupt Avro body for schema ${id}: ${(err as Error).message}`, {
+        cause: err,
+        context: { schemaId: id },
+      })
+    }
+  }
+
   return {
-    async decode(buf) {
+    decode(buf) {
       if (!buf || buf.length < 5)
         throw new DecodeError('UNDECODABLE', 'message is shorter than the 5-byte header')
       if (buf.readUInt8(0) !== MAGIC)
         throw new DecodeError('UNDECODABLE', `bad magic byte ${buf.readUInt8(0)}`)
       const id = buf.readInt32BE(1)
-      const resolver = await resolverFor(id)
-      try {
-        const body = buf.subarray(5)
-        return (
-          resolver === reader ? reader.fromBuffer(body) : reader.fromBuffer(body, resolver as never)
-        ) as T
-      } catch (err) {
-        throw new DecodeError(
-          'UNDECODABLE',
-          `corrupt Avro body for schema ${id}: ${(err as Error).message}`,
-          {
-            cause: err,
-            context: { schemaId: id },
-          },
-        )
-      }
+      const resolver = resolvers.get(id)
+      return resolver ? read(resolver, id, buf) : fetchResolver(id).then((r) => read(r, id, buf))
     },
   }
 }

@@ -89,7 +89,37 @@ export function emptyStats(): BatchStats {
   }
 }
 
-/** Decodes and validates each message. Only a registry outage throws (retriable); anything else is an Intake. */
+const rejected = (msg: BatchMessage, code: 'UNDECODABLE' | 'INVALID_MOVEMENT', reason: string): Intake => ({
+  kind: 'rejected',
+  offset: msg.offset,
+  key: msg.key?.toString() ?? null,
+  value: msg.value,
+  code,
+  reason,
+})
+
+/**
+ * A header's text, decoded once per run of messages that carry the same bytes: every message of a file
+ * names that file, and one string for the run is one allocation instead of thousands.
+ */
+function repeatedHeader(name: string): (h: BatchMessage['headers']) => string | null {
+  let lastBytes: Buffer | undefined
+  let lastText: string | null = null
+  return (h) => {
+    const v = h?.[name]
+    if (!Buffer.isBuffer(v)) return header(h, name)
+    if (lastBytes === undefined || !v.equals(lastBytes)) {
+      lastBytes = v
+      lastText = v.toString()
+    }
+    return lastText
+  }
+}
+
+/**
+ * Decodes and validates each message. Only a registry outage throws (retriable); anything else is an Intake.
+ * Runs for every message the processor sees, so it allocates little: the decoded object is kept, not copied.
+ */
 async function intake(
   deps: BatchDeps,
   topic: string,
@@ -97,48 +127,38 @@ async function intake(
   messages: BatchMessage[],
 ): Promise<Intake[]> {
   const out: Intake[] = []
+  const sourceFile = repeatedHeader(SOURCE_FILE_HEADER)
   for (const msg of messages) {
-    const rejected = (code: 'UNDECODABLE' | 'INVALID_MOVEMENT', reason: string): Intake => ({
-      kind: 'rejected',
-      offset: msg.offset,
-      key: msg.key?.toString() ?? null,
-      value: msg.value,
-      code,
-      reason,
-    })
     let movement: StockMovement
     try {
-      movement = await deps.decoder.decode(msg.value)
+      const decoded = deps.decoder.decode(msg.value)
+      movement = decoded instanceof Promise ? await decoded : decoded
     } catch (err) {
       // Only a message that can never be decoded is a poison message; a registry outage is retried.
       if (!(err instanceof DecodeError)) throw err
-      out.push(rejected('UNDECODABLE', err.message))
+      out.push(rejected(msg, 'UNDECODABLE', err.message))
       continue
     }
     if (movement.event_type === 'UNKNOWN') {
-      out.push(rejected('UNDECODABLE', 'event_type is not one this processor knows (newer writer?)'))
+      out.push(rejected(msg, 'UNDECODABLE', 'event_type is not one this processor knows (newer writer?)'))
       continue
     }
     const problem = checkMovement(movement)
-    const provenance = parseProvenance(
-      header(msg.headers, SOURCE_FILE_HEADER),
-      header(msg.headers, SOURCE_LINE_HEADER),
-    )
+    const provenance = parseProvenance(sourceFile(msg.headers), header(msg.headers, SOURCE_LINE_HEADER))
     if (problem || !provenance.ok) {
       const p = problem ?? (provenance as { ok: false; problem: { code: string; message: string } }).problem
-      out.push(rejected('INVALID_MOVEMENT', `${p.code}: ${p.message}`))
+      out.push(rejected(msg, 'INVALID_MOVEMENT', `${p.code}: ${p.message}`))
       continue
     }
+    // Postgres hands uuids back in lower case; one spelling keeps the claims and lookups exact.
+    movement.transaction_id = movement.transaction_id.toLowerCase()
     out.push({
       kind: 'movement',
       offset: msg.offset,
       received: {
-        // Postgres hands uuids back in lower case; one spelling keeps the claims and lookups exact.
-        movement: {
-          ...movement,
-          transaction_id: movement.transaction_id.toLowerCase(),
-        } as Received['movement'],
-        ...provenance.value,
+        movement: movement as Received['movement'],
+        sourceFile: provenance.value.sourceFile,
+        sourceLine: provenance.value.sourceLine,
         topic,
         partition,
         offset: msg.offset,

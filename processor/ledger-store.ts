@@ -1,4 +1,4 @@
-import { arrayLiteral, chunks, type Sql, type Transaction, type Tx } from '../lib/db.ts'
+import { arrayLiteral, chunks, dictionary, type Sql, type Transaction, type Tx } from '../lib/db.ts'
 import { UNIQUE_VIOLATION } from '../lib/errors.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import type { Changes, Key, Level, Parked, RejectedMessage, StoredMovement } from './ledger-model.ts'
@@ -183,21 +183,26 @@ export async function lockDueParked(tx: Tx, ids: string[], now: number): Promise
 export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Level>): Promise<void> {
   const a = changes.applied
   if (a.length > 0) {
+    const types = dictionary(a.map((x) => x.movement.event_type))
+    const files = dictionary(a.map((x) => x.sourceFile))
+    const topics = dictionary(a.map((x) => x.topic))
     await tx`
       insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity,
                                  attempts, source_file, source_line, topic, partition, "offset")
-      select id, type, to_timestamp(at / 1000) + (at % 1000) * interval '1 millisecond', store, item, qty, attempts, file, line, topic, part, off
+      select id, (${types.words}::text[])[type], to_timestamp(at / 1000) + (at % 1000) * interval '1 millisecond',
+             store, item, qty, attempts, (${files.words}::text[])[file], line, (${topics.words}::text[])[topic],
+             part, off
       from unnest(
         ${arrayLiteral(a.map((x) => x.movement.transaction_id))}::text::uuid[],
-        ${a.map((x) => x.movement.event_type)}::text[],
+        ${types.refs}::text::int[],
         ${arrayLiteral(a.map((x) => x.movement.occurred_at))}::text::bigint[],
         ${arrayLiteral(a.map((x) => x.movement.store_number))}::text::int[],
         ${arrayLiteral(a.map((x) => x.movement.item_number))}::text::int[],
         ${arrayLiteral(a.map((x) => x.movement.quantity))}::text::int[],
         ${arrayLiteral(a.map((x) => x.attempts))}::text::int[],
-        ${a.map((x) => x.sourceFile)}::text[],
+        ${files.refs}::text::int[],
         ${arrayLiteral(a.map((x) => x.sourceLine))}::text::bigint[],
-        ${a.map((x) => x.topic)}::text[],
+        ${topics.refs}::text::int[],
         ${arrayLiteral(a.map((x) => x.partition))}::text::int[],
         ${arrayLiteral(a.map((x) => x.offset))}::text::bigint[])
         as u(id, type, at, store, item, qty, attempts, file, line, topic, part, off)`

@@ -113,8 +113,8 @@ describe('classify', () => {
     { movement: rec(0, id, quantity).movement, where },
   ]
 
-  it('claims each id once, sorted', () => {
-    expect(idsToClaim([rec(1, 3), rec(2, 1), rec(3, 3)])).toEqual([ID(1), ID(3)])
+  it('claims each id once, in the order first seen (the claim statement sorts them)', () => {
+    expect(idsToClaim([rec(1, 3), rec(2, 1), rec(3, 3)])).toEqual([ID(3), ID(1)])
   })
 
   it('fresh when claimed now; duplicate or conflict against the ledger otherwise; never overwrites a parked sale', () => {

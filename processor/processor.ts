@@ -260,22 +260,23 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     const still = () => isRunning() && !isStale() && !stopping.signal.aborted
     if (batch.messages.length === 0 || halted.has(partition)) return
     deps.metrics?.lag(partition, Number(batch.offsetLag()))
-    const all: BatchMessage[] = batch.messages.map((m) => ({
-      offset: Number(m.offset),
-      timestamp: m.timestamp,
-      key: m.key,
-      value: m.value,
-      headers: m.headers,
-    }))
+    const all = batch.messages
     if (unpositioned.has(partition)) {
       let ready = false
       const ok = await withRetry('positioning', { topic, partition }, still, heartbeat, async () => {
-        ready = await position(partition, all[0]!.offset)
+        ready = await position(partition, Number(all[0]!.offset))
       })
       if (!ok || !ready) return
     }
     for (let i = 0; i < all.length; i += maxBatch) {
-      const chunk = all.slice(i, i + maxBatch)
+      // Converted a chunk at a time: a fetch holds several chunks, and only the one in hand needs the copy.
+      const chunk: BatchMessage[] = all.slice(i, i + maxBatch).map((m) => ({
+        offset: Number(m.offset),
+        timestamp: m.timestamp,
+        key: m.key,
+        value: m.value,
+        headers: m.headers,
+      }))
       const context = { topic, partition, offset: chunk[0]!.offset }
       let result = { skipped: 0, verified: 0 }
       let applied: boolean

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { StockMovement } from './contract.ts'
-import { checkMovement, INT_FIELD_MAX, OCCURRED_AT_MAX, parseProvenance } from './movement-rules.ts'
+import {
+  checkMovement,
+  INT_FIELD_MAX,
+  isCanonicalUuid,
+  isUuid,
+  OCCURRED_AT_MAX,
+  parseProvenance,
+} from './movement-rules.ts'
 
 const ok: StockMovement = {
   transaction_id: '7e1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6b',
@@ -31,6 +38,41 @@ describe('checkMovement', () => {
     [{ quantity: INT_FIELD_MAX + 1 }, 'INVALID_QUANTITY'],
   ] as [Partial<StockMovement>, string][])('%j is %s', (patch, code) => {
     expect(checkMovement({ ...ok, ...patch } as StockMovement)?.code).toBe(code)
+  })
+})
+
+describe('isUuid and isCanonicalUuid', () => {
+  // The hand-written check must agree with the plain reading of the format on every input.
+  const REFERENCE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+  const lower = '7e1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6b'
+
+  it.each([
+    [lower, true, true],
+    [lower.toUpperCase(), true, false],
+    ['7E1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6b', true, false],
+    ['00000000-0000-0000-0000-000000000000', true, true],
+    [`${lower}0`, false, false],
+    [lower.slice(1), false, false],
+    [lower.replace('-', 'x'), false, false],
+    ['7e1b3fb40-b4b-4a5c-9a9a-1c2d3e4f5a6b', false, false],
+    [lower.replace('a', 'g'), false, false],
+    [lower.replace('a', '\u00e1'), false, false],
+    [lower.replace('a', '\u0101'), false, false],
+    ['{7e1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6}', false, false],
+    ['', false, false],
+  ])('%j: uuid %s, canonical %s', (s, uuid, canonical) => {
+    expect(isUuid(s)).toBe(uuid)
+    expect(isCanonicalUuid(s)).toBe(canonical)
+  })
+
+  it('agrees with the regular expression on every character at every position', () => {
+    for (let pos = 0; pos < 36; pos++) {
+      for (let code = 0; code < 300; code++) {
+        const s = lower.slice(0, pos) + String.fromCharCode(code) + lower.slice(pos + 1)
+        expect(isUuid(s)).toBe(REFERENCE.test(s))
+        expect(isCanonicalUuid(s)).toBe(REFERENCE.test(s) && s === s.toLowerCase())
+      }
+    }
   })
 })
 

@@ -1,0 +1,89 @@
+// The decoder against a stand-in registry: which answers are a poison message (DecodeError) and which
+// an outage (retriable), and that a known schema decodes without a promise. The real registry is
+// exercised by the integration tests in test/.
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
+import { describe, expect, it } from 'vitest'
+import { SCHEMAS, type StockMovement, TYPES } from '../schemas/contract.ts'
+import { DecodeError, RegistryError } from './errors.ts'
+import { createDecoder } from './registry.ts'
+
+const movement: StockMovement = {
+  transaction_id: '7e1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6b',
+  event_type: 'sale',
+  occurred_at: Date.parse('2019-04-14T03:47:13Z'),
+  store_number: 5,
+  item_number: 12,
+  quantity: 3,
+}
+
+const framed = (schemaId: number, body: Buffer) => {
+  const head = Buffer.alloc(5)
+  head.writeInt32BE(schemaId, 1)
+  return Buffer.concat([head, body])
+}
+
+/** A registry that knows the given schemas by id, or fails every lookup with `failure`. */
+function registry(known: Record<number, unknown>, failure?: Error & { status?: number }) {
+  const calls: number[] = []
+  const stub = {
+    async getSchema(id: number) {
+      calls.push(id)
+      if (failure) throw failure
+      if (!(id in known)) throw Object.assign(new Error(`Schema ${id} not found`), { status: 404 })
+      return { schema: () => known[id] }
+    },
+  }
+  return { calls, registry: stub as unknown as SchemaRegistry }
+}
+
+const body = TYPES.StockMovement.toBuffer(movement)
+
+describe('createDecoder', () => {
+  it('fetches a schema id once; once it is known, decoding returns the value itself', async () => {
+    const r = registry({ 7: SCHEMAS.StockMovement })
+    const decoder = createDecoder<StockMovement>(r.registry, 'StockMovement')
+    const first = decoder.decode(framed(7, body))
+    expect(first).toBeInstanceOf(Promise)
+    expect(await first).toEqual(movement)
+    const second = decoder.decode(framed(7, body))
+    expect(second).not.toBeInstanceOf(Promise)
+    expect(second).toEqual(movement)
+    expect(r.calls).toEqual([7])
+  })
+
+  it.each([
+    ['a short message', Buffer.from([0, 0, 0])],
+    ['no message', null],
+    ['a bad magic byte', Buffer.concat([Buffer.from([1]), framed(7, body).subarray(1)])],
+  ])('refuses %s as UNDECODABLE before asking the registry', (_, value) => {
+    const r = registry({ 7: SCHEMAS.StockMovement })
+    const decoder = createDecoder<StockMovement>(r.registry, 'StockMovement')
+    expect(() => decoder.decode(value)).toThrow(DecodeError)
+    expect(r.calls).toEqual([])
+  })
+
+  it('refuses a corrupt body as UNDECODABLE, whether the schema was cached or not', async () => {
+    const decoder = createDecoder<StockMovement>(
+      registry({ 7: SCHEMAS.StockMovement }).registry,
+      'StockMovement',
+    )
+    const corrupt = framed(7, body.subarray(0, 10))
+    await expect(decoder.decode(corrupt)).rejects.toMatchObject({ name: 'DecodeError', code: 'UNDECODABLE' })
+    expect(() => decoder.decode(corrupt)).toThrow(/corrupt Avro body for schema 7/)
+  })
+
+  it('refuses an unknown schema id as UNDECODABLE, and an unreachable registry as retriable', async () => {
+    const missing = createDecoder<StockMovement>(registry({}).registry, 'StockMovement')
+    await expect(missing.decode(framed(9, body))).rejects.toMatchObject({
+      code: 'UNDECODABLE',
+      retriable: false,
+    })
+    const down = createDecoder<StockMovement>(
+      registry({}, Object.assign(new Error('HTTP 503'), { status: 503 })).registry,
+      'StockMovement',
+    )
+    const err = await Promise.resolve(down.decode(framed(9, body))).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RegistryError)
+    expect(err).toMatchObject({ code: 'REGISTRY_ERROR', retriable: true })
+  })
+})
