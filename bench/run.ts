@@ -64,12 +64,14 @@ async function parseRate(files: string[]): Promise<number> {
   let rows = 0
   for (const f of files) {
     let map: ReturnType<typeof mapHeader> | undefined
-    for await (const rec of readRecords(createReadStream(f, { highWaterMark: 256 * 1024 }), {
+    for await (const recs of readRecords(createReadStream(f, { highWaterMark: 256 * 1024 }), {
       maxRecordBytes: 65536,
     })) {
-      if (!rec.ok) continue
-      if (!map) map = mapHeader(rec.fields)
-      else if (map.ok && parseRow(rec.fields, map.map).ok) rows++
+      for (const rec of recs) {
+        if (!rec.ok) continue
+        if (!map) map = mapHeader(rec.fields)
+        else if (map.ok && parseRow(rec.fields, map.map).ok) rows++
+      }
     }
   }
   return (rows * 1000) / (performance.now() - started)
@@ -98,13 +100,15 @@ async function expectJournal(sql: Sql, events: number, phase: string): Promise<v
 async function readMovements(file: string, limit: number): Promise<StockMovement[]> {
   const out: StockMovement[] = []
   let map: ReturnType<typeof mapHeader> | undefined
-  for await (const rec of readRecords(createReadStream(file), { maxRecordBytes: 65536 })) {
-    if (!rec.ok) continue
-    if (!map) map = mapHeader(rec.fields)
-    else if (map.ok) {
-      const r = parseRow(rec.fields, map.map)
-      if (r.ok) out.push(r.movement)
-      if (out.length >= limit) break
+  for await (const recs of readRecords(createReadStream(file), { maxRecordBytes: 65536 })) {
+    for (const rec of recs) {
+      if (!rec.ok) continue
+      if (!map) map = mapHeader(rec.fields)
+      else if (map.ok) {
+        const r = parseRow(rec.fields, map.map)
+        if (r.ok) out.push(r.movement)
+        if (out.length >= limit) return out
+      }
     }
   }
   return out

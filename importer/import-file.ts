@@ -117,11 +117,12 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
       },
       deps.clock(),
     )
-    await deps.publisher.add(deps.topics.errors, {
+    const full = deps.publisher.add(deps.topics.errors, {
       key: input.name,
       value: deps.errors.encode(value),
       headers: headersFor(line),
     })
+    if (full) await full
   }
 
   // A valid row is at least 66 bytes (id, type, a zoned date, three numbers), which bounds the ids to come.
@@ -129,53 +130,56 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
   let map: ColumnMap | undefined
   const source = input.source.stream({ highWaterMark: 256 * 1024 })
   try {
-    for await (const read of readRecords(source, { maxRecordBytes: deps.maxRecordBytes ?? 256 * 1024 })) {
-      const rec =
-        read.ok && input.restoreNeutralised ? { ...read, fields: read.fields.map(restoreCell) } : read
-      if (map === undefined) {
-        const header = rec.ok
-          ? mapHeader(rec.fields)
-          : { ok: false as const, missing: ['(unreadable header)'] }
-        if (!header.ok) {
-          const message = `missing required column(s): ${header.missing.join(', ')}; the header must name transaction_id,event_type,date,store_number,item_number,value`
-          return await finish('failed', { code: 'MISSING_COLUMNS', message })
+    for await (const records of readRecords(source, { maxRecordBytes: deps.maxRecordBytes ?? 256 * 1024 })) {
+      for (const read of records) {
+        const rec =
+          read.ok && input.restoreNeutralised ? { ...read, fields: read.fields.map(restoreCell) } : read
+        if (map === undefined) {
+          const header = rec.ok
+            ? mapHeader(rec.fields)
+            : { ok: false as const, missing: ['(unreadable header)'] }
+          if (!header.ok) {
+            const message = `missing required column(s): ${header.missing.join(', ')}; the header must name transaction_id,event_type,date,store_number,item_number,value`
+            return await finish('failed', { code: 'MISSING_COLUMNS', message })
+          }
+          map = header.map
+          rejectedCsv = new RejectedCsv(input.rejectedPath, rec.ok ? rec.fields : [])
+          continue
         }
-        map = header.map
-        rejectedCsv = new RejectedCsv(input.rejectedPath, rec.ok ? rec.fields : [])
-        continue
-      }
-      rowsRead++
-      if (!rec.ok) {
-        await reject(rec.line, rec.code, rec.message, rec.raw)
-        continue
-      }
-      const row = parseRow(rec.fields, map)
-      if (!row.ok) {
-        await reject(rec.line, row.code, row.message, rec.raw, rec.fields)
-        continue
-      }
-      const m = row.movement
-      if (!seen.add(m.transaction_id)) {
-        await reject(
-          rec.line,
-          'DUPLICATE_IN_FILE',
-          `transaction_id ${m.transaction_id} appears earlier in this file`,
-          rec.raw,
-          rec.fields,
-        )
-        continue
-      }
-      accepted++
-      await deps.publisher.add(deps.topics.events, {
-        key: movementKey(m.store_number, m.item_number),
-        value: deps.movements.encode(m),
-        headers: headersFor(rec.line),
-      })
-      const now = deps.clock()
-      if (now - lastProgress >= (deps.progressEveryMs ?? 5000)) {
-        lastProgress = now
-        const rate = Math.round((rowsRead * 1000) / Math.max(1, now - started))
-        deps.log.info({ file: input.name, rows: rowsRead, rowsPerSecond: rate }, 'importing')
+        rowsRead++
+        if (!rec.ok) {
+          await reject(rec.line, rec.code, rec.message, rec.raw)
+          continue
+        }
+        const row = parseRow(rec.fields, map)
+        if (!row.ok) {
+          await reject(rec.line, row.code, row.message, rec.raw, rec.fields)
+          continue
+        }
+        const m = row.movement
+        if (!seen.add(m.transaction_id)) {
+          await reject(
+            rec.line,
+            'DUPLICATE_IN_FILE',
+            `transaction_id ${m.transaction_id} appears earlier in this file`,
+            rec.raw,
+            rec.fields,
+          )
+          continue
+        }
+        accepted++
+        const full = deps.publisher.add(deps.topics.events, {
+          key: movementKey(m.store_number, m.item_number),
+          value: deps.movements.encode(m),
+          headers: headersFor(rec.line),
+        })
+        if (full) await full
+        const now = deps.clock()
+        if (now - lastProgress >= (deps.progressEveryMs ?? 5000)) {
+          lastProgress = now
+          const rate = Math.round((rowsRead * 1000) / Math.max(1, now - started))
+          deps.log.info({ file: input.name, rows: rowsRead, rowsPerSecond: rate }, 'importing')
+        }
       }
     }
     if (map === undefined) {

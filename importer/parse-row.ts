@@ -29,6 +29,7 @@ const COLUMNS = {
 } as const
 
 export type Column = keyof typeof COLUMNS
+const COLUMN_NAMES = Object.keys(COLUMNS) as Column[]
 export type ColumnMap = Readonly<Record<Column, number>> & { readonly width: number }
 
 /** Maps header names to positions. Names are matched after trimming and lower-casing; order is free. */
@@ -92,7 +93,7 @@ export function parseRow(fields: string[], map: ColumnMap): RowResult {
     return { ok: false, code: 'FIELD_COUNT', message: `expected ${map.width} fields, found ${fields.length}` }
   }
   const get = (c: Column) => fields[map[c]]!
-  for (const c of Object.keys(COLUMNS) as Column[]) {
+  for (const c of COLUMN_NAMES) {
     if (get(c).trim() === '') return { ok: false, code: 'BLANK_FIELD', message: `${c} is blank` }
   }
   const id = get('transaction_id').trim()

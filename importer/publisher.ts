@@ -17,8 +17,12 @@ export interface PublisherOptions {
 }
 
 export interface Publisher {
-  /** Queues a message; resolves when there is room for more. Rejects once any send has failed. */
-  add(topic: string, message: Message): Promise<void>
+  /**
+   * Queues a message. Returns nothing while there is room for more, and otherwise a promise that resolves
+   * once there is: the importer calls this per row, and awaiting a promise per row cost more than the
+   * row's encoding. Throws, or rejects, once any send has failed.
+   */
+  add(topic: string, message: Message): Promise<void> | undefined
   /** Resolves when every queued message has been acknowledged by the broker. */
   flush(): Promise<void>
 }
@@ -84,15 +88,15 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   }
 
   return {
-    async add(topic, message) {
+    add(topic, message) {
       if (failure !== undefined) throw failure
       queue.push({ topic, message })
       if (queue.length >= opts.batchRows) void kick(false)
       else armLinger()
-      if (queue.length >= highWater) {
-        await new Promise<void>((resolve) => roomWaiters.push(resolve))
+      if (queue.length < highWater) return undefined
+      return new Promise<void>((resolve) => roomWaiters.push(resolve)).then(() => {
         if (failure !== undefined) throw failure
-      }
+      })
     },
     async flush() {
       clearTimeout(linger)

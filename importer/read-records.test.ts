@@ -8,7 +8,7 @@ async function read(input: string | Buffer, chunk = 7, maxRecordBytes = 1000): P
     for (let i = 0; i < buf.length; i += chunk) yield buf.subarray(i, i + chunk)
   }
   const out: CsvRecord[] = []
-  for await (const r of readRecords(source(), { maxRecordBytes, maxRecordLines: 5 })) out.push(r)
+  for await (const rs of readRecords(source(), { maxRecordBytes, maxRecordLines: 5 })) out.push(...rs)
   return out
 }
 

@@ -1,4 +1,5 @@
-// Streams a CSV file as logical records with line numbers, never buffering more than one record.
+// Streams a CSV file as logical records with line numbers, one array of records per chunk read: an
+// async step per record (a promise and a suspended caller each) cost more than the parsing itself.
 //
 // Why not feed the whole stream to csv-parse: after a malformed quote a streaming CSV parser cannot know
 // where the next record starts, and it either swallows the following lines into one bad record or stops.
@@ -38,8 +39,8 @@ interface PhysicalLine {
   truncated: boolean
 }
 
-/** Splits byte chunks on LF. Lines longer than `max` are cut and flagged instead of growing a buffer. */
-async function* physicalLines(source: AsyncIterable<Buffer>, max: number): AsyncGenerator<PhysicalLine> {
+/** Splits byte chunks on LF, one array per chunk. Lines longer than `max` are cut and flagged instead of growing a buffer. */
+async function* physicalLines(source: AsyncIterable<Buffer>, max: number): AsyncGenerator<PhysicalLine[]> {
   let parts: Buffer[] = []
   let size = 0
   let truncated = false
@@ -50,6 +51,7 @@ async function* physicalLines(source: AsyncIterable<Buffer>, max: number): Async
       first = false
       if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3)
     }
+    const lines: PhysicalLine[] = []
     let start = 0
     for (let nl = chunk.indexOf(NL, start); nl !== -1; nl = chunk.indexOf(NL, start)) {
       const piece = chunk.subarray(start, nl)
@@ -60,7 +62,7 @@ async function* physicalLines(source: AsyncIterable<Buffer>, max: number): Async
         } else parts.push(piece)
       }
       const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
-      yield { line, bytes: stripCr(bytes), truncated }
+      lines.push({ line, bytes: stripCr(bytes), truncated })
       line++
       parts = []
       size = 0
@@ -78,10 +80,11 @@ async function* physicalLines(source: AsyncIterable<Buffer>, max: number): Async
         size += rest.length
       }
     }
+    if (lines.length > 0) yield lines
   }
   if (parts.length > 0 || truncated) {
     const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
-    yield { line, bytes: stripCr(bytes), truncated }
+    yield [{ line, bytes: stripCr(bytes), truncated }]
   }
 }
 
@@ -143,13 +146,14 @@ function toRecord(line: number, bytes: Buffer): CsvRecord {
 }
 
 /**
- * Yields one CsvRecord per logical CSV record (blank lines are skipped). Every physical line of the
- * input is accounted for: it is part of exactly one yielded record, valid or rejected.
+ * Yields the logical CSV records (blank lines are skipped), in order, an array at a time: each array holds
+ * the records completed by one chunk of input. Every physical line of the input is accounted for: it is
+ * part of exactly one yielded record, valid or rejected.
  */
 export async function* readRecords(
   source: AsyncIterable<Buffer>,
   opts: ReadOptions,
-): AsyncGenerator<CsvRecord> {
+): AsyncGenerator<CsvRecord[]> {
   const maxLines = opts.maxRecordLines ?? 1000
   let pending: PhysicalLine[] = []
   let pendingBytes = 0
@@ -162,35 +166,40 @@ export async function* readRecords(
   }
 
   // When a quoted record cannot be closed, its first line is rejected and the lines after it are read again.
-  function* rejectHead(): Generator<CsvRecord> {
+  function rejectHead(out: CsvRecord[]): void {
     const [head, ...rest] = pending
     reset()
     if (!head) return
-    yield {
+    out.push({
       ok: false,
       line: head.line,
       code: 'UNTERMINATED_QUOTE',
       message: 'a quoted field is never closed',
       raw: preview(head.bytes),
-    }
-    for (const l of rest) yield* accept(l)
+    })
+    for (const l of rest) accept(l, out)
   }
 
-  function* accept(l: PhysicalLine): Generator<CsvRecord> {
+  function accept(l: PhysicalLine, out: CsvRecord[]): void {
     if (l.truncated) {
       // An over-long line inside an open quoted field makes the whole record too large.
       const line = pending[0]?.line ?? l.line
       reset()
-      yield {
+      out.push({
         ok: false,
         line,
         code: 'ROW_TOO_LARGE',
         message: `row is longer than ${opts.maxRecordBytes} bytes`,
         raw: preview(l.bytes),
-      }
+      })
       return
     }
     if (pending.length === 0 && l.bytes.length === 0) return
+    if (pending.length === 0 && !l.bytes.includes(QUOTE)) {
+      // The common case: a line without quotes is a record by itself.
+      out.push(toRecord(l.line, l.bytes))
+      return
+    }
     pending.push(l)
     pendingBytes += l.bytes.length + 1
     quotes += countQuotes(l.bytes)
@@ -201,12 +210,18 @@ export async function* readRecords(
           ? first.bytes
           : Buffer.concat(pending.flatMap((p, i) => (i ? [Buffer.from('\n'), p.bytes] : [p.bytes])))
       reset()
-      yield toRecord(first.line, bytes)
+      out.push(toRecord(first.line, bytes))
     } else if (pending.length >= maxLines || pendingBytes > opts.maxRecordBytes) {
-      yield* rejectHead()
+      rejectHead(out)
     }
   }
 
-  for await (const l of physicalLines(source, opts.maxRecordBytes)) yield* accept(l)
-  while (pending.length > 0) yield* rejectHead()
+  for await (const lines of physicalLines(source, opts.maxRecordBytes)) {
+    const out: CsvRecord[] = []
+    for (const l of lines) accept(l, out)
+    if (out.length > 0) yield out
+  }
+  const out: CsvRecord[] = []
+  while (pending.length > 0) rejectHead(out)
+  if (out.length > 0) yield out
 }

@@ -64,6 +64,18 @@ describe('kafkajs varints (zigzag LEB128)', () => {
     expect(new Decoder(buf).readVarLong().toString()).toBe(value)
   })
 
+  it.each([0, -1, 1, 63, -64, 150, 2 ** 30 - 1, -(2 ** 30), 2 ** 30, -(2 ** 30) - 1, 2 ** 31, -(2 ** 53)])(
+    'varlong of the number %d is the bytes of the same value through Long',
+    (n) => {
+      const asLong = new Encoder().writeVarLong(String(n)).buffer
+      expect(hex(new Encoder().writeVarLong(n).buffer)).toBe(hex(asLong))
+    },
+  )
+
+  it('refuses a fraction as a varlong, as unpatched', () => {
+    expect(() => new Encoder().writeVarLong(1.5)).toThrow(RangeError)
+  })
+
   it('writes several varints into one buffer past its first size', () => {
     const e = new Encoder(1)
     for (let i = 0; i < 100; i++) e.writeUVarInt(2 ** 28 + i)
@@ -83,6 +95,18 @@ describe('kafkajs records', () => {
     }).buffer
     // length 12, attributes, timestamp delta 0, offset delta 1, key "k", value "v", one header h=x
     expect(hex(bytes)).toBe('18000002026b02760202680278')
+  })
+
+  it('writes header arrays in order and sizes multi-byte keys; a null header value throws, as unpatched', () => {
+    const bytes = Record({
+      timestampDelta: 5,
+      key: null,
+      value: null,
+      headers: { é: ['1', '2'], z: 'x' },
+    }).buffer
+    // length 20, attributes, timestamp delta 5, offset delta 0, no key, no value, three headers (é=1, é=2, z=x)
+    expect(hex(bytes)).toBe('28000a0001010604c3a9023104c3a90232027a0278')
+    expect(() => Record({ key: null, value: null, headers: { a: null } })).toThrow(TypeError)
   })
 
   it('reads back what it writes: null and empty keys, repeated headers, big values, far offsets', async () => {
