@@ -24,6 +24,20 @@ describe('loadConfig', () => {
     }).toThrow()
   })
 
+  it('bounds each service heap; the processor has a larger young generation unless told otherwise', () => {
+    expect(loadConfig(base).memory).toEqual({
+      importer: { heapMb: 48, youngMb: 2 },
+      processor: { heapMb: 96, youngMb: 8 },
+      alerter: { heapMb: 48, youngMb: 2 },
+      web: { heapMb: 64, youngMb: 2 },
+    })
+    const shared = loadConfig({ ...base, HEAP_YOUNG_MB: '4', PROCESS_HEAP_YOUNG_MB: '16' }).memory
+    expect([shared.importer.youngMb, shared.processor.youngMb, shared.web.youngMb]).toEqual([4, 16, 4])
+    expect(() => loadConfig({ ...base, HEAP_YOUNG_MB: '0', WEB_HEAP_YOUNG_MB: 'x' })).toThrow(
+      /HEAP_YOUNG_MB must be an integer between 1 and 256, got '0'[\s\S]*WEB_HEAP_YOUNG_MB must be/,
+    )
+  })
+
   it('reports every bad key in one error, without echoing passwords', () => {
     let err: unknown
     try {
