@@ -44,7 +44,9 @@ export async function generateCsvs(opts: {
   for (let f = 0; f < opts.files && written < opts.rows; f++) {
     const path = join(opts.dir, `${opts.prefix ?? 'bench'}-${String(f).padStart(4, '0')}.csv`)
     files.push(path)
-    const out = createWriteStream(path)
+    // Flushed to disk before closing: the generation is not timed, and must not leave the kernel a backlog of
+    // dirty pages to write back during the timed phases.
+    const out = createWriteStream(path, { flush: true })
     out.write(`${HEADER}\n`)
     const n = Math.min(perFile, opts.rows - written)
     for (let i = 0; i < n; i++) {

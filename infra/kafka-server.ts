@@ -88,6 +88,11 @@ function serverProperties(o: KafkaServerOptions, logDir: string): string {
     'group.initial.rebalance.delay.ms': '0',
     'log.retention.hours': '168',
     'log.segment.bytes': String(64 * 1024 * 1024),
+    // The log is fsynced every second. One broker has no replica to fall back on, and the page cache otherwise
+    // held a bulk import's log (~200 MB) until the kernel wrote it back in one burst some 30 s later, which
+    // stalled Postgres's commits behind it.
+    'log.flush.interval.ms': '1000',
+    'log.flush.scheduler.interval.ms': '1000',
   }
   const scram: Record<string, string> = o.scram
     ? {

@@ -145,6 +145,10 @@ export function createPostgresServer(o: PostgresServerOptions): PostgresServer {
         'max_connections = 200',
         'shared_buffers = 128MB',
         'synchronous_commit = on',
+        // A backend that evicts dirty pages has the kernel start writing them as it goes, so a bulk load leaves
+        // less in the page cache for one late writeback burst, which stalls commits' WAL fsyncs behind it
+        // (seen as 300-650 ms outliers in the bench's latency phase, together with the broker's log).
+        'backend_flush_after = 256kB',
         "log_min_messages = 'warning'",
         '',
       ].join('\n'),
