@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { type CsvRecord, readRecords } from './read-records.ts'
+import { type CsvRecord, MAX_LINES_PER_STEP, readRecords } from './read-records.ts'
 
 async function read(input: string | Buffer, chunk = 7, maxRecordBytes = 1000): Promise<CsvRecord[]> {
   const buf = typeof input === 'string' ? Buffer.from(input) : input
@@ -72,5 +74,49 @@ describe('readRecords', () => {
       [3, '2', '3'],
     ])
     expect(rs[1]?.raw.length).toBeLessThanOrEqual(200)
+  })
+
+  it('yields at most a bounded number of lines per step, however short the lines of a chunk are', async () => {
+    // One 256 KB chunk of two-byte lines is 131,072 lines: all at once they held ~25 MB of objects.
+    const chunk = Buffer.from(`a,b\n${'x\n'.repeat(131_072)}`)
+    async function* source() {
+      yield chunk
+    }
+    let records = 0
+    let largest = 0
+    for await (const rs of readRecords(source(), { maxRecordBytes: 1000 })) {
+      records += rs.length
+      largest = Math.max(largest, rs.length)
+    }
+    expect(records).toBe(131_073)
+    expect(largest).toBe(MAX_LINES_PER_STEP)
+  })
+
+  it('reads a megabyte of blank lines within a 16 MB heap', () => {
+    // A run of blank lines made an array of 262,144 line objects per 256 KB chunk; under the importer's
+    // 48 MB heap that was an out-of-memory crash, and the file was retried from the start on restart.
+    const module = fileURLToPath(new URL('./read-records.ts', import.meta.url))
+    const script = `
+      const { readRecords } = await import(${JSON.stringify(module)})
+      const blank = Buffer.alloc(256 * 1024, 0x0a)
+      async function* source() {
+        yield Buffer.from('a,b\\n')
+        for (let i = 0; i < 4; i++) yield Buffer.from(blank)
+        yield Buffer.from('1,2\\n')
+      }
+      const lines = []
+      for await (const rs of readRecords(source(), { maxRecordBytes: 1000 })) for (const r of rs) lines.push(r.line)
+      console.log(JSON.stringify(lines))
+    `
+    const run = spawnSync(
+      process.execPath,
+      ['--max-old-space-size=16', '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+      },
+    )
+    expect(run.stderr).not.toMatch(/heap out of memory/)
+    expect(run.status).toBe(0)
+    expect(JSON.parse(run.stdout)).toEqual([1, 4 * 256 * 1024 + 2])
   })
 })

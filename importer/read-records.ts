@@ -25,6 +25,12 @@ export interface ReadOptions {
   maxRecordLines?: number
 }
 
+/**
+ * Lines handed on per step. A chunk of very short lines (a run of blank lines, say) would otherwise become
+ * hundreds of thousands of line objects at once, and the heap holds the importer to a few tens of MB.
+ */
+export const MAX_LINES_PER_STEP = 1024
+
 const NL = 0x0a
 const QUOTE = 0x22
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -39,7 +45,7 @@ interface PhysicalLine {
   truncated: boolean
 }
 
-/** Splits byte chunks on LF, one array per chunk. Lines longer than `max` are cut and flagged instead of growing a buffer. */
+/** Splits byte chunks on LF, an array of at most MAX_LINES_PER_STEP lines at a time. Lines longer than `max` are cut and flagged instead of growing a buffer. */
 async function* physicalLines(source: AsyncIterable<Buffer>, max: number): AsyncGenerator<PhysicalLine[]> {
   let parts: Buffer[] = []
   let size = 0
@@ -51,7 +57,7 @@ async function* physicalLines(source: AsyncIterable<Buffer>, max: number): Async
       first = false
       if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3)
     }
-    const lines: PhysicalLine[] = []
+    let lines: PhysicalLine[] = []
     let start = 0
     for (let nl = chunk.indexOf(NL, start); nl !== -1; nl = chunk.indexOf(NL, start)) {
       const piece = chunk.subarray(start, nl)
@@ -68,6 +74,10 @@ async function* physicalLines(source: AsyncIterable<Buffer>, max: number): Async
       size = 0
       truncated = false
       start = nl + 1
+      if (lines.length === MAX_LINES_PER_STEP) {
+        yield lines
+        lines = []
+      }
     }
     const rest = chunk.subarray(start)
     if (!truncated && rest.length > 0) {
@@ -147,7 +157,7 @@ function toRecord(line: number, bytes: Buffer): CsvRecord {
 
 /**
  * Yields the logical CSV records (blank lines are skipped), in order, an array at a time: each array holds
- * the records completed by one chunk of input. Every physical line of the input is accounted for: it is
+ * the records completed by up to MAX_LINES_PER_STEP physical lines of one chunk. Every physical line of the input is accounted for: it is
  * part of exactly one yielded record, valid or rejected.
  */
 export async function* readRecords(

@@ -132,5 +132,8 @@ describe('sample.env', () => {
       DATABASE_URL: 'postgres://u:p@127.0.0.1/db',
     }
     expect(() => loadConfig({ ...active, ...urls })).not.toThrow()
+    // Its comment says HEAP_YOUNG_MB sets every service's young generation: a copy of it must let it.
+    const young = loadConfig({ ...active, ...urls, HEAP_YOUNG_MB: '4' }).memory
+    expect(Object.values(young).map((m) => m.youngMb)).toEqual([4, 4, 4, 4])
   })
 })
