@@ -85,7 +85,8 @@ async function* physicalLines(source: AsyncIterable<Buffer>, max: number): Async
         parts.push(Buffer.from(rest.subarray(0, Math.max(0, max - size))))
         truncated = true
       } else {
-        // Copy: the caller may reuse the chunk's memory.
+        // Copy, so that a line's start does not keep its whole chunk alive. (Lines handed on, and those of an
+        // open quoted record, stay views into their chunks: every source here gives a fresh buffer per read.)
         parts.push(Buffer.from(rest))
         size += rest.length
       }
