@@ -92,6 +92,22 @@ describe('readRecords', () => {
     expect(largest).toBe(MAX_LINES_PER_STEP)
   })
 
+  it('keeps a quoted record whole when it spans the boundary between two steps', async () => {
+    // Lines 2..1023 are plain, so the quoted field opens on the last line of the first step.
+    const plain = Array.from({ length: MAX_LINES_PER_STEP - 2 }, (_, i) => `${i},x`).join('\n')
+    const input = `a,b\n${plain}\n"open\nclosed",y\n9,z\n`
+    async function* source() {
+      yield Buffer.from(input)
+    }
+    const steps: CsvRecord[][] = []
+    for await (const rs of readRecords(source(), { maxRecordBytes: 1000 })) steps.push(rs)
+    expect(steps.map((rs) => rs.length)).toEqual([MAX_LINES_PER_STEP - 1, 2])
+    expect(summary(steps[1]!)).toEqual([
+      [MAX_LINES_PER_STEP, 'open\nclosed', 'y'],
+      [MAX_LINES_PER_STEP + 2, '9', 'z'],
+    ])
+  })
+
   it('reads a megabyte of blank lines within a 16 MB heap', () => {
     // A run of blank lines made an array of 262,144 line objects per 256 KB chunk; under the importer's
     // 48 MB heap that was an out-of-memory crash, and the file was retried from the start on restart.

@@ -45,7 +45,10 @@ interface PhysicalLine {
   truncated: boolean
 }
 
-/** Splits byte chunks on LF, an array of at most MAX_LINES_PER_STEP lines at a time. Lines longer than `max` are cut and flagged instead of growing a buffer. */
+/**
+ * Splits byte chunks on LF, an array of at most MAX_LINES_PER_STEP lines at a time. Lines longer than `max`
+ * are cut and flagged instead of growing a buffer.
+ */
 async function* physicalLines(source: AsyncIterable<Buffer>, max: number): AsyncGenerator<PhysicalLine[]> {
   let parts: Buffer[] = []
   let size = 0
@@ -158,8 +161,8 @@ function toRecord(line: number, bytes: Buffer): CsvRecord {
 
 /**
  * Yields the logical CSV records (blank lines are skipped), in order, an array at a time: each array holds
- * the records completed by up to MAX_LINES_PER_STEP physical lines of one chunk. Every physical line of the input is accounted for: it is
- * part of exactly one yielded record, valid or rejected.
+ * the records completed by up to MAX_LINES_PER_STEP physical lines of one chunk. Every physical line of
+ * the input is accounted for: it is part of exactly one yielded record, valid or rejected.
  */
 export async function* readRecords(
   source: AsyncIterable<Buffer>,
