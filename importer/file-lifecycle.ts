@@ -1,5 +1,6 @@
 // Where a dropped file lives while and after it is imported: processing/ -> processed/ or failed/.
 // Subfolders are kept, and a name already taken gets a numbered suffix instead of overwriting.
+import { createHash } from 'node:crypto'
 import { lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { basename, dirname, extname, join, relative, sep } from 'node:path'
 
@@ -28,11 +29,47 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Linux file systems take a name of at most 255 bytes; a path may be longer. */
+const NAME_MAX_BYTES = 255
+
+/** The longest start of `text` that fits in `max` UTF-8 bytes, never cutting a character in half. */
+function cutToBytes(text: string, max: number): string {
+  let bytes = 0
+  let end = 0
+  for (const ch of text) {
+    const n = Buffer.byteLength(ch)
+    if (bytes + n > max) break
+    bytes += n
+    end += ch.length
+  }
+  return text.slice(0, end)
+}
+
+/** `name` with `suffix`, its stem shortened and tagged by a hash of the whole name when it would not fit. */
+function fitName(stem: string, suffix: string, whole: string): string {
+  if (Buffer.byteLength(stem) + Buffer.byteLength(suffix) <= NAME_MAX_BYTES) return `${stem}${suffix}`
+  const tag = `~${createHash('sha256').update(whole).digest('hex').slice(0, 8)}`
+  return `${cutToBytes(stem, NAME_MAX_BYTES - Buffer.byteLength(suffix) - tag.length)}${tag}${suffix}`
+}
+
 /** The n-th name for a file whose name is taken: name.csv, then name-1.csv, name-2.csv, … */
 export function numberedName(path: string, n: number): string {
   if (n === 0) return path
-  const ext = extname(path)
-  return `${path.slice(0, path.length - ext.length)}-${n}${ext}`
+  const name = basename(path)
+  const ext = extname(name)
+  return join(dirname(path), fitName(name.slice(0, name.length - ext.length), `-${n}${ext}`, name))
+}
+
+export type OutputSuffix = '.receipt.json' | '.rejected.csv'
+
+/**
+ * Where an output of the file at `path` is written: beside it, named after it. A name near the 255-byte
+ * limit leaves no room for the suffix, so such a file's outputs get a shortened name tagged with a hash
+ * of the whole name; the receipt still names the file in full.
+ */
+export function outputPath(path: string, suffix: OutputSuffix): string {
+  const name = basename(path)
+  return join(dirname(path), fitName(name, suffix, name))
 }
 
 /** A free path for `rel` under `dir`, the first numberedName that neither it nor its outputs take. */
@@ -40,8 +77,9 @@ export async function uniquePath(dir: string, rel: string): Promise<string> {
   const target = join(dir, rel)
   for (let n = 0; ; n++) {
     const candidate = numberedName(target, n)
-    // Outputs written beside the file must not collide either.
-    if (!(await exists(candidate)) && !(await exists(`${candidate}.receipt.json`))) return candidate
+    // Outputs written beside the file must not collide either: an archive must always match its receipt.
+    const taken = [candidate, outputPath(candidate, '.receipt.json'), outputPath(candidate, '.rejected.csv')]
+    if (!(await Promise.all(taken.map(exists))).some(Boolean)) return candidate
   }
 }
 
@@ -53,9 +91,9 @@ export async function moveTo(inputDir: string, state: StateDir, from: string, re
   return to
 }
 
-/** `x.rejected.csv` beside `x` is the importer's own output for `x`, not a file to import. */
-function isOutputOf(name: string, siblings: Set<string>): boolean {
-  return name.endsWith('.rejected.csv') && siblings.has(name.slice(0, -'.rejected.csv'.length))
+/** The rejected rows beside a file in processing/ are the importer's own output, not a file to import. */
+function outputsOf(names: Iterable<string>): Set<string> {
+  return new Set(Array.from(names, (n) => basename(outputPath(n, '.rejected.csv'))))
 }
 
 /** Files left in processing/ by a crash, with their paths relative to processing/. */
@@ -69,11 +107,11 @@ export async function leftInProcessing(inputDir: string): Promise<{ path: string
     } catch {
       return
     }
-    const names = new Set(entries.filter((e) => e.isFile()).map((e) => e.name))
+    const outputs = outputsOf(entries.filter((e) => e.isFile()).map((e) => e.name))
     for (const e of entries) {
       const p = join(dir, e.name)
       if (e.isDirectory()) await walk(p)
-      else if (e.isFile() && !isIgnoredName(basename(p)) && !isOutputOf(e.name, names)) {
+      else if (e.isFile() && !isIgnoredName(basename(p)) && !outputs.has(e.name)) {
         out.push({ path: p, rel: relative(root, p) })
       }
     }
@@ -97,12 +135,12 @@ export async function removeOrphanOutputs(inputDir: string, rel: string, sha256:
     const target = join(inputDir, state, rel)
     for (let n = 0; ; n++) {
       const candidate = numberedName(target, n)
-      const receiptPath = `${candidate}.receipt.json`
+      const receiptPath = outputPath(candidate, '.receipt.json')
       if (!(await exists(receiptPath))) break
       if (await exists(candidate)) continue
       const receipt = JSON.parse(await readFile(receiptPath, 'utf8')) as { sha256?: string }
       if (receipt.sha256 !== sha256) continue
-      await rm(`${candidate}.rejected.csv`, { force: true })
+      await rm(outputPath(candidate, '.rejected.csv'), { force: true })
       await rm(receiptPath, { force: true })
     }
   }

@@ -1,4 +1,5 @@
 // `stockflow import FILE…`: imports files once, without watching or moving them.
+
 import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -9,6 +10,7 @@ import { createLogger } from '../lib/log.ts'
 import { createRegistry } from '../lib/registry.ts'
 import { pathSource, sha256Of } from './admitted-file.ts'
 import { createImportEncoders } from './encoders.ts'
+import { outputPath } from './file-lifecycle.ts'
 import { importFile } from './import-file.ts'
 import { createPublisher } from './publisher.ts'
 import { writeReceipt } from './receipt.ts'
@@ -36,6 +38,7 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
         const publisher = createPublisher({
           producer,
           batchRows: config.importer.batchRows,
+          batchBytes: config.importer.batchBytes,
           lingerMs: config.importer.lingerMs,
           maxQueuedBatches: config.importer.maxInFlight,
         })
@@ -45,10 +48,10 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
             source,
             name: basename(file),
             sha256: await sha256Of(source),
-            rejectedPath: `${file}.rejected.csv`,
+            rejectedPath: outputPath(file, '.rejected.csv'),
           },
         )
-        await writeReceipt(`${file}.receipt.json`, receipt)
+        await writeReceipt(outputPath(file, '.receipt.json'), receipt)
         const detail = receipt.error ? ` ${receipt.error.code}: ${receipt.error.message}` : ''
         console.log(
           `${file}: ${receipt.status}, ${receipt.rows_read} rows, ${receipt.rows_accepted} accepted, ${receipt.rows_rejected} rejected, ${receipt.rows_per_second} rows/s${detail}`,

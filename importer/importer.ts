@@ -7,6 +7,7 @@ import type { Producer } from 'kafkajs'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import { classifyDbError } from '../lib/errors.ts'
+import { refusedByBroker } from '../lib/kafka.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { backoffMs, sleep } from '../lib/retry.ts'
@@ -18,6 +19,7 @@ import {
   isIgnoredName,
   leftInProcessing,
   moveTo,
+  outputPath,
   removeOrphanOutputs,
   uniquePath,
 } from './file-lifecycle.ts'
@@ -26,6 +28,7 @@ import type { ImporterMetrics } from './importer-metrics.ts'
 import { reportOutcome } from './outcomes.ts'
 import { createPublisher } from './publisher.ts'
 import { type Receipt, writeReceipt } from './receipt.ts'
+import { renameUndecodable } from './undecodable-names.ts'
 
 export interface ImporterDeps {
   producer: Producer
@@ -141,7 +144,7 @@ export function createImporter(deps: ImporterDeps): Importer {
     // Reported before the move: if Kafka or Postgres is away, the file stays and is tried again.
     await reportOutcome(outcomes, receipt)
     const dest = await moveTo(inputDir, 'failed', path, rel)
-    await writeReceipt(`${dest}.receipt.json`, receipt)
+    await writeReceipt(outputPath(dest, '.receipt.json'), receipt)
     deps.metrics?.files.inc({ status: 'failed' })
     log.warn({ file: rel, code: why.code }, why.message)
   }
@@ -153,14 +156,47 @@ export function createImporter(deps: ImporterDeps): Importer {
         await importOnce(file, path, rel, resumed)
         return
       } catch (err) {
+        let failure = err
+        const refused = refusedByBroker(err)
+        if (refused) {
+          try {
+            return await failRefused(file, path, rel, refused, err)
+          } catch (e) {
+            failure = e
+          }
+        }
         const delay = backoffMs(attempt, 1000, 30_000)
         log.error(
-          { err, file: rel, attempt, retryInMs: delay },
+          { err: failure, file: rel, attempt, retryInMs: delay },
           'import failed; the file stays in processing/',
         )
         await sleep(delay, abort.signal)
       }
     }
+  }
+
+  /**
+   * The broker refused a request of this file for good: trying again would refuse it again, for ever, and
+   * hold up every file behind it. The file fails visibly instead; the rows published before the refusal
+   * stay published, and the processor skips them by transaction_id when the file is dropped again.
+   */
+  async function failRefused(file: AdmittedFile, path: string, rel: string, reason: string, err: unknown) {
+    const receipt = rejectedReceipt(
+      rel,
+      'PUBLISH_REFUSED',
+      `the broker refused to take this file's rows (${reason}); rows before that point may have been published. Drop the file again once the broker's limits or the rows are fixed: rows already applied are skipped`,
+      deps.clock(),
+    )
+    receipt.sha256 = await sha256Of(file)
+    receipt.bytes = file.size
+    await rm(outputPath(path, '.rejected.csv'), { force: true })
+    await reportOutcome(outcomes, receipt)
+    await finishFile(file, path, rel, 'failed', receipt)
+    deps.metrics?.files.inc({ status: 'failed' })
+    log.error(
+      { err, file: rel, code: 'PUBLISH_REFUSED' },
+      'the broker refused the file; it failed and the importer goes on',
+    )
   }
 
   async function importOnce(file: AdmittedFile, path: string, rel: string, resumed: boolean) {
@@ -189,10 +225,11 @@ export function createImporter(deps: ImporterDeps): Importer {
         return
       }
     }
-    const rejectedPath = `${path}.rejected.csv`
+    const rejectedPath = outputPath(path, '.rejected.csv')
     const publisher = createPublisher({
       producer: deps.producer,
       batchRows: config.importer.batchRows,
+      batchBytes: config.importer.batchBytes,
       lingerMs: config.importer.lingerMs,
       maxQueuedBatches: config.importer.maxInFlight,
     })
@@ -256,10 +293,11 @@ export function createImporter(deps: ImporterDeps): Importer {
     const dest = await uniquePath(join(inputDir, state), rel)
     await mkdir(dirname(dest), { recursive: true })
     if (receipt.rejected_csv && rejected) {
-      await rename(rejected, `${dest}.rejected.csv`)
-      receipt.rejected_csv = `${basename(dest)}.rejected.csv`
+      const archived = outputPath(dest, '.rejected.csv')
+      await rename(rejected, archived)
+      receipt.rejected_csv = basename(archived)
     }
-    await writeReceipt(`${dest}.receipt.json`, receipt)
+    await writeReceipt(outputPath(dest, '.receipt.json'), receipt)
     await deps.hooks?.step?.('receipted', rel)
     if (await stillAt(path, file)) await rename(path, dest)
     else {
@@ -304,6 +342,7 @@ export function createImporter(deps: ImporterDeps): Importer {
           await opened.file.close()
         }
       }
+      await renameUndecodable(inputDir, inputDir, log)
       const settle = config.importer.settleMs
       arrivals = createArrivals({ settleMs: settle, ready: enqueue })
       const noted = arrivals
@@ -312,6 +351,12 @@ export function createImporter(deps: ImporterDeps): Importer {
         followSymlinks: false,
         // A temporary file is not imported, but noted: renamed to *.csv, it is taken without settling.
         ignored: (p: string) => {
+          if (p.includes('\ufffd')) {
+            // Maybe a name that is not UTF-8: it cannot be opened by this string, only renamed by its bytes.
+            const bad = p.slice(0, p.indexOf('\ufffd'))
+            void renameUndecodable(inputDir, dirname(`${bad}x`), log)
+            return true
+          }
           const ignore = p !== inputDir && isIgnoredName(relative(inputDir, p))
           if (ignore) {
             noted.sawTemporary(p)

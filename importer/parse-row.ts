@@ -1,6 +1,12 @@
 // Turns one CSV record into a StockMovement, or into a rejection with a stable code a person can act on.
 import type { EventType, StockMovement } from '../schemas/contract.ts'
-import { checkMovement, INT_FIELD_MAX, isUuid, type MovementProblemCode } from '../schemas/movement-rules.ts'
+import {
+  checkMovement,
+  clipText as clip,
+  INT_FIELD_MAX,
+  isUuid,
+  type MovementProblemCode,
+} from '../schemas/movement-rules.ts'
 
 /** The contract's own codes (schemas/movement-rules.ts) plus what only a CSV row can get wrong. */
 export type RejectCode =
@@ -152,8 +158,4 @@ export function parseRow(fields: string[], map: ColumnMap): RowResult {
   const problem = checkMovement(movement)
   if (problem) return { ok: false, code: problem.code as RejectCode, message: problem.message }
   return { ok: true, movement }
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s
 }

@@ -47,7 +47,13 @@ const settle = () => new Promise((r) => setImmediate(r))
 describe('createPublisher', () => {
   it('returns nothing while there is room, sends full batches one request at a time, by topic', async () => {
     const p = producer()
-    const pub = createPublisher({ producer: p.producer, batchRows: 2, lingerMs: 60_000, maxQueuedBatches: 3 })
+    const pub = createPublisher({
+      producer: p.producer,
+      batchRows: 2,
+      batchBytes: 1 << 20,
+      lingerMs: 60_000,
+      maxQueuedBatches: 3,
+    })
     expect(pub.add('events', msg('a'))).toBeUndefined()
     expect(pub.add('errors', msg('b'))).toBeUndefined()
     expect(pub.add('events', msg('c'))).toBeUndefined()
@@ -69,7 +75,13 @@ describe('createPublisher', () => {
 
   it('hands back a promise once the queue is full, resolved when a batch leaves it', async () => {
     const p = producer()
-    const pub = createPublisher({ producer: p.producer, batchRows: 2, lingerMs: 60_000, maxQueuedBatches: 2 })
+    const pub = createPublisher({
+      producer: p.producer,
+      batchRows: 2,
+      batchBytes: 1 << 20,
+      lingerMs: 60_000,
+      maxQueuedBatches: 2,
+    })
     for (const v of ['a', 'b', 'c', 'd', 'e']) expect(pub.add('events', msg(v))).toBeUndefined()
     // a and b are in flight; c to f fill the queue to its four messages.
     const full = pub.add('events', msg('f'))
@@ -96,7 +108,13 @@ describe('createPublisher', () => {
 
   it('sends a partial batch after the linger time, and flush waits for its acknowledgement', async () => {
     const p = producer()
-    const pub = createPublisher({ producer: p.producer, batchRows: 100, lingerMs: 5, maxQueuedBatches: 2 })
+    const pub = createPublisher({
+      producer: p.producer,
+      batchRows: 100,
+      batchBytes: 1 << 20,
+      lingerMs: 5,
+      maxQueuedBatches: 2,
+    })
     pub.add('events', msg('a'))
     for (let i = 0; i < 200 && p.sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5))
     expect(p.sent).toEqual([[{ topic: 'events', values: ['a'] }]])
@@ -113,7 +131,13 @@ describe('createPublisher', () => {
 
   it('after a failed send, add throws, a waiting add rejects and flush rejects, all with that error', async () => {
     const p = producer()
-    const pub = createPublisher({ producer: p.producer, batchRows: 1, lingerMs: 60_000, maxQueuedBatches: 1 })
+    const pub = createPublisher({
+      producer: p.producer,
+      batchRows: 1,
+      batchBytes: 1 << 20,
+      lingerMs: 60_000,
+      maxQueuedBatches: 1,
+    })
     pub.add('events', msg('a'))
     await settle()
     const waiting = pub.add('events', msg('b'))

@@ -3,12 +3,17 @@
 // kafkajs numbers an idempotent producer's batches when a request is built, so two requests in flight
 // at once can reach the broker out of sequence. One request is in flight at a time; while it waits for
 // acks=all, the next batch fills up, and `add` blocks once `maxQueuedBatches` batches are waiting.
+//
+// A request is bounded by bytes as well as by count: the broker refuses a partition's batch over its
+// message.max.bytes (1 MB by default) as MESSAGE_TOO_LARGE, and a file's rejections all share one key.
 import type { Message, Producer } from 'kafkajs'
 
 export interface PublisherOptions {
   producer: Producer
   /** Messages per request. */
   batchRows: number
+  /** Bytes of keys, values and headers per request; a message larger than this goes in a request alone. */
+  batchBytes: number
   /** How long a partial batch waits for more messages before it is sent anyway. */
   lingerMs: number
   /** Full batches allowed to wait behind the one in flight before `add` blocks. */
@@ -30,15 +35,31 @@ export interface Publisher {
 interface Queued {
   topic: string
   message: Message
+  bytes: number
+}
+
+/** What a message adds to a request, near enough: its key, value and headers plus the record's framing. */
+export function messageBytes(message: Message): number {
+  let n = 64 + size(message.key) + size(message.value)
+  for (const [k, v] of Object.entries(message.headers ?? {})) n += k.length + 8 + size(v as Buffer | string)
+  return n
+}
+
+function size(v: Buffer | string | null | undefined): number {
+  if (v == null) return 0
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length
 }
 
 export function createPublisher(opts: PublisherOptions): Publisher {
   let queue: Queued[] = []
+  let queuedBytes = 0
   let sending: Promise<void> | undefined
   let failure: unknown
   let linger: NodeJS.Timeout | undefined
   let roomWaiters: (() => void)[] = []
   const highWater = opts.batchRows * opts.maxQueuedBatches
+  const highWaterBytes = opts.batchBytes * opts.maxQueuedBatches
+  const room = () => queue.length < highWater && queuedBytes < highWaterBytes
 
   const wakeWaiters = () => {
     const waiters = roomWaiters
@@ -47,10 +68,21 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   }
 
   async function sendLoop(force: boolean): Promise<void> {
-    while (queue.length > 0 && failure === undefined && (force || queue.length >= opts.batchRows)) {
-      const batch = queue.slice(0, opts.batchRows)
-      queue = queue.slice(batch.length)
-      if (queue.length < highWater) wakeWaiters()
+    while (queue.length > 0 && failure === undefined && (force || full())) {
+      let take = 0
+      let bytes = 0
+      while (
+        take < queue.length &&
+        take < opts.batchRows &&
+        (take === 0 || bytes + queue[take]!.bytes <= opts.batchBytes)
+      ) {
+        bytes += queue[take]!.bytes
+        take++
+      }
+      const batch = queue.slice(0, take)
+      queue = queue.slice(take)
+      queuedBytes -= bytes
+      if (room()) wakeWaiters()
       const byTopic = new Map<string, Message[]>()
       for (const q of batch) {
         const list = byTopic.get(q.topic)
@@ -68,6 +100,10 @@ export function createPublisher(opts: PublisherOptions): Publisher {
         wakeWaiters()
       }
     }
+  }
+
+  function full(): boolean {
+    return queue.length >= opts.batchRows || queuedBytes >= opts.batchBytes
   }
 
   function kick(force: boolean): Promise<void> {
@@ -90,10 +126,12 @@ export function createPublisher(opts: PublisherOptions): Publisher {
   return {
     add(topic, message) {
       if (failure !== undefined) throw failure
-      queue.push({ topic, message })
-      if (queue.length >= opts.batchRows) void kick(false)
+      const bytes = messageBytes(message)
+      queue.push({ topic, message, bytes })
+      queuedBytes += bytes
+      if (full()) void kick(false)
       else armLinger()
-      if (queue.length < highWater) return undefined
+      if (room()) return undefined
       return new Promise<void>((resolve) => roomWaiters.push(resolve)).then(() => {
         if (failure !== undefined) throw failure
       })

@@ -54,6 +54,58 @@ describe('readRecords', () => {
     expect(rs.slice(2).map((r) => r[1])).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'])
   })
 
+  it('re-reads the lines between two stray quotes, so each is published or rejected on its own line', async () => {
+    const csv = ['h,note', '1,12" pipe', '2,a', '3,b', '4,c', '5,6" nail', '6,d', ''].join('\n')
+    expect(summary(await read(csv))).toEqual([
+      [1, 'h', 'note'],
+      [2, 'MALFORMED_QUOTES'],
+      [3, '2', 'a'],
+      [4, '3', 'b'],
+      [5, '4', 'c'],
+      [6, 'MALFORMED_QUOTES'],
+      [7, '6', 'd'],
+    ])
+  })
+
+  it('re-reads the lines swallowed by an open quote when an over-long line follows', async () => {
+    const csv = `h,note\n1,12" pipe\n2,a\n3,${'x'.repeat(2000)}\n4,b\n`
+    expect(summary(await read(csv))).toEqual([
+      [1, 'h', 'note'],
+      [2, 'MALFORMED_QUOTES'],
+      [3, '2', 'a'],
+      [4, 'ROW_TOO_LARGE'],
+      [5, '4', 'b'],
+    ])
+  })
+
+  it('accounts for every physical line once, whatever the quotes (random input)', async () => {
+    let seed = 8675
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return (seed >>> 16) % n
+    }
+    const pieces = ['a', 'b,c', '"', '""', '"x"', ',', 'yy']
+    for (let round = 0; round < 300; round++) {
+      const lines = Array.from({ length: 1 + rand(12) }, () =>
+        Array.from({ length: rand(4) }, () => pieces[rand(pieces.length)]).join(''),
+      )
+      const rs = await read(`${lines.join('\n')}\n`, 1 + rand(9))
+      // A record that parsed spans the lines up to its next record; a rejection stands for its line alone.
+      const covered = new Set<number>()
+      for (const r of rs) {
+        const span = r.ok ? r.raw.split('\n').length : 1
+        for (let l = r.line; l < r.line + span; l++) {
+          expect(covered.has(l), `line ${l} twice in ${JSON.stringify(lines)}`).toBe(false)
+          covered.add(l)
+        }
+      }
+      lines.forEach((text, i) => {
+        if (text !== '')
+          expect(covered.has(i + 1), `line ${i + 1} lost in ${JSON.stringify(lines)}`).toBe(true)
+      })
+    }
+  })
+
   it('rejects invalid UTF-8, control characters and over-long rows by line', async () => {
     const bad = Buffer.concat([
       Buffer.from('a,b\n1,'),

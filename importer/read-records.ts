@@ -6,6 +6,7 @@
 // Here records are framed by quote parity over physical lines, so one bad line is rejected on its own and
 // reading resumes at the next line. csv-parse still splits every record that contains quotes.
 import { parse as parseSync } from 'csv-parse/sync'
+import { clipText } from '../schemas/movement-rules.ts'
 
 export type RecordProblem =
   | 'UNTERMINATED_QUOTE'
@@ -37,6 +38,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 // Tab is allowed inside fields; every other C0 control (NUL included) and DEL is not.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/
+/** csv-parse quotes the offending field in its messages; a field can be megabytes long. */
+const MAX_MESSAGE_CHARS = 200
 
 interface PhysicalLine {
   line: number
@@ -116,6 +119,15 @@ function preview(b: Buffer): string {
   return b.subarray(0, 200).toString('utf8')
 }
 
+/** A rejected line as text for the rejected-rows file: whole when it is valid UTF-8, else its start. */
+function rawText(b: Buffer): string {
+  try {
+    return utf8.decode(b)
+  } catch {
+    return preview(b)
+  }
+}
+
 /** Splits one complete record. Unquoted records take the fast path; quoted ones go through csv-parse. */
 export function splitRecord(text: string): string[] {
   if (!text.includes('"')) return text.split(',')
@@ -149,14 +161,27 @@ function toRecord(line: number, bytes: Buffer): CsvRecord {
   try {
     return { ok: true, line, fields: splitRecord(text), raw: text }
   } catch (err) {
-    return {
-      ok: false,
-      line,
-      code: 'MALFORMED_QUOTES',
-      message: (err as Error).message.split('\n')[0]!,
-      raw: text,
-    }
+    return { ok: false, line, code: 'MALFORMED_QUOTES', message: quoteProblem(err), raw: text }
   }
+}
+
+function quoteProblem(err: unknown): string {
+  return clipText((err as Error).message.split('\n')[0]!, MAX_MESSAGE_CHARS)
+}
+
+/**
+ * Why a line with an odd number of quotes cannot open a field that goes on on the next line, or undefined
+ * when it can. A quote inside an unquoted field (`12" pipe`) is a typo, not the start of a multi-line
+ * field: taken as one, it would join the lines up to the next stray quote into one bad record.
+ */
+function strayQuote(bytes: Buffer): string | undefined {
+  try {
+    parseSync(bytes, { relax_column_count: true })
+  } catch (err) {
+    if ((err as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED') return undefined
+    return quoteProblem(err)
+  }
+  return undefined
 }
 
 /**
@@ -180,28 +205,30 @@ export async function* readRecords(
   }
 
   // When a quoted record cannot be closed, its first line is rejected and the lines after it are read again.
-  function rejectHead(out: CsvRecord[]): void {
+  function rejectHead(out: CsvRecord[], code: RecordProblem, message: string): void {
     const [head, ...rest] = pending
     reset()
     if (!head) return
-    out.push({
-      ok: false,
-      line: head.line,
-      code: 'UNTERMINATED_QUOTE',
-      message: 'a quoted field is never closed',
-      raw: preview(head.bytes),
-    })
+    out.push({ ok: false, line: head.line, code, message, raw: rawText(head.bytes) })
     for (const l of rest) accept(l, out)
   }
 
   function accept(l: PhysicalLine, out: CsvRecord[]): void {
     if (l.truncated) {
-      // An over-long line inside an open quoted field makes the whole record too large.
-      const line = pending[0]?.line ?? l.line
-      reset()
+      // The lines of an open quoted record before an over-long line are read again, each on its own; the
+      // long line itself is rejected either way.
+      if (pending.length > 0) {
+        pending.push(l)
+        rejectHead(
+          out,
+          'UNTERMINATED_QUOTE',
+          `a quoted field is not closed within ${opts.maxRecordBytes} bytes`,
+        )
+        return
+      }
       out.push({
         ok: false,
-        line,
+        line: l.line,
         code: 'ROW_TOO_LARGE',
         message: `row is longer than ${opts.maxRecordBytes} bytes`,
         raw: preview(l.bytes),
@@ -214,19 +241,41 @@ export async function* readRecords(
       out.push(toRecord(l.line, l.bytes))
       return
     }
+    const lineQuotes = countQuotes(l.bytes)
+    if (pending.length === 0 && lineQuotes % 2 === 1) {
+      const stray = strayQuote(l.bytes)
+      if (stray !== undefined) {
+        out.push({ ok: false, line: l.line, code: 'MALFORMED_QUOTES', message: stray, raw: rawText(l.bytes) })
+        return
+      }
+    }
     pending.push(l)
     pendingBytes += l.bytes.length + 1
-    quotes += countQuotes(l.bytes)
+    quotes += lineQuotes
     if (quotes % 2 === 0) {
+      if (pending.length === 1) {
+        reset()
+        out.push(toRecord(l.line, l.bytes))
+        return
+      }
       const first = pending[0]!
-      const bytes =
-        pending.length === 1
-          ? first.bytes
-          : Buffer.concat(pending.flatMap((p, i) => (i ? [Buffer.from('\n'), p.bytes] : [p.bytes])))
-      reset()
-      out.push(toRecord(first.line, bytes))
+      const joined = toRecord(
+        first.line,
+        Buffer.concat(pending.flatMap((p, i) => (i ? [Buffer.from('\n'), p.bytes] : [p.bytes]))),
+      )
+      // A record over several lines that does not parse says nothing about the lines after its first:
+      // they are read again, so each is published or rejected under its own number.
+      if (joined.ok) {
+        reset()
+        out.push(joined)
+      } else
+        rejectHead(
+          out,
+          joined.code,
+          `the quoted field opened on this line does not close properly: ${joined.message}`,
+        )
     } else if (pending.length >= maxLines || pendingBytes > opts.maxRecordBytes) {
-      rejectHead(out)
+      rejectHead(out, 'UNTERMINATED_QUOTE', 'a quoted field is never closed')
     }
   }
 
@@ -236,6 +285,6 @@ export async function* readRecords(
     if (out.length > 0) yield out
   }
   const out: CsvRecord[] = []
-  while (pending.length > 0) rejectHead(out)
+  while (pending.length > 0) rejectHead(out, 'UNTERMINATED_QUOTE', 'a quoted field is never closed')
   if (out.length > 0) yield out
 }

@@ -23,3 +23,14 @@ describe('rejected CSV cells', () => {
     expect(cells.map(neutraliseCell).map(restoreCell)).toEqual(cells)
   })
 })
+
+describe('RejectedCsv', () => {
+  it('turns a name the file system refuses into a rejected promise, not an uncaught stream error', async () => {
+    const { RejectedCsv } = await import('./receipt.ts')
+    const { mkdtemp } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const dir = await mkdtemp(`${tmpdir()}/rejected-`)
+    const csv = new RejectedCsv(`${dir}/${'n'.repeat(256)}.rejected.csv`, ['a'])
+    await expect(csv.add(['1'], '1', 'X: y')).rejects.toMatchObject({ code: 'ENAMETOOLONG' })
+  })
+})

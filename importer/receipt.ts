@@ -1,8 +1,8 @@
 // What a file's import leaves behind for people: the receipt and the rejected-rows CSV.
 
 import { once } from 'node:events'
-import { createWriteStream, type WriteStream } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import type { WriteStream } from 'node:fs'
+import { open, writeFile } from 'node:fs/promises'
 
 export const MAX_LISTED_REJECTIONS = 100
 
@@ -61,6 +61,8 @@ export function csvCell(value: string): string {
 /** Streams rejected rows to `<name>.rejected.csv`: the original columns plus `error`. Opened on first use. */
 export class RejectedCsv {
   private out: WriteStream | undefined
+  /** A write error, kept to be thrown to the importer: a stream error without a listener ends the process. */
+  private failure: Error | undefined
   private readonly path: string
   private readonly header: string[]
   count = 0
@@ -72,13 +74,22 @@ export class RejectedCsv {
 
   async add(fields: string[] | undefined, raw: string, error: string): Promise<void> {
     if (!this.out) {
-      this.out = createWriteStream(this.path)
-      this.out.write(`${[...this.header, 'error'].map(csvCell).join(',')}\n`)
+      // Opened through a promise, so that a name the file system refuses is an error here, not a crash.
+      const out = (await open(this.path, 'w')).createWriteStream()
+      out.on('error', (err) => {
+        this.failure ??= err
+      })
+      this.out = out
+      out.write(`${[...this.header, 'error'].map(csvCell).join(',')}\n`)
     }
+    if (this.failure) throw this.failure
     // A row that could not be split keeps its raw text in the first column, so nothing is dropped.
     const cells = fields ?? [raw]
     this.count++
-    if (!this.out.write(`${[...cells, error].map(csvCell).join(',')}\n`)) await once(this.out, 'drain')
+    if (!this.out.write(`${[...cells, error].map(csvCell).join(',')}\n`)) {
+      await Promise.race([once(this.out, 'drain'), once(this.out, 'close')])
+      if (this.failure) throw this.failure
+    }
   }
 
   /** Returns the file's path, or null when no row was rejected. */
@@ -88,6 +99,7 @@ export class RejectedCsv {
     await new Promise<void>((resolve, reject) =>
       out.end((err?: Error | null) => (err ? reject(err) : resolve())),
     )
+    if (this.failure) throw this.failure
     return this.path
   }
 }

@@ -45,6 +45,7 @@ export interface Config {
     maxFileBytes: number
     force: boolean
     batchRows: number
+    batchBytes: number
     lingerMs: number
     maxInFlight: number
     port: number
@@ -357,6 +358,8 @@ export function loadConfig(env: Env): Config {
       maxFileBytes: r.int('IMPORT_MAX_FILE_BYTES', 2 * 1024 ** 3, 1, 16 * 1024 ** 3),
       force: r.bool('IMPORT_FORCE', false),
       batchRows: r.int('IMPORT_BATCH_ROWS', 1000, 1, 100_000),
+      // Half the broker's default message.max.bytes: a request's batch for one partition must stay under it.
+      batchBytes: r.int('IMPORT_BATCH_BYTES', 512 * 1024, 16 * 1024, 64 * 1024 ** 2),
       lingerMs: r.int('IMPORT_LINGER_MS', 20, 0, 10_000),
       maxInFlight: r.int('IMPORT_MAX_IN_FLIGHT', 8, 1, 1000),
       port: r.int('IMPORTER_PORT', 9464, 0, 65535),

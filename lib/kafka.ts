@@ -178,3 +178,22 @@ export function createIdempotentProducer(kafka: Kafka, opts: { retries?: number 
     retry: { retries: opts.retries ?? Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
   })
 }
+
+/** Broker answers that no retry can change: the request or one of its records is too large or invalid. */
+const REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE'])
+
+/**
+ * The broker's reason when it refused a produce request for good, found anywhere in the cause chain
+ * (kafkajs wraps the protocol error in KafkaJSNonRetriableError); undefined for anything else.
+ */
+export function refusedByBroker(err: unknown): string | undefined {
+  for (
+    let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0;
+    e && depth < 8;
+    depth++
+  ) {
+    if (typeof e.type === 'string' && REFUSALS.has(e.type)) return e.type
+    e = (e.cause ?? e.originalError) as typeof e
+  }
+  return undefined
+}

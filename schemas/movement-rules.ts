@@ -135,8 +135,17 @@ export function parseProvenance(
   return { ok: true, value: { sourceFile: file, sourceLine } }
 }
 
-/** Clipped by code point, so an emoji is never cut in half (a lone surrogate is not valid JSON text). */
-function clip(s: string): string {
-  const chars = Array.from(s)
-  return chars.length > 60 ? `${chars.slice(0, 57).join('')}...` : s
+/**
+ * Text quoted in a message, clipped to `max` code points so that one huge field cannot blow up every
+ * message, receipt and alert that repeats it. By code point, so an emoji is never cut in half (a lone
+ * surrogate is not valid JSON text).
+ */
+export function clipText(s: string, max = 60): string {
+  if (s.length <= max) return s
+  // Only the start is split into code points: the text may be megabytes long.
+  const chars = Array.from(s.slice(0, max * 2))
+  if (s.length <= max * 2 && chars.length <= max) return s
+  return `${chars.slice(0, max - 3).join('')}...`
 }
+
+const clip = (s: string) => clipText(s)

@@ -1,8 +1,10 @@
 // Imports: every finished file with its counts, its receipt and rejected rows, and uploads from the browser,
 // which land in the input folder exactly as a dropped file does, for the importer to take.
+
 import { basename } from 'node:path'
 import { create as attachment } from 'content-disposition'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { outputPath } from '../importer/file-lifecycle.ts'
 import { AppError } from '../lib/errors.ts'
 import { findReceipt, openDownload, placeUpload, readRejectedRows } from './input-files.ts'
 import { flash } from './render.ts'
@@ -88,7 +90,7 @@ export async function registerImportPages(app: FastifyInstance, deps: WebDeps): 
 
   async function download(req: FastifyRequest, reply: FastifyReply, which: 'receipt' | 'rejected') {
     const { found } = await receiptOf(req)
-    const path = which === 'receipt' ? found && `${found.path}.receipt.json` : found?.rejectedPath
+    const path = which === 'receipt' ? found && outputPath(found.path, '.receipt.json') : found?.rejectedPath
     if (!path)
       throw new AppError(
         'NOT_FOUND',

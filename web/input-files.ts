@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parse } from 'csv-parse'
-import { numberedName } from '../importer/file-lifecycle.ts'
+import { numberedName, outputPath } from '../importer/file-lifecycle.ts'
 import type { Receipt } from '../importer/receipt.ts'
 import { AppError } from '../lib/errors.ts'
 
@@ -77,7 +77,7 @@ export async function findReceipt(
   let missing = 0
   for (let n = 0; n < MAX_CANDIDATES && missing < MAX_MISSING_IN_A_ROW; n++) {
     const candidate = numberedName(target, n)
-    const receipt = await readReceipt(`${candidate}.receipt.json`)
+    const receipt = await readReceipt(outputPath(candidate, '.receipt.json'))
     if (!receipt) {
       missing++
       continue
