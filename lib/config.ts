@@ -58,6 +58,7 @@ export interface Config {
     lowStockDefault: number
     retryPollMs: number
     outboxPollMs: number
+    relayStallMs: number
     /** How often a halted partition (topic recreated below the ledger) is checked for an operator's accept. */
     haltRecheckMs: number
     /** Bounds on one fetch response, in bytes: the consumer's buffers are most of the processor's memory. */
@@ -372,6 +373,8 @@ export function loadConfig(env: Env): Config {
       lowStockDefault: r.int('LOW_STOCK_DEFAULT', 10, 0),
       retryPollMs: r.int('PROCESS_RETRY_POLL_MS', 500, 10, 600_000),
       outboxPollMs: r.int('OUTBOX_POLL_MS', 200, 10, 600_000),
+      // How long the outbox relay may fail without a success before /readyz reports it.
+      relayStallMs: r.int('PROCESS_RELAY_STALL_MS', 60_000, 100, 3_600_000),
       haltRecheckMs: r.int('PROCESS_HALT_RECHECK_MS', 5000, 10, 600_000),
       fetchMaxBytes: r.int('PROCESS_FETCH_MAX_BYTES', 4 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024),
       fetchPartitionMaxBytes: r.int(

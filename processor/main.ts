@@ -54,7 +54,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   })
   await ready('Kafka consumer', () => consumer.connect())
   const metrics = createMetrics('processor')
-  const relay = createOutboxRelay({ sql, producer, registry, registryConfig: config.registry })
+  const relay = createOutboxRelay({ sql, producer, registry, registryConfig: config.registry, log })
   const processor = createProcessor({
     consumer,
     sql,
@@ -83,6 +83,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
         await admin.describeCluster()
       },
       registry: () => pingRegistry(config.registry),
+      outbox: async () => {
+        const stalled = processor.relayStalled(config.processor.relayStallMs)
+        if (stalled)
+          throw new Error(
+            `the outbox relay has failed for ${Math.round(stalled.sinceMs / 1000)} s: ${stalled.error}; errors and low-stock events are not published meanwhile`,
+          )
+      },
       partitions: async () => {
         if (processor.assigned() === 0) throw new Error('no partitions assigned')
         const halted = processor.halted()

@@ -42,7 +42,7 @@ export interface Triage {
 }
 
 /** The bytes of a rejected message kept on `errors`: enough to identify it, far below any message size limit. */
-export const MAX_RAW_BYTES = 16 * 1024
+export const MAX_RAW_BYTES = 4 * 1024
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 

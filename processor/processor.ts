@@ -48,6 +48,11 @@ export interface Processor {
   halted(): { partition: number; stored: number; logEnd: number }[]
   /** Re-checks every assigned partition against the log before its next batch (a topic vanished). */
   recheck(): void
+  /**
+   * The outbox relay when it has failed without a success for longer than `stalledAfterMs`: /readyz
+   * reports it, since nothing the processor decides reaches `errors` or `low-stock` meanwhile.
+   */
+  relayStalled(stalledAfterMs: number): { sinceMs: number; error: string } | undefined
 }
 
 /** An error that started at the broker or the client (KafkaJS*), at the bottom of its cause chain. */
@@ -314,8 +319,15 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       onError: (err, failures) => log.warn({ err, loop: name, failures }, `${name} failed; will retry`),
     })
 
+  let relayFailing: { since: number; error: string } | undefined
+
   return {
     assigned: () => assignedPartitions.length,
+    relayStalled(stalledAfterMs) {
+      const f = relayFailing
+      if (!f || deps.clock() - f.since < stalledAfterMs) return undefined
+      return { sinceMs: deps.clock() - f.since, error: f.error }
+    },
     halted: () => [...halted].map(([partition, h]) => ({ partition, stored: h.stored, logEnd: h.log.end })),
     recheck() {
       for (const p of assignedPartitions) if (!halted.has(p)) unpositioned.add(p)
@@ -369,9 +381,16 @@ export function createProcessor(deps: ProcessorDeps): Processor {
           'outbox relay',
           config.processor.outboxPollMs,
           async () => {
-            const sent = await deps.relay.relayOnce()
-            deps.metrics?.outboxSent(sent)
-            return sent > 0
+            try {
+              const sent = await deps.relay.relayOnce()
+              relayFailing = undefined
+              deps.metrics?.outboxSent(sent)
+              return sent > 0
+            } catch (err) {
+              relayFailing ??= { since: deps.clock(), error: '' }
+              relayFailing.error = (err as Error)?.message ?? String(err)
+              throw err
+            }
           },
           relayWaker,
         ),

@@ -3,7 +3,7 @@ import type { Producer } from 'kafkajs'
 import type { Sql } from '../../lib/db.ts'
 import { createKafka } from '../../lib/kafka.ts'
 import { createDecoder, createRegistry, type Encoder } from '../../lib/registry.ts'
-import { createOutboxRelay } from '../../processor/outbox-relay.ts'
+import { createOutboxRelay, type OutboxRelay } from '../../processor/outbox-relay.ts'
 import { createProcessor, type Processor } from '../../processor/processor.ts'
 import { movementKey, type StockMovement } from '../../schemas/contract.ts'
 import type { TestContext } from './context.ts'
@@ -11,7 +11,7 @@ import type { TestContext } from './context.ts'
 export async function startProcessor(
   ctx: TestContext,
   producer: Producer,
-  opts: { sql?: Sql; onFatal?: (err: unknown) => void } = {},
+  opts: { sql?: Sql; onFatal?: (err: unknown) => void; relay?: OutboxRelay } = {},
 ): Promise<Processor> {
   const sql = opts.sql ?? ctx.sql
   const registry = createRegistry(ctx.config.registry)
@@ -29,7 +29,9 @@ export async function startProcessor(
     consumer,
     sql,
     decoder: createDecoder<StockMovement>(registry, 'StockMovement'),
-    relay: createOutboxRelay({ sql, producer, registry, registryConfig: ctx.config.registry }),
+    relay:
+      opts.relay ??
+      createOutboxRelay({ sql, producer, registry, registryConfig: ctx.config.registry, log: ctx.log }),
     log: ctx.log,
     clock: Date.now,
     config: ctx.config,
