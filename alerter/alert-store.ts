@@ -20,28 +20,50 @@ export async function addPending(tx: Tx, items: AlertItem[], seenOnly: string[])
       severity: i.severity,
       line: i.line,
       code: i.code ?? null,
+      file_sha256: i.fileSha256 ?? null,
     }))
   for (const chunk of chunks(rows)) await tx`insert into alert_pending ${tx(chunk)}`
   return rows.length
 }
 
-/** Groups whose oldest item is older than the digest window, removed from pending in the same transaction. */
+/** What the importer recorded for a file once it was done with it: the true count of its rejected rows. */
+export interface FileOutcome {
+  id: string
+  rowsRejected: number
+  rejectedByCode: Record<string, number>
+  rejectedCsv: string | null
+}
+
+export type DueGroup = PendingGroup & { ids: string[]; outcome?: FileOutcome }
+
+/**
+ * Groups whose oldest item is older than the digest window, removed from pending in the same transaction.
+ * A file's rejected rows also wait for the file's outcome (all its rows are on `errors` by then), or for
+ * `holdMs` at most (`stockflow import` records no outcome), so that one file gives one alert with one count.
+ */
 export async function takeDueGroups(
   tx: Tx,
   windowMs: number,
+  holdMs: number,
   now: number,
-): Promise<(PendingGroup & { ids: string[] })[]> {
+): Promise<DueGroup[]> {
   const rows = await tx`
     delete from alert_pending p
-    using (select alert_key from alert_pending group by alert_key
-           having min(received_at) <= ${new Date(now - windowMs)}) due
-    where p.alert_key = due.alert_key
-    returning p.source_id, p.alert_key, p.kind, p.severity, p.line, p.code, p.received_at`
-  const groups = new Map<string, PendingGroup & { ids: string[]; at: number[] }>()
+    using (select g.alert_key, g.sha
+           from (select alert_key, coalesce(file_sha256, '') as sha, min(received_at) as first
+                 from alert_pending group by 1, 2) g
+           where g.first <= ${new Date(now - windowMs)}
+             and (g.sha = '' or g.first <= ${new Date(now - Math.max(windowMs, holdMs))}
+                  or exists (select 1 from import_outcomes o
+                             where o.file_name = substr(g.alert_key, 8) and o.sha256 = g.sha))) due
+    where p.alert_key = due.alert_key and coalesce(p.file_sha256, '') = due.sha
+    returning p.source_id, p.alert_key, p.kind, p.severity, p.line, p.code, p.received_at, p.file_sha256`
+  const groups = new Map<string, DueGroup & { sha: string | null }>()
   for (const r of rows.sort(
     (a, b) => (a.received_at as Date).getTime() - (b.received_at as Date).getTime(),
   )) {
-    let g = groups.get(r.alert_key)
+    const k = `${r.alert_key}\u0000${r.file_sha256 ?? ''}`
+    let g = groups.get(k)
     if (!g) {
       g = {
         key: r.alert_key,
@@ -51,15 +73,29 @@ export async function takeDueGroups(
         count: 0,
         codes: {},
         ids: [],
-        at: [],
+        sha: r.file_sha256,
       }
-      groups.set(r.alert_key, g)
+      groups.set(k, g)
     }
     g.count++
     if (r.code) g.codes[r.code] = (g.codes[r.code] ?? 0) + 1
     g.ids.push(r.source_id)
     if (g.lines.length < 5) g.lines.push(r.line)
     if (r.severity === 'critical') g.severity = 'critical'
+  }
+  for (const g of groups.values()) {
+    if (!g.sha) continue
+    const [o] = await tx`
+      select id::text, rows_rejected, rejected_by_code, rejected_csv from import_outcomes
+      where file_name = ${g.key.slice('import:'.length)} and sha256 = ${g.sha} order by id desc limit 1`
+    if (o) {
+      g.outcome = {
+        id: o.id as string,
+        rowsRejected: Number(o.rows_rejected),
+        rejectedByCode: o.rejected_by_code as Record<string, number>,
+        rejectedCsv: o.rejected_csv as string | null,
+      }
+    }
   }
   return [...groups.values()]
 }
@@ -86,45 +122,69 @@ export interface AlertRow {
   item_count: number
 }
 
+/** Inserts the alert unless one with its id exists; returns whether it was new. */
 export async function insertAlert(
   tx: Tx,
   a: Omit<AlertRow, 'attempts'> & { source_ids: string[]; status: 'pending' | 'throttled'; now: number },
-): Promise<void> {
-  await tx`
+): Promise<boolean> {
+  const inserted = await tx`
     insert into alerts (alert_id, kind, alert_key, severity, text, source_ids, status, item_count, created_at, next_attempt_at)
     values (${a.alert_id}, ${a.kind}, ${a.alert_key}, ${a.severity}, ${a.text}, ${a.source_ids}, ${a.status},
             ${a.item_count}, ${new Date(a.now)}, ${a.status === 'pending' ? new Date(a.now) : null})
-    on conflict (alert_id) do nothing`
+    on conflict (alert_id) do nothing returning 1`
+  return inserted.length > 0
 }
 
 /**
- * Claims up to `limit` due alerts: locked rows of another alerter are skipped, and the claimed ones get a
- * lease (next_attempt_at moved `leaseMs` ahead) so nobody else takes them while they are being sent.
+ * Claims one due alert: locked rows of another alerter are skipped, and the claimed one gets a lease
+ * (next_attempt_at moved `leaseMs` ahead, long enough for one send) and a fresh token. Marking it sent or
+ * failed later needs the same token: an alerter that outlived its lease finds the alert taken over and
+ * leaves it to the new owner.
  */
-export async function claimDue(sql: Sql, now: number, leaseMs: number, limit: number): Promise<AlertRow[]> {
-  return (await sql`
-    update alerts a set next_attempt_at = ${new Date(now + leaseMs)}
+export async function claimDue(
+  sql: Sql,
+  now: number,
+  leaseMs: number,
+  token: string,
+): Promise<AlertRow | undefined> {
+  const [row] = (await sql`
+    update alerts a set next_attempt_at = ${new Date(now + leaseMs)}, lease_token = ${token}
     from (select alert_id from alerts
           where status = 'pending' and next_attempt_at <= ${new Date(now)}
-          order by next_attempt_at limit ${limit}
+          order by next_attempt_at limit 1
           for update skip locked) due
     where a.alert_id = due.alert_id
     returning a.alert_id, a.kind, a.alert_key, a.severity, a.text, a.attempts, a.item_count`) as unknown as AlertRow[]
+  return row
 }
 
-/** The receiver refused for good, or every attempt failed: the alert ends as `failed`. */
-export async function markGivenUp(sql: Sql, id: string, error: string): Promise<void> {
-  await sql`
-    update alerts set status = 'failed', attempts = attempts + 1, last_error = ${error}, next_attempt_at = null
-    where alert_id = ${id}`
+/** The receiver refused for good, or every attempt failed: the alert ends as `failed`. False: lease lost. */
+export async function markGivenUp(sql: Sql, id: string, token: string, error: string): Promise<boolean> {
+  const rows = await sql`
+    update alerts set status = 'failed', attempts = attempts + 1, last_error = ${error}, next_attempt_at = null,
+                      lease_token = null
+    where alert_id = ${id} and lease_token = ${token} and status = 'pending' returning 1`
+  return rows.length > 0
 }
 
-export async function markSent(sql: Sql, id: string): Promise<void> {
-  await sql`update alerts set status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = null where alert_id = ${id}`
+/** False when the lease was lost meanwhile (the alert was taken over by another alerter). */
+export async function markSent(sql: Sql, id: string, token: string): Promise<boolean> {
+  const rows = await sql`
+    update alerts set status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = null, lease_token = null
+    where alert_id = ${id} and lease_token = ${token} and status = 'pending' returning 1`
+  return rows.length > 0
 }
 
-export async function markFailed(sql: Sql, id: string, error: string, retryAt: number): Promise<void> {
-  await sql`
-    update alerts set attempts = attempts + 1, last_error = ${error}, next_attempt_at = ${new Date(retryAt)}
-    where alert_id = ${id}`
+export async function markFailed(
+  sql: Sql,
+  id: string,
+  token: string,
+  error: string,
+  retryAt: number,
+): Promise<boolean> {
+  const rows = await sql`
+    update alerts set attempts = attempts + 1, last_error = ${error}, next_attempt_at = ${new Date(retryAt)},
+                      lease_token = null
+    where alert_id = ${id} and lease_token = ${token} and status = 'pending' returning 1`
+  return rows.length > 0
 }

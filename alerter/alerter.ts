@@ -9,6 +9,7 @@ import type { Logger } from '../lib/log.ts'
 import type { Decoder } from '../lib/registry.ts'
 import { runLoop } from '../lib/retry.ts'
 import type { LowStock, StockError } from '../schemas/contract.ts'
+import { FILE_SHA256_HEADER } from '../schemas/headers.ts'
 import { addPending, insertAlert, recentlyAlerted, takeDueGroups } from './alert-store.ts'
 import { createDelivery } from './delivery.ts'
 import { type AlertItem, alertText, fromError, fromLowStock } from './rules.ts'
@@ -49,7 +50,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       try {
         const item =
           batch.topic === config.topics.errors
-            ? fromError(await deps.errors.decode(m.value), rules)
+            ? fromError(await deps.errors.decode(m.value), rules, m.headers?.[FILE_SHA256_HEADER]?.toString())
             : fromLowStock(await deps.lowStock.decode(m.value), rules)
         if (item) items.push(item)
       } catch (err) {
@@ -71,13 +72,24 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   async function flushDue(): Promise<boolean> {
     const now = deps.clock()
     const created = await sql.begin(async (tx) => {
-      const groups = await takeDueGroups(tx, cfg.digestWindowMs, now)
+      const groups = await takeDueGroups(tx, cfg.digestWindowMs, cfg.importHoldMs, now)
       const out = []
       for (const g of groups) {
-        const throttled = await recentlyAlerted(tx, g.key, cfg.throttleMs, now)
-        const alertId = createHash('sha256').update(`${g.key}\u0000${g.ids[0]}`).digest('hex').slice(0, 32)
+        const o = g.outcome
+        if (o) {
+          // The file is done: its outcome has the true count and where its rejected rows were archived.
+          // One alert per file outcome; rows consumed after it was made find it there and add nothing.
+          g.count = Math.max(o.rowsRejected, g.count)
+          if (Object.keys(o.rejectedByCode).length > 0) g.codes = o.rejectedByCode
+          g.rejectedCsv = o.rejectedCsv
+        }
+        const throttled = o ? false : await recentlyAlerted(tx, g.key, cfg.throttleMs, now)
+        const alertId = createHash('sha256')
+          .update(o ? `${g.key}\u0000outcome:${o.id}` : `${g.key}\u0000${g.ids[0]}`)
+          .digest('hex')
+          .slice(0, 32)
         const text = alertText(g)
-        await insertAlert(tx, {
+        const inserted = await insertAlert(tx, {
           alert_id: alertId,
           kind: g.kind,
           alert_key: g.key,
@@ -88,7 +100,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
           item_count: g.count,
           now,
         })
-        out.push({ alertId, g, text, throttled })
+        if (inserted) out.push({ alertId, g, text, throttled })
       }
       return out
     })

@@ -1,7 +1,9 @@
-// Delivers pending alerts to the sink. Each pass claims its alerts with FOR UPDATE SKIP LOCKED and a
-// lease (next_attempt_at pushed past the send's timeout), so two alerters never send one alert twice;
-// an alerter that dies mid-send leaves the lease to expire and another one takes the alert over.
+// Delivers pending alerts to the sink. Each alert is claimed alone, with FOR UPDATE SKIP LOCKED, a lease
+// (next_attempt_at pushed past one send's timeout) and a token, so two alerters never send one alert
+// twice; an alerter that dies mid-send leaves the lease to expire and another one takes the alert over,
+// and one that outlived its lease cannot mark the alert any more.
 // A receiver that refuses for good (4xx), or N failed attempts, ends the alert as `failed`, logged loudly.
+import { randomUUID } from 'node:crypto'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import { isRetriable } from '../lib/errors.ts'
@@ -20,28 +22,34 @@ export interface DeliveryDeps {
   onAlert?: (outcome: 'sent' | 'failed' | 'given-up') => void
 }
 
-/** One pass; true when it claimed a full page (more may be due now). */
+/** One pass over up to a page of due alerts, each claimed alone; true when the page was full (more may be due). */
 export function createDelivery(deps: DeliveryDeps): () => Promise<boolean> {
   const { sql, log, config } = deps
   const page = 50
+  // The lease covers one send: its timeout, and as long again for Postgres and the clock.
+  const leaseMs = config.webhookTimeoutMs * 2 + 1000
+  const lost = (alertId: string, what: string) =>
+    log.warn({ alertId }, `alert lease lost before it was marked ${what}; another alerter has taken it over`)
+
   return async function deliverDue() {
-    const now = deps.clock()
-    const leaseMs = config.webhookTimeoutMs * 2 + 1000
-    const due = await claimDue(sql, now, leaseMs, page)
-    for (const a of due) {
+    let handled = 0
+    for (; handled < page; handled++) {
+      const token = randomUUID()
+      const a = await claimDue(sql, deps.clock(), leaseMs, token)
+      if (!a) break
       if (!deps.sink) {
-        await markSent(sql, a.alert_id)
+        if (!(await markSent(sql, a.alert_id, token))) lost(a.alert_id, 'sent')
         continue
       }
       try {
         await deps.sink.send(a)
-        await markSent(sql, a.alert_id)
+        if (!(await markSent(sql, a.alert_id, token))) lost(a.alert_id, 'sent')
         deps.onAlert?.('sent')
       } catch (err) {
         const attempt = a.attempts + 1
         const reason = (err as Error).message
         if (!isRetriable(err) || attempt >= config.webhookMaxAttempts) {
-          await markGivenUp(sql, a.alert_id, reason)
+          if (!(await markGivenUp(sql, a.alert_id, token, reason))) lost(a.alert_id, 'failed')
           deps.onAlert?.('given-up')
           log.error(
             { err, alertId: a.alert_id, key: a.alert_key, attempt, text: a.text },
@@ -50,7 +58,7 @@ export function createDelivery(deps: DeliveryDeps): () => Promise<boolean> {
           continue
         }
         const retryAt = deps.clock() + scheduleDelayMs(config.webhookRetryMs, attempt)
-        await markFailed(sql, a.alert_id, reason, retryAt)
+        if (!(await markFailed(sql, a.alert_id, token, reason, retryAt))) lost(a.alert_id, 'for retry')
         deps.onAlert?.('failed')
         log.warn(
           { err, alertId: a.alert_id, attempt, retryAt: new Date(retryAt) },
@@ -58,6 +66,6 @@ export function createDelivery(deps: DeliveryDeps): () => Promise<boolean> {
         )
       }
     }
-    return due.length === page
+    return handled === page
   }
 }

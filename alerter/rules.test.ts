@@ -72,4 +72,33 @@ describe('alert rules', () => {
         'into the input folder again.',
     )
   })
+
+  it('names the archive the importer recorded for the file, when it recorded one', () => {
+    const text = alertText({
+      key: 'import:stock.csv',
+      kind: 'error',
+      severity: 'warning',
+      lines: ['line 2 INVALID_UUID: a', 'line 3 INVALID_UUID: b'],
+      count: 2,
+      codes: { INVALID_UUID: 2 },
+      rejectedCsv: 'processed/stock-1.csv.rejected.csv',
+    })
+    expect(text).toContain('Fix them in processed/stock-1.csv.rejected.csv and drop it')
+  })
+
+  it('keeps the content hash of a rejected row, and of no file-level failure', () => {
+    const row = stockError(
+      {
+        error_id: 'r',
+        stage: 'import',
+        code: 'INVALID_UUID',
+        message: 'x',
+        source_file: 'a.csv',
+        source_line: 4,
+      },
+      0,
+    )
+    expect(fromError(row, rules, 'abc')?.fileSha256).toBe('abc')
+    expect(fromError({ ...row, source_line: null }, rules, 'abc')?.fileSha256).toBeUndefined()
+  })
 })

@@ -17,6 +17,8 @@ export interface AlertItem {
   line: string
   /** The error code, counted per digest. */
   code?: string
+  /** A rejected row of an imported file: the file's content hash, which its outcome is recorded under. */
+  fileSha256?: string
 }
 
 /** What a person does about a processing error: the command that fixes it, when there is one. */
@@ -38,7 +40,7 @@ export function nextStep(e: StockError): string | undefined {
   }
 }
 
-export function fromError(e: StockError, rules: AlertRules): AlertItem | undefined {
+export function fromError(e: StockError, rules: AlertRules, fileSha256?: string): AlertItem | undefined {
   if (!rules.errorCodes.includes('*') && !rules.errorCodes.includes(e.code)) return undefined
   const where = e.movement ? `store ${e.movement.store_number} item ${e.movement.item_number}` : undefined
   // Import errors group by file, so a file full of bad rows is one alert, not hundreds.
@@ -49,7 +51,16 @@ export function fromError(e: StockError, rules: AlertRules): AlertItem | undefin
   if (e.stage === 'import') {
     // A file refused as a whole has no line; its message names the file.
     const line = e.source_line === null ? e.message : `line ${e.source_line} ${e.code}: ${e.message}`
-    return { sourceId: `error:${e.error_id}`, key, kind: 'error', severity: 'warning', line, code: e.code }
+    const item: AlertItem = {
+      sourceId: `error:${e.error_id}`,
+      key,
+      kind: 'error',
+      severity: 'warning',
+      line,
+      code: e.code,
+    }
+    if (e.source_line !== null && fileSha256) item.fileSha256 = fileSha256
+    return item
   }
   // Processing errors name the transaction and where it came from, and the command that fixes it.
   const origin = e.source_file
@@ -84,6 +95,8 @@ export interface PendingGroup {
   count: number
   /** Items per error code. */
   codes: Record<string, number>
+  /** For a file's rejected rows: where the importer archived them, relative to the input folder. */
+  rejectedCsv?: string | null
 }
 
 /** The text of one alert: a single item reads as itself, a burst as a digest with its first lines. */
@@ -98,7 +111,7 @@ export function alertText(g: PendingGroup, maxLines = 5): string {
       .join(', ')
     return (
       `${g.count} rows rejected from file ${file} (${codes}); first lines: ${first}. ` +
-      `Fix them in processed/${file}.rejected.csv and drop it into the input folder again.`
+      `Fix them in ${g.rejectedCsv ?? `processed/${file}.rejected.csv`} and drop it into the input folder again.`
     )
   }
   return `${g.count} × ${g.key}; first: ${first}`

@@ -17,7 +17,14 @@ export interface FileSource {
 export interface AdmittedFile extends FileSource {
   readonly dev: number
   readonly ino: number
+  /** Device, inode and birth time: the same file however often it is renamed, and across restarts. */
+  readonly identity: string
   close(): Promise<void>
+}
+
+/** A file's identity from a bigint stat (see AdmittedFile.identity). */
+export function fileIdentity(st: { dev: bigint; ino: bigint; birthtimeNs: bigint }): string {
+  return `${st.dev}:${st.ino}:${st.birthtimeNs}`
 }
 
 export type RefusalCode = 'NOT_REGULAR_FILE' | 'SYMLINK' | 'OUTSIDE_INPUT_DIR' | 'FILE_TOO_LARGE'
@@ -47,6 +54,7 @@ export async function openAdmitted(inputDir: string, path: string, maxBytes: num
     return { ok: false, code, message }
   }
   const st = await fh.stat()
+  const big = await fh.stat({ bigint: true })
   if (!st.isFile()) return refuse('NOT_REGULAR_FILE', 'only regular files are imported')
   const [root, real] = await Promise.all([realpath(inputDir), readlink(`/proc/self/fd/${fh.fd}`)])
   if (!inside(root, real)) return refuse('OUTSIDE_INPUT_DIR', 'the file resolves outside the input folder')
@@ -58,6 +66,7 @@ export async function openAdmitted(inputDir: string, path: string, maxBytes: num
       size: st.size,
       dev: st.dev,
       ino: st.ino,
+      identity: fileIdentity(big),
       stream: (opts = {}) =>
         Readable.from(readRange(fh, opts.start ?? 0, opts.end, opts.highWaterMark ?? 64 * 1024)),
       close: () => fh.close(),

@@ -1,7 +1,7 @@
 // The importer service: watches the input folder and imports each settled file exactly once.
 import { lstatSync } from 'node:fs'
-import { mkdir, rename, rm, rmdir, unlink } from 'node:fs/promises'
-import { basename, dirname, join, relative } from 'node:path'
+import { lstat, rm } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
 import { type FSWatcher, watch } from 'chokidar'
 import type { Producer } from 'kafkajs'
 import type { Config } from '../lib/config.ts'
@@ -12,8 +12,9 @@ import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { backoffMs, sleep } from '../lib/retry.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
-import { type AdmittedFile, copyOut, type Opened, openAdmitted, sha256Of, stillAt } from './admitted-file.ts'
+import { type AdmittedFile, fileIdentity, type Opened, openAdmitted, sha256Of } from './admitted-file.ts'
 import { type Arrivals, createArrivals } from './arrivals.ts'
+import { createConcluder, type LifecycleStep } from './conclude-file.ts'
 import {
   ensureStateDirs,
   isIgnoredName,
@@ -21,13 +22,12 @@ import {
   moveTo,
   outputPath,
   removeOrphanOutputs,
-  uniquePath,
 } from './file-lifecycle.ts'
 import { importFile } from './import-file.ts'
 import type { ImporterMetrics } from './importer-metrics.ts'
 import { reportOutcome } from './outcomes.ts'
 import { createPublisher } from './publisher.ts'
-import { type Receipt, writeReceipt } from './receipt.ts'
+import { type Receipt, rejectedReceipt, writeReceipt } from './receipt.ts'
 import { renameUndecodable } from './undecodable-names.ts'
 
 export interface ImporterDeps {
@@ -49,8 +49,7 @@ export interface ImporterDeps {
   }
 }
 
-/** The points between which a crash must leave a file recoverable: claimed, published, recorded, reported, receipted. */
-export type LifecycleStep = 'claimed' | 'published' | 'recorded' | 'reported' | 'receipted'
+export type { LifecycleStep } from './conclude-file.ts'
 
 export interface Importer {
   start(): Promise<void>
@@ -139,10 +138,15 @@ export function createImporter(deps: ImporterDeps): Importer {
     clock: deps.clock,
   }
 
+  const { conclude } = createConcluder({ inputDir, outcomes, log, step: deps.hooks?.step })
+
   async function refuse(path: string, rel: string, why: Extract<Opened, { ok: false }>) {
     const receipt = rejectedReceipt(rel, why.code, why.message, deps.clock())
-    // Reported before the move: if Kafka or Postgres is away, the file stays and is tried again.
-    await reportOutcome(outcomes, receipt)
+    // Reported before the move: if Kafka or Postgres is away, the file stays and is tried again, and the
+    // outcome is keyed to the file on disk, so a crash before the move does not record it twice.
+    const st = await lstat(path, { bigint: true }).catch(() => undefined)
+    const key = st ? fileIdentity(st) : `${rel}:${receipt.started_at}`
+    await reportOutcome(outcomes, receipt, { key: `refused:${key}`, rejectedCsv: null })
     const dest = await moveTo(inputDir, 'failed', path, rel)
     await writeReceipt(outputPath(dest, '.receipt.json'), receipt)
     deps.metrics?.files.inc({ status: 'failed' })
@@ -190,8 +194,7 @@ export function createImporter(deps: ImporterDeps): Importer {
     receipt.sha256 = await sha256Of(file)
     receipt.bytes = file.size
     await rm(outputPath(path, '.rejected.csv'), { force: true })
-    await reportOutcome(outcomes, receipt)
-    await finishFile(file, path, rel, 'failed', receipt)
+    await conclude(file, path, rel, 'failed', receipt)
     deps.metrics?.files.inc({ status: 'failed' })
     log.error(
       { err, file: rel, code: 'PUBLISH_REFUSED' },
@@ -216,8 +219,7 @@ export function createImporter(deps: ImporterDeps): Importer {
           sha256,
         }
         receipt.duplicate_of = prior[0]!.file_name as string
-        await reportOutcome(outcomes, receipt)
-        await finishFile(file, path, rel, 'processed', receipt)
+        await conclude(file, path, rel, 'processed', receipt)
         log.info(
           { file: rel, duplicateOf: receipt.duplicate_of },
           'same content already imported; nothing published',
@@ -258,9 +260,7 @@ export function createImporter(deps: ImporterDeps): Importer {
         on conflict (sha256) do nothing`
     }
     await deps.hooks?.step?.('recorded', rel)
-    await reportOutcome(outcomes, receipt)
-    await deps.hooks?.step?.('reported', rel)
-    await finishFile(
+    await conclude(
       file,
       path,
       rel,
@@ -279,44 +279,6 @@ export function createImporter(deps: ImporterDeps): Importer {
     }
     if (receipt.error) log.warn({ ...summary, code: receipt.error.code }, receipt.error.message)
     else log.info(summary, 'file imported')
-  }
-
-  /** Writes the receipt (and rejected rows) into the destination first, then moves the file itself. */
-  async function finishFile(
-    file: AdmittedFile,
-    path: string,
-    rel: string,
-    state: 'processed' | 'failed',
-    receipt: Receipt,
-    rejected?: string,
-  ) {
-    const dest = await uniquePath(join(inputDir, state), rel)
-    await mkdir(dirname(dest), { recursive: true })
-    if (receipt.rejected_csv && rejected) {
-      const archived = outputPath(dest, '.rejected.csv')
-      await rename(rejected, archived)
-      receipt.rejected_csv = basename(archived)
-    }
-    await writeReceipt(outputPath(dest, '.receipt.json'), receipt)
-    await deps.hooks?.step?.('receipted', rel)
-    if (await stillAt(path, file)) await rename(path, dest)
-    else {
-      // The name was swapped after the file was admitted: keep what was actually imported, drop the impostor.
-      await copyOut(file, dest)
-      await unlink(path).catch(() => {})
-      log.warn({ file: rel }, 'the file was replaced while it was imported; kept the admitted content')
-    }
-    // Subfolders made in processing/ for this file go once they are empty, so processing/ shows only work in flight.
-    const root = join(inputDir, 'processing')
-    for (let dir = dirname(path); dir.startsWith(`${root}/`); dir = dirname(dir)) {
-      if (
-        !(await rmdir(dir).then(
-          () => true,
-          () => false,
-        ))
-      )
-        break
-    }
   }
 
   return {
@@ -383,27 +345,5 @@ export function createImporter(deps: ImporterDeps): Importer {
     idle() {
       return worker ? new Promise((resolve) => idleWaiters.push(resolve)) : Promise.resolve()
     },
-  }
-}
-
-function rejectedReceipt(file: string, code: string | null, message: string | null, now: number): Receipt {
-  const at = new Date(now).toISOString()
-  return {
-    file,
-    status: 'failed',
-    sha256: '',
-    bytes: 0,
-    rows_read: 0,
-    rows_accepted: 0,
-    rows_rejected: 0,
-    started_at: at,
-    finished_at: at,
-    duration_ms: 0,
-    rows_per_second: 0,
-    rejections: [],
-    rejected_by_code: {},
-    rejected_csv: null,
-    duplicate_of: null,
-    error: code && message ? { code, message } : null,
   }
 }

@@ -18,14 +18,25 @@ export interface OutcomeDeps {
   clock: () => number
 }
 
+/**
+ * Which file an outcome is about: its content and identity on disk (see AdmittedFile.identity). A run
+ * resumed after a crash imports the same file again and records its outcome under the same key, so a
+ * file has one outcome however often it was tried.
+ */
+export interface OutcomeOf {
+  key: string
+  /** Where its rejected rows end up, relative to the input folder; null when none were rejected. */
+  rejectedCsv: string | null
+}
+
 /** The StockError for a file refused as a whole; undefined when the file itself was fine. */
-export function fileFailure(receipt: Receipt, now: number): StockError | undefined {
+export function fileFailure(receipt: Receipt, of: OutcomeOf, now: number): StockError | undefined {
   if (receipt.status !== 'failed' || !receipt.error) return undefined
   const { code, message } = receipt.error
   return stockError(
     {
-      // The same file (by content, or by name and start when it could not be read) fails with one id.
-      error_id: errorId('import-file', code, receipt.file, receipt.sha256 || receipt.started_at),
+      // The same file fails with one id, however often it is tried.
+      error_id: errorId('import-file', code, receipt.file, of.key),
       stage: 'import',
       code,
       message: `file ${receipt.file} was not imported: ${message}`,
@@ -35,8 +46,8 @@ export function fileFailure(receipt: Receipt, now: number): StockError | undefin
   )
 }
 
-export async function reportOutcome(deps: OutcomeDeps, receipt: Receipt): Promise<void> {
-  const failure = fileFailure(receipt, deps.clock())
+export async function reportOutcome(deps: OutcomeDeps, receipt: Receipt, of: OutcomeOf): Promise<void> {
+  const failure = fileFailure(receipt, of, deps.clock())
   if (failure) {
     await deps.producer.send({
       topic: deps.topics.errors,
@@ -53,11 +64,16 @@ export async function reportOutcome(deps: OutcomeDeps, receipt: Receipt): Promis
   try {
     await deps.sql`
       insert into import_outcomes (file_name, sha256, status, code, message, rows_read, rows_accepted, rows_rejected,
-                                   rejected_by_code, started_at, finished_at)
+                                   rejected_by_code, started_at, finished_at, claim_key, rejected_csv)
       values (${receipt.file}, ${receipt.sha256 || null}, ${receipt.status}, ${receipt.error?.code ?? null},
               ${receipt.error?.message ?? null}, ${receipt.rows_read}, ${receipt.rows_accepted}, ${receipt.rows_rejected},
               ${deps.sql.json(receipt.rejected_by_code as never)}, ${new Date(receipt.started_at)},
-              ${new Date(receipt.finished_at)})`
+              ${new Date(receipt.finished_at)}, ${of.key}, ${of.rejectedCsv})
+      on conflict (claim_key) do update set
+        status = excluded.status, code = excluded.code, message = excluded.message, rows_read = excluded.rows_read,
+        rows_accepted = excluded.rows_accepted, rows_rejected = excluded.rows_rejected,
+        rejected_by_code = excluded.rejected_by_code, started_at = excluded.started_at,
+        finished_at = excluded.finished_at, rejected_csv = excluded.rejected_csv, recorded_at = now()`
   } catch (err) {
     throw classifyDbError(err, { op: 'import-outcome', file: receipt.file })
   }

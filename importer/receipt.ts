@@ -103,3 +103,31 @@ export class RejectedCsv {
     return this.path
   }
 }
+
+/** The receipt of a file that was not read through: refused, a duplicate, or failed as a whole. */
+export function rejectedReceipt(
+  file: string,
+  code: string | null,
+  message: string | null,
+  now: number,
+): Receipt {
+  const at = new Date(now).toISOString()
+  return {
+    file,
+    status: 'failed',
+    sha256: '',
+    bytes: 0,
+    rows_read: 0,
+    rows_accepted: 0,
+    rows_rejected: 0,
+    started_at: at,
+    finished_at: at,
+    duration_ms: 0,
+    rows_per_second: 0,
+    rejections: [],
+    rejected_by_code: {},
+    rejected_csv: null,
+    duplicate_of: null,
+    error: code && message ? { code, message } : null,
+  }
+}

@@ -72,6 +72,8 @@ export interface Config {
     lowStockSeverities: string[]
     throttleMs: number
     digestWindowMs: number
+    /** How long a file's rejected rows wait for the file's outcome before they are alerted anyway. */
+    importHoldMs: number
     webhookUrl: string | undefined
     webhookTimeoutMs: number
     webhookRetryMs: number[]
@@ -391,6 +393,7 @@ export function loadConfig(env: Env): Config {
       lowStockSeverities: r.list('ALERT_LOW_STOCK_SEVERITIES', ['LOW', 'OUT_OF_STOCK']),
       throttleMs: r.int('ALERT_THROTTLE_MS', 15 * 60 * 1000, 0),
       digestWindowMs: r.int('ALERT_DIGEST_WINDOW_MS', 10_000, 0),
+      importHoldMs: r.int('ALERT_IMPORT_HOLD_MS', 10 * 60 * 1000, 0),
       webhookUrl: r.optional('ALERT_WEBHOOK_URL'),
       webhookTimeoutMs: r.int('ALERT_WEBHOOK_TIMEOUT_MS', 5000, 1),
       webhookRetryMs: r.intList('ALERT_WEBHOOK_RETRY_MS', [1000, 5000, 30_000, 120_000]),

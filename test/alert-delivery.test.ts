@@ -92,4 +92,43 @@ describe('alert delivery', () => {
     expect(got.map((g) => g.id).sort()).toEqual([...ids].sort())
     expect(got[0]?.text).toContain('&lt;!channel&gt;')
   })
+
+  it('a slow but healthy webhook: a second alerter never takes over an alert the first is sending', async () => {
+    // 1.5 s per call against a 2 s timeout: a lease for a whole page of alerts ran out under the first
+    // alerter while it was still going through the page.
+    const seen: string[] = []
+    const slow = await startWebhookReceiver((body) => {
+      seen.push((body as { alert_id: string }).alert_id)
+      return 200
+    }, 1500)
+    const mk = () =>
+      createDelivery({
+        sql: ctx.sql,
+        sink: createWebhookSink(slow.url, 2000),
+        log: ctx.log,
+        clock: Date.now,
+        config: { webhookRetryMs: [0], webhookTimeoutMs: 2000, webhookMaxAttempts: 5 },
+      })
+    try {
+      const ids = Array.from({ length: 12 }, (_, i) => `slow-${i}`)
+      for (const id of ids) await add(id)
+      const a = mk()
+      const b = mk()
+      const sent = async () =>
+        (
+          await ctx.sql`select count(*)::int as n from alerts where alert_id like 'slow-%' and status = 'sent'`
+        )[0]!.n === 12
+      // Two alerters, each polling on its own, as two processes would.
+      const run = async (deliver: () => Promise<boolean>) => {
+        while (!(await sent())) if (!(await deliver())) await new Promise((r) => setTimeout(r, 100))
+      }
+      await Promise.race([
+        Promise.all([run(a), run(b)]),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('not all sent within 60 s')), 60_000)),
+      ])
+      expect(seen.sort()).toEqual([...ids].sort())
+    } finally {
+      await slow.close()
+    }
+  }, 90_000)
 })

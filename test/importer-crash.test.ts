@@ -81,6 +81,17 @@ describe('importer crash at every step', () => {
           const [records] =
             await ctx.sql`select count(*)::int as n from import_files where sha256 = ${receipt.sha256}`
           expect(records?.n).toBe(1)
+          // One file, one outcome, naming where its rejected rows are, however often it was tried.
+          const outcomes = await ctx.sql`
+            select file_name, status, rows_rejected, rejected_csv from import_outcomes order by id`
+          expect(outcomes).toEqual([
+            {
+              file_name: 'store9.csv',
+              status: 'processed',
+              rows_rejected: 2,
+              rejected_csv: 'processed/store9.csv.rejected.csv',
+            },
+          ])
         } finally {
           await running.stop()
         }
