@@ -8,7 +8,7 @@ import { createSql, type Sql } from '../lib/db.ts'
 import { UsageError } from '../lib/errors.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
-import { readOffsets } from '../processor/offset-store.ts'
+import { readOffsets, readToOffsets } from '../processor/offset-store.ts'
 import { decidePosition, type LogRange, logRanges, openResets } from '../processor/positioning.ts'
 
 const USAGE = `usage: stockflow offsets [--topic T] [--group G] [--accept-reset [--partition N]] [--json]
@@ -30,10 +30,15 @@ export interface OffsetRow {
   state: 'ok' | 'behind' | 'expired' | 'halted'
 }
 
+/**
+ * `readTo`: how far each partition was read, past the markers and aborted records after the last applied
+ * record (see readPositions); a partition read to its log's end is not behind, whatever the ledger's offset.
+ */
 export function offsetRows(
   stored: Map<number, number>,
   ranges: Map<number, LogRange>,
   openResets: Set<number> = new Set(),
+  readTo: Map<number, number> = new Map(),
 ): OffsetRow[] {
   return [...ranges]
     .sort(([a], [b]) => a - b)
@@ -45,7 +50,7 @@ export function offsetRows(
           ? 'halted'
           : pos.kind === 'expired'
             ? 'expired'
-            : (s ?? 0) < log.end
+            : Math.max(s ?? 0, readTo.get(partition) ?? 0) < log.end
               ? 'behind'
               : 'ok'
       return { partition, stored: s ?? null, logStart: log.start, logEnd: log.end, state }
@@ -125,7 +130,12 @@ export async function runOffsets(
           : `accepted the reset of ${topic} partition(s) ${accepted.join(', ')}: the processor resumes from the log's start`,
       )
     }
-    const rows = offsetRows(await readOffsets(sql, group, topic), ranges, await openResets(sql, group, topic))
+    const rows = offsetRows(
+      await readOffsets(sql, group, topic),
+      ranges,
+      await openResets(sql, group, topic),
+      await readToOffsets(sql, group, topic),
+    )
     if (values.json) out(JSON.stringify({ topic, group, partitions: rows }))
     else {
       out(`${topic} (group ${group})`)

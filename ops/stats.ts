@@ -6,7 +6,7 @@ import { createSql } from '../lib/db.ts'
 import { UsageError } from '../lib/errors.ts'
 import { createKafka, groupLag } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
-import { readOffsets } from '../processor/offset-store.ts'
+import { readToOffsets } from '../processor/offset-store.ts'
 
 const USAGE = `usage: stockflow stats [--window DURATION] [--json]
 
@@ -71,7 +71,7 @@ export async function collectStats(env: NodeJS.ProcessEnv, windowSeconds = 300) 
       sql`select code, count(*)::int as n from errored_movements group by code order by n desc`,
       sql`select count(*)::int as applied from stock_journal
           where applied_at > now() - make_interval(secs => ${windowSeconds})`,
-      readOffsets(sql, config.processor.groupId, config.topics.events),
+      readToOffsets(sql, config.processor.groupId, config.topics.events),
       sql`select level, code, count from import_problems order by count desc, code`,
     ])
     const lag = await consumerLag(admin, config, ledgerOffsets)

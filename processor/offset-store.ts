@@ -66,7 +66,48 @@ export async function peekOffset(
 
 /** Every partition's stored next offset for one group and topic (operator tools, no lock). */
 export async function readOffsets(sql: Sql, group: string, topic: string): Promise<Map<number, number>> {
-  const rows =
-    await sql`select partition, next_offset from ledger_offsets where group_id = ${group} and topic = ${topic}`
-  return new Map(rows.map((r) => [r.partition as number, r.next_offset as number]))
+  return new Map((await readPositions(sql, group, topic)).map((p) => [p.partition, p.next]))
+}
+
+/** How far each partition has been read (see readPositions): what lag is counted from. */
+export async function readToOffsets(sql: Sql, group: string, topic: string): Promise<Map<number, number>> {
+  return new Map((await readPositions(sql, group, topic)).map((p) => [p.partition, p.readTo]))
+}
+
+/**
+ * Each partition's next offset, and how far the processor has read it: past the records it applied, over
+ * the commit markers and aborted records after them, which no consumer is handed and none can apply.
+ */
+export async function readPositions(
+  sql: Sql,
+  group: string,
+  topic: string,
+): Promise<{ partition: number; next: number; readTo: number }[]> {
+  const rows = await sql`
+    select partition, next_offset, read_to from ledger_offsets where group_id = ${group} and topic = ${topic}`
+  return rows.map((r) => ({
+    partition: r.partition as number,
+    next: r.next_offset as number,
+    readTo: Math.max(r.next_offset as number, (r.read_to as number | null) ?? 0),
+  }))
+}
+
+/**
+ * Records that the offsets in [from, to) held nothing to apply (markers, aborted records). Only while
+ * everything before `from` has been applied or read over already, so nothing applicable is ever passed
+ * over; a later move of the ledger makes it moot, so it is safe to run late or twice.
+ */
+export async function markRead(
+  sql: Sql,
+  group: string,
+  topic: string,
+  partition: number,
+  from: number,
+  to: number,
+): Promise<void> {
+  await sql`
+    update consumer_offsets set read_to = ${to}
+    where group_id = ${group} and topic = ${topic} and partition = ${partition}
+      and greatest(next_offset, coalesce(read_to, 0)) >= ${from}
+      and greatest(next_offset, coalesce(read_to, 0)) < ${to}`
 }

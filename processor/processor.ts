@@ -15,6 +15,7 @@ import {
   type BatchStats,
   refuseMessage,
 } from './apply-batch.ts'
+import { markRead } from './offset-store.ts'
 import type { OutboxRelay } from './outbox-relay.ts'
 import { logRanges, openResets, type Position, positionPartition } from './positioning.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
@@ -307,6 +308,17 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       continuesFrom.set(partition, chunk[chunk.length - 1]!.offset + 1)
       await heartbeat()
     }
+    // A fetch's last offset counts the commit markers and aborted records it passed over.
+    const applied = Number(all[all.length - 1]!.offset) + 1
+    const read = Number(batch.lastOffset()) + 1
+    if (read > applied) await noteRead(partition, applied, read)
+  }
+
+  /** Best effort: what was read past the last applied record only informs `stockflow offsets`. */
+  async function noteRead(partition: number, from: number, to: number) {
+    await markRead(sql, groupId, topic, partition, from, to).catch((err) =>
+      log.warn({ err, topic, partition, from, to }, 'could not record the offsets read past the ledger'),
+    )
   }
 
   const loop = (name: string, everyMs: number, step: () => Promise<boolean>, waker?: Waker) =>
@@ -334,6 +346,12 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     },
     async start() {
       consumer.on(consumer.events.GROUP_JOIN, (e) => onAssigned(e.payload.memberAssignment))
+      // A fetch that held only markers or aborted records reaches no eachBatch; kafkajs only reports it.
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        const b = e.payload
+        if (b.topic === topic && b.batchSize === 0 && b.firstOffset != null && b.lastOffset != null)
+          void noteRead(b.partition, Number(b.firstOffset), Number(b.lastOffset) + 1)
+      })
       const run = async () => {
         await consumer.subscribe({ topic, fromBeginning: true })
         await consumer.run({

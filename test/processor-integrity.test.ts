@@ -4,6 +4,7 @@ import type { IHeaders, Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSql, type Sql } from '../lib/db.ts'
 import type { Encoder } from '../lib/registry.ts'
+import { runOffsets } from '../ops/offsets.ts'
 import type { Processor } from '../processor/processor.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
 import { SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
@@ -185,6 +186,71 @@ describe('processor integrity: offsets with gaps', () => {
     expect(await r.level(2, 1)).toBe(8)
     const [j] = await r.ctx.sql`select count(*)::int as n from stock_journal`
     expect(j?.n).toBe(3)
+    // The ledger stays at the record after the last applied one (6): the marker at 6 is nothing to apply,
+    // and `stockflow offsets` says the partition is caught up, not behind for ever.
+    const partition0 = async () => {
+      const lines: string[] = []
+      await runOffsets(['--json'], r.ctx.env, (l) => lines.push(l))
+      const p = (JSON.parse(lines[0]!) as { partitions: { partition: number; state: string }[] }).partitions
+      return p.find((x) => x.partition === 0)
+    }
+    const row = await pollUntil('partition 0 caught up', async () => {
+      const p = await partition0()
+      return p?.state === 'ok' ? p : undefined
+    })
+    expect(row).toEqual({ partition: 0, stored: 6, logStart: 0, logEnd: 7, state: 'ok' })
+    expect(await stored()).toBe(6)
+  })
+
+  it('is not behind after a transaction that was aborted last', async () => {
+    const tx = r.kafka.producer({
+      transactionalId: uniqueName('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    })
+    await tx.connect()
+    const topic = r.ctx.config.topics.events
+    try {
+      const t = await tx.transaction()
+      await t.send({
+        topic,
+        messages: [{ key: '2:2', partition: 1, value: r.enc.encode(movement('incoming', 2, 2, 9)) }],
+      })
+      await t.abort()
+    } finally {
+      await tx.disconnect()
+    }
+    await r.send([{ m: movement('incoming', 2, 2, 1), partition: 1 }])
+    const tx2 = r.kafka.producer({
+      transactionalId: uniqueName('tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    })
+    await tx2.connect()
+    try {
+      const t = await tx2.transaction()
+      await t.send({
+        topic,
+        messages: [{ key: '2:2', partition: 1, value: r.enc.encode(movement('incoming', 2, 2, 50)) }],
+      })
+      await t.abort()
+    } finally {
+      await tx2.disconnect()
+    }
+    // Partition 1 ends with an aborted transaction: its record and its marker can never be applied.
+    await pollUntil('the plain record applied', async () => (await r.level(2, 2)) === 1)
+    const state = async () => {
+      const lines: string[] = []
+      await runOffsets(['--json'], r.ctx.env, (l) => lines.push(l))
+      return (
+        JSON.parse(lines[0]!) as { partitions: { partition: number; state: string; logEnd: number }[] }
+      ).partitions.find((x) => x.partition === 1)
+    }
+    const p1 = await pollUntil('partition 1 caught up', async () => {
+      const p = await state()
+      return p?.state === 'ok' ? p : undefined
+    })
+    expect(p1).toMatchObject({ partition: 1, stored: 2, logEnd: 5, state: 'ok' })
   })
 })
 

@@ -8,7 +8,7 @@ import { createLogger } from '../lib/log.ts'
 import { createEncoder, createRegistry } from '../lib/registry.ts'
 import { createRedriveSender, type RedriveSend } from '../ops/redrive-movements.ts'
 import { consumerLag } from '../ops/stats.ts'
-import { readOffsets } from '../processor/offset-store.ts'
+import { readToOffsets } from '../processor/offset-store.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import { probeServices } from './pipeline-pages.ts'
 import { createWebServer } from './server.ts'
@@ -82,7 +82,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       lag: () =>
         withTimeout(LAG_TIMEOUT_MS, 'Kafka did not answer in time', async () => {
           await connectedAdmin()
-          const ledger = await readOffsets(sql, config.processor.groupId, config.topics.events)
+          const ledger = await readToOffsets(sql, config.processor.groupId, config.topics.events)
           return consumerLag(admin, config, ledger)
         }),
       readiness: () =>
