@@ -112,10 +112,11 @@ export async function positionPartition(
   deps: PositionDeps,
   topic: string,
   partition: number,
-  log: LogRange,
+  given: LogRange,
   /** The batch showed a different record at the ledger's last offset: halt whatever the offsets say. */
   changed = false,
 ): Promise<Position> {
+  let log = given
   try {
     return await deps.sql.begin(async (tx) => {
       const stored = (await lockOffset(tx, deps.groupId, topic, partition))?.next
@@ -123,7 +124,16 @@ export async function positionPartition(
       // once the recreated topic has grown past the old offset.
       if ((await openResets(tx, deps.groupId, topic)).has(partition))
         return { kind: 'halt', stored: stored ?? 0, log } satisfies Position
-      const pos: Position = changed ? { kind: 'halt', stored: stored ?? 0, log } : decidePosition(stored, log)
+      let pos: Position = changed ? { kind: 'halt', stored: stored ?? 0, log } : decidePosition(stored, log)
+      if (pos.kind === 'halt' && !changed) {
+        // The range was read before the lock: meanwhile the partition's previous owner may have applied
+        // records written after it was read. Read again now that no one can move the ledger's offset.
+        const fresh = (await logRanges(deps.admin, topic)).get(partition)
+        if (fresh) {
+          log = fresh
+          pos = decidePosition(stored, log)
+        }
+      }
       if (pos.kind === 'resume') return pos
       if (pos.kind === 'expired') {
         await recordExpiry(tx, deps, topic, partition, stored, log)

@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { HEADER, prng } from '../../bench/generate.ts'
+import { addHostileFiles } from './hostile-files.ts'
 
 export interface GroundTruth {
   /** Valid rows whose stock arrives: each must end in the journal, once. */
@@ -12,7 +13,8 @@ export interface GroundTruth {
   invalid: { file: string; line: number; code: string }[]
   /** Expected final stock per "store:item". */
   stock: Map<string, number>
-  files: { name: string; content: string }[]
+  /** `nameBytes`: the name on disk, when it is not UTF-8. */
+  files: { name: string; nameBytes?: Buffer; content: string }[]
   rows: number
 }
 
@@ -112,13 +114,15 @@ export function generateChaosInput(
     truth.files.push({ name, content: `${lines.join('\n')}\n` })
   }
   truth.rows = n
+  addHostileFiles(truth)
   return truth
 }
 
-export async function writeChaosFiles(dir: string, truth: GroundTruth): Promise<string[]> {
-  const paths: string[] = []
+/** Writes the files to `dir`; returns their paths, as bytes for a name that is not UTF-8. */
+export async function writeChaosFiles(dir: string, truth: GroundTruth): Promise<(string | Buffer)[]> {
+  const paths: (string | Buffer)[] = []
   for (const f of truth.files) {
-    const p = join(dir, f.name)
+    const p = f.nameBytes ? Buffer.concat([Buffer.from(`${dir}/`), f.nameBytes]) : join(dir, f.name)
     await writeFile(p, f.content)
     paths.push(p)
   }

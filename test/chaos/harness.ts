@@ -160,7 +160,7 @@ export async function runChaos(o: ChaosOptions) {
     let extra: Supervisor | undefined
 
     const dropEvery = (o.windowMs * 0.7) / files.length
-    const timeline: ({ at: number; drop: string } | Fault)[] = [
+    const timeline: ({ at: number; drop: string | Buffer } | Fault)[] = [
       ...files.map((f, i) => ({ at: Math.round(i * dropEvery), drop: f })),
       ...faultSchedule(o),
     ].sort((a, b) => a.at - b.at)
@@ -169,7 +169,11 @@ export async function runChaos(o: ChaosOptions) {
       await sleep(Math.max(0, t0 + ev.at - Date.now()))
       if (o.signal?.aborted) throw new Error('chaos run stopped by a signal')
       if ('drop' in ev) {
-        await rename(ev.drop, join(input, ev.drop.split('/').pop()!))
+        const d = ev.drop
+        const name = Buffer.isBuffer(d)
+          ? d.subarray(d.lastIndexOf(0x2f) + 1)
+          : Buffer.from(d.split('/').pop()!)
+        await rename(d, Buffer.concat([Buffer.from(`${input}/`), name]))
         continue
       }
       const pids = main.pids()
@@ -257,7 +261,11 @@ export async function runChaos(o: ChaosOptions) {
     const kills = injected.filter((f) => f.kind === 'kill-processor').length
     const invariants = {
       ...report.invariants,
-      every_injected_message_accounted_once: await checkInjected(sql, injected_truth),
+      every_injected_message_accounted_once: await checkInjected(
+        sql,
+        injected_truth,
+        config.processor.maxAttempts,
+      ),
       processor_exits_only_when_killed: {
         ok: unexpected.length === 0 && processorExits.length <= kills,
         kills_scheduled: kills,
@@ -289,8 +297,9 @@ export async function runChaos(o: ChaosOptions) {
       const offsets = await admin.fetchTopicOffsets(config.topics.events)
       const stored = new Map(
         (
-          await sql`select partition, next_offset from consumer_offsets where group_id = ${config.processor.groupId}`
-        ).map((r) => [r.partition, Number(r.next_offset)]),
+          await sql`select partition, greatest(next_offset, coalesce(read_to, 0)) as read
+                    from consumer_offsets where group_id = ${config.processor.groupId}`
+        ).map((r) => [r.partition, Number(r.read)]),
       )
       return offsets.every((p) => (stored.get(p.partition) ?? 0) >= Number(p.high))
     } finally {

@@ -8,6 +8,7 @@ import type { Sql } from '../../lib/db.ts'
 import type { Encoder } from '../../lib/registry.ts'
 import { movementKey, type StockMovement } from '../../schemas/contract.ts'
 import { SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../../schemas/headers.ts'
+import { givenUpSales } from './given-up.ts'
 
 export interface InjectedTruth {
   /** Must end in the journal, once. */
@@ -156,7 +157,8 @@ export function createInjector(
 }
 
 /** Checks the injected truth against the ledger: every injected message accounted for exactly once. */
-export async function checkInjected(sql: Sql, truth: InjectedTruth) {
+export async function checkInjected(sql: Sql, truth: InjectedTruth, maxAttempts: number) {
+  const gaveUp = new Set((await givenUpSales(sql, truth.applied, maxAttempts)).map((g) => g.id))
   const ids = [...truth.applied, ...truth.absent, ...truth.reused]
   const where = async (table: string) =>
     new Set(
@@ -171,7 +173,7 @@ export async function checkInjected(sql: Sql, truth: InjectedTruth) {
     where('transaction_conflicts'),
   ])
   const [inv] = await sql`select count(*)::int as n from rejected_messages where code = 'INVALID_MOVEMENT'`
-  const missing = [...truth.applied].filter((id) => !journal.has(id))
+  const missing = [...truth.applied].filter((id) => !journal.has(id) && !gaveUp.has(id))
   const leaked = [...truth.absent].filter((id) => journal.has(id) || failed.has(id) || parked.has(id))
   const reusedWrong = [...truth.reused].filter(
     (id) =>
@@ -181,6 +183,7 @@ export async function checkInjected(sql: Sql, truth: InjectedTruth) {
     ok: missing.length === 0 && leaked.length === 0 && reusedWrong.length === 0 && inv?.n === truth.invalid,
     applied_expected: truth.applied.size,
     applied_missing: missing.length,
+    given_up_late_stock: gaveUp.size,
     aborted_leaked: leaked.length,
     reused_ids: truth.reused.size,
     reused_not_exactly_once: reusedWrong.length,

@@ -8,6 +8,7 @@ import { errorId } from '../../lib/errors.ts'
 import { createDecoder, createRegistry } from '../../lib/registry.ts'
 import type { StockError } from '../../schemas/contract.ts'
 import type { GroundTruth } from './generate.ts'
+import { givenUpSales, withGivenUp } from './given-up.ts'
 import type { InjectedTruth } from './injections.ts'
 
 export interface CheckDeps {
@@ -52,8 +53,12 @@ export async function checkInvariants(deps: CheckDeps, truth: GroundTruth, poiso
   const errors = await readErrors(deps)
   const errorIds = new Set(errors.map((e) => e.error_id))
   const failedIds = new Set(failed.map((f) => f.id as string))
-  const expected = new Set([...truth.applied, ...injected_truth.applied])
-  const lost = [...truth.applied].filter((id) => !journal.has(id))
+  const all = new Set([...truth.applied, ...injected_truth.applied])
+  const givenUp = await givenUpSales(sql, all, deps.config.processor.maxAttempts)
+  const gaveUp = new Set(givenUp.map((g) => g.id))
+  const expected = new Set([...all].filter((id) => !gaveUp.has(id)))
+  const givenUpUnreported = givenUp.filter((g) => !errorIds.has(g.errorId))
+  const lost = [...truth.applied].filter((id) => !journal.has(id) && !gaveUp.has(id))
   // Injected ids have their own invariant; a reused id's surviving copy may land in the journal too.
   const extra = [...journal].filter((id) => !expected.has(id) && !injected_truth.reused.has(id))
   const both = [...failedIds].filter((id) => journal.has(id))
@@ -65,7 +70,7 @@ export async function checkInvariants(deps: CheckDeps, truth: GroundTruth, poiso
   const levels =
     await sql`select store_number || ':' || item_number as k, quantity from stock_levels where last_transaction_id is not null`
   const actual = new Map(levels.map((l) => [l.k as string, l.quantity as number]))
-  const want = new Map([...truth.stock, ...injected_truth.stock])
+  const want = withGivenUp(new Map([...truth.stock, ...injected_truth.stock]), givenUp)
   const stockDiff = [...new Set([...want.keys(), ...actual.keys()])].filter(
     (k) => (want.get(k) ?? 0) !== (actual.get(k) ?? 0),
   )
@@ -81,9 +86,12 @@ export async function checkInvariants(deps: CheckDeps, truth: GroundTruth, poiso
         extra.length === 0 &&
         both.length === 0 &&
         failMissing.length === 0 &&
-        invalidMissing.length === 0,
+        invalidMissing.length === 0 &&
+        givenUpUnreported.length === 0,
       applied: journal.size,
       expected_applied: truth.applied.size,
+      given_up_late_stock: givenUp.length,
+      given_up_unreported: givenUpUnreported.length,
       lost: lost.slice(0, 5),
       unexpected: extra.slice(0, 5),
       in_journal_and_failed: both.length,

@@ -1,4 +1,6 @@
-// `npm run chaos -- --seed S --events N`: the long chaos run; prints one JSON report, exits 1 on a violation.
+// `npm run chaos -- --seed S --events N [--cpu-hog K]`: the long chaos run; prints one JSON report, exits 1 on a
+// violation.
+import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { runChaos } from './harness.ts'
 
@@ -11,6 +13,8 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '20' },
     'broker-restarts': { type: 'string', default: '3' },
     'postgres-restarts': { type: 'string', default: '3' },
+    // Busy processes beside the run, to starve the pipeline of CPU as a busy machine does.
+    'cpu-hog': { type: 'string', default: '0' },
   },
 })
 const events = Number(values.events)
@@ -18,6 +22,9 @@ const events = Number(values.events)
 const stop = new AbortController()
 process.once('SIGINT', () => stop.abort())
 process.once('SIGTERM', () => stop.abort())
+const hogs = Array.from({ length: Number(values['cpu-hog']) }, () =>
+  spawn(process.execPath, ['--eval', 'for (;;) {}'], { stdio: 'ignore' }),
+)
 const report = await runChaos({
   signal: stop.signal,
   seed: Number(values.seed),
@@ -33,6 +40,8 @@ const report = await runChaos({
   },
   quiesceTimeoutMs: 15 * 60_000,
   log: (m) => console.error(`[chaos] ${m}`),
+}).finally(() => {
+  for (const h of hogs) h.kill('SIGKILL')
 })
-console.log(JSON.stringify(report, null, 2))
+console.log(JSON.stringify({ cpu_hogs: hogs.length, ...report }, null, 2))
 process.exit(report.pass && report.quiescent.reached ? 0 : 1)
