@@ -1,4 +1,4 @@
-import { mkdtemp, symlink, writeFile } from 'node:fs/promises'
+import { appendFile, mkdtemp, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -44,5 +44,21 @@ describe('openAdmitted', () => {
       ok: false,
       code: 'FILE_TOO_LARGE',
     })
+  })
+})
+
+describe('a file written on after it was admitted', () => {
+  it('is seen to have changed, so it is read again instead of receipted with the wrong hash', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'admitted-'))
+    await writeFile(join(dir, 'a.csv'), 'header\n')
+    const opened = await openAdmitted(dir, `${dir}/a.csv`, 1 << 20)
+    if (!opened.ok) throw new Error('not admitted')
+    try {
+      expect(await opened.file.changed()).toBe(false)
+      await appendFile(`${dir}/a.csv`, 'more\n')
+      expect(await opened.file.changed()).toBe(true)
+    } finally {
+      await opened.file.close()
+    }
   })
 })

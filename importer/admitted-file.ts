@@ -19,6 +19,11 @@ export interface AdmittedFile extends FileSource {
   readonly ino: number
   /** Device, inode and birth time: the same file however often it is renamed, and across restarts. */
   readonly identity: string
+  /**
+   * True when the file's size or modification time is no longer what it was when admitted: a writer that
+   * paused longer than the settle time went on writing, and what was hashed and parsed is not the file.
+   */
+  changed(): Promise<boolean>
   close(): Promise<void>
 }
 
@@ -67,6 +72,10 @@ export async function openAdmitted(inputDir: string, path: string, maxBytes: num
       dev: st.dev,
       ino: st.ino,
       identity: fileIdentity(big),
+      changed: async () => {
+        const now = await fh.stat({ bigint: true })
+        return now.size !== big.size || now.mtimeNs !== big.mtimeNs
+      },
       stream: (opts = {}) =>
         Readable.from(readRange(fh, opts.start ?? 0, opts.end, opts.highWaterMark ?? 64 * 1024)),
       close: () => fh.close(),

@@ -36,7 +36,7 @@ export interface ImportInput {
   restoreNeutralised?: boolean
 }
 
-export type FileFailureCode = 'EMPTY_FILE' | 'MISSING_COLUMNS' | 'UNSUPPORTED_ENCODING'
+export type FileFailureCode = 'EMPTY_FILE' | 'MISSING_COLUMNS' | 'AMBIGUOUS_COLUMNS' | 'UNSUPPORTED_ENCODING'
 
 /** Raw rows on `errors` are clipped, so one huge bad row cannot exceed the broker's message size. */
 const MAX_RAW_ON_TOPIC = 4096
@@ -137,10 +137,15 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
         if (map === undefined) {
           const header = rec.ok
             ? mapHeader(rec.fields)
-            : { ok: false as const, missing: ['(unreadable header)'] }
-          if (!header.ok) {
+            : { ok: false as const, missing: ['(unreadable header)'], ambiguous: [] }
+          if (!header.ok && header.missing.length > 0) {
             const message = `missing required column(s): ${header.missing.join(', ')}; the header must name transaction_id,event_type,date,store_number,item_number,value`
             return await finish('failed', { code: 'MISSING_COLUMNS', message })
+          }
+          if (!header.ok) {
+            const which = header.ambiguous.map((a) => `${a.column} (${a.names.join(', ')})`).join('; ')
+            const message = `the header names a column more than once: ${which}; keep one of each and drop the file again`
+            return await finish('failed', { code: 'AMBIGUOUS_COLUMNS', message })
           }
           map = header.map
           rejectedCsv = new RejectedCsv(input.rejectedPath, rec.ok ? rec.fields : [])

@@ -6,7 +6,7 @@ import { type FSWatcher, watch } from 'chokidar'
 import type { Producer } from 'kafkajs'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
-import { classifyDbError } from '../lib/errors.ts'
+import { classifyDbError, FileRejectedError } from '../lib/errors.ts'
 import { refusedByBroker } from '../lib/kafka.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
@@ -251,6 +251,15 @@ export function createImporter(deps: ImporterDeps): Importer {
     } catch (err) {
       await rm(rejectedPath, { force: true })
       throw err
+    }
+    if (await file.changed()) {
+      // Rows already published are dropped by transaction_id when the file is read again.
+      await rm(rejectedPath, { force: true })
+      throw new FileRejectedError(
+        'FILE_CHANGED',
+        'the file changed while it was imported (still being written?); it is read again from its start',
+        { retriable: true, context: { file: rel } },
+      )
     }
     await deps.hooks?.step?.('published', rel)
     if (receipt.status === 'processed') {

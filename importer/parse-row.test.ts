@@ -25,6 +25,30 @@ describe('mapHeader', () => {
     expect(mapHeader(['transaction_id', 'date'])).toEqual({
       ok: false,
       missing: ['event_type', 'store_number', 'item_number', 'value'],
+      ambiguous: [],
+    })
+  })
+
+  it('refuses a column named twice instead of taking whichever comes first', () => {
+    const r = mapHeader([
+      'transaction_id',
+      'event_type',
+      'date',
+      'store_number',
+      'item_number',
+      'value',
+      'Quantity',
+    ])
+    expect(r).toEqual({
+      ok: false,
+      missing: [],
+      ambiguous: [{ column: 'value', names: ['value', 'Quantity'] }],
+    })
+    expect(
+      mapHeader(['date', 'transaction_id', 'event_type', 'date', 'store_number', 'item_number', 'value']),
+    ).toMatchObject({
+      ok: false,
+      ambiguous: [{ column: 'date', names: ['date', 'date'] }],
     })
   })
 })

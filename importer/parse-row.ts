@@ -38,17 +38,31 @@ export type Column = keyof typeof COLUMNS
 const COLUMN_NAMES = Object.keys(COLUMNS) as Column[]
 export type ColumnMap = Readonly<Record<Column, number>> & { readonly width: number }
 
-/** Maps header names to positions. Names are matched after trimming and lower-casing; order is free. */
-export function mapHeader(header: string[]): { ok: true; map: ColumnMap } | { ok: false; missing: string[] } {
+export type HeaderResult =
+  | { ok: true; map: ColumnMap }
+  | {
+      ok: false
+      missing: string[]
+      /** Columns named more than once (`value` and `quantity`, say), each with the names found. */
+      ambiguous: { column: Column; names: string[] }[]
+    }
+
+/**
+ * Maps header names to positions. Names are matched after trimming and lower-casing; order is free. A
+ * column named twice (`value` and `quantity`, or `date` twice) is refused rather than guessed at.
+ */
+export function mapHeader(header: string[]): HeaderResult {
   const names = header.map((h) => h.trim().toLowerCase())
   const map: Partial<Record<Column, number>> = {}
   const missing: string[] = []
+  const ambiguous: { column: Column; names: string[] }[] = []
   for (const [col, aliases] of Object.entries(COLUMNS) as [Column, readonly string[]][]) {
-    const idx = names.findIndex((n) => aliases.includes(n))
-    if (idx === -1) missing.push(col)
-    else map[col] = idx
+    const found = names.flatMap((n, i) => (aliases.includes(n) ? [i] : []))
+    if (found.length === 0) missing.push(col)
+    else if (found.length > 1) ambiguous.push({ column: col, names: found.map((i) => header[i]!.trim()) })
+    else map[col] = found[0]
   }
-  if (missing.length > 0) return { ok: false, missing }
+  if (missing.length > 0 || ambiguous.length > 0) return { ok: false, missing, ambiguous }
   return { ok: true, map: { ...(map as Record<Column, number>), width: header.length } }
 }
 

@@ -1,5 +1,8 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { csvCell, neutraliseCell, restoreCell } from './receipt.ts'
+import { csvCell, neutraliseCell, RejectedCsv, restoreCell } from './receipt.ts'
 
 describe('rejected CSV cells', () => {
   it('neutralises spreadsheet formulas', () => {
@@ -26,10 +29,7 @@ describe('rejected CSV cells', () => {
 
 describe('RejectedCsv', () => {
   it('turns a name the file system refuses into a rejected promise, not an uncaught stream error', async () => {
-    const { RejectedCsv } = await import('./receipt.ts')
-    const { mkdtemp } = await import('node:fs/promises')
-    const { tmpdir } = await import('node:os')
-    const dir = await mkdtemp(`${tmpdir()}/rejected-`)
+    const dir = await mkdtemp(join(tmpdir(), 'rejected-'))
     const csv = new RejectedCsv(`${dir}/${'n'.repeat(256)}.rejected.csv`, ['a'])
     await expect(csv.add(['1'], '1', 'X: y')).rejects.toMatchObject({ code: 'ENAMETOOLONG' })
   })

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'MISSING_COLUMNS'
   | 'SINK_FAILED'
   | 'USAGE'
+  | 'FILE_CHANGED'
   | 'TOPIC_CHANGED'
   | 'REDRIVE_CHANGED'
   | 'WEB_INPUT'

@@ -21,6 +21,7 @@ const EXPECTED: Record<string, Expected> = {
   'empty.csv': { state: 'failed', error: 'EMPTY_FILE' },
   'header-only.csv': { state: 'processed', accepted: 0, rejections: [] },
   'missing-column.csv': { state: 'failed', error: 'MISSING_COLUMNS' },
+  'ambiguous-columns.csv': { state: 'failed', error: 'AMBIGUOUS_COLUMNS' },
   'reordered-columns.csv': { state: 'processed', accepted: 1, rejections: [] },
   'extra-columns.csv': { state: 'processed', accepted: 1, rejections: [] },
   'field-count.csv': {
