@@ -8,11 +8,13 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY bin bin
 COPY lib lib
 COPY schemas schemas
+COPY ledger ledger
 COPY db db
 COPY importer importer
 COPY processor processor
 COPY alerter alerter
 COPY ops ops
+COPY web web
 COPY infra infra
 USER node
 ENTRYPOINT ["node", "bin/stockflow.js"]

@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 
-const unitDirs = '{lib,schemas,importer,processor,alerter,ops,bin,infra,bench,web}'
+const unitDirs = '{lib,schemas,ledger,importer,processor,alerter,ops,bin,infra,bench,web}'
 
 export default defineConfig({
   test: {

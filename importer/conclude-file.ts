@@ -2,11 +2,13 @@
 // processed/ or failed/, then the file itself moved there. Each step is safe to repeat after a crash.
 import { mkdir, rename, rmdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join, relative } from 'node:path'
+import type { Receipt } from '../ledger/input-folder.ts'
+import { outputPath } from '../ledger/input-folder.ts'
 import type { Logger } from '../lib/log.ts'
 import { type AdmittedFile, copyOut, stillAt } from './admitted-file.ts'
-import { outputPath, uniquePath } from './file-lifecycle.ts'
+import { uniquePath } from './file-lifecycle.ts'
 import { type OutcomeDeps, reportOutcome } from './outcomes.ts'
-import { type Receipt, writeReceipt } from './receipt.ts'
+import { writeReceipt } from './receipt.ts'
 
 /** The points between which a crash must leave a file recoverable: claimed, published, recorded, reported, receipted. */
 export type LifecycleStep = 'claimed' | 'published' | 'recorded' | 'reported' | 'receipted'

@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { numberedName, outputPath, uniquePath } from './file-lifecycle.ts'
+import { numberedName, outputPath } from '../ledger/input-folder.ts'
+import { uniquePath } from './file-lifecycle.ts'
 
 const bytes = (path: string) => Buffer.byteLength(basename(path))
 

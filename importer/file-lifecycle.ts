@@ -1,8 +1,8 @@
 // Where a dropped file lives while and after it is imported: processing/ -> processed/ or failed/.
 // Subfolders are kept, and a name already taken gets a numbered suffix instead of overwriting.
-import { createHash } from 'node:crypto'
 import { lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
-import { basename, dirname, extname, join, relative, sep } from 'node:path'
+import { basename, dirname, join, relative, sep } from 'node:path'
+import { numberedName, outputPath } from '../ledger/input-folder.ts'
 
 export const STATE_DIRS = ['processing', 'processed', 'failed'] as const
 export type StateDir = (typeof STATE_DIRS)[number]
@@ -27,49 +27,6 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false
   }
-}
-
-/** Linux file systems take a name of at most 255 bytes; a path may be longer. */
-const NAME_MAX_BYTES = 255
-
-/** The longest start of `text` that fits in `max` UTF-8 bytes, never cutting a character in half. */
-function cutToBytes(text: string, max: number): string {
-  let bytes = 0
-  let end = 0
-  for (const ch of text) {
-    const n = Buffer.byteLength(ch)
-    if (bytes + n > max) break
-    bytes += n
-    end += ch.length
-  }
-  return text.slice(0, end)
-}
-
-/** `name` with `suffix`, its stem shortened and tagged by a hash of the whole name when it would not fit. */
-function fitName(stem: string, suffix: string, whole: string): string {
-  if (Buffer.byteLength(stem) + Buffer.byteLength(suffix) <= NAME_MAX_BYTES) return `${stem}${suffix}`
-  const tag = `~${createHash('sha256').update(whole).digest('hex').slice(0, 8)}`
-  return `${cutToBytes(stem, NAME_MAX_BYTES - Buffer.byteLength(suffix) - tag.length)}${tag}${suffix}`
-}
-
-/** The n-th name for a file whose name is taken: name.csv, then name-1.csv, name-2.csv, … */
-export function numberedName(path: string, n: number): string {
-  if (n === 0) return path
-  const name = basename(path)
-  const ext = extname(name)
-  return join(dirname(path), fitName(name.slice(0, name.length - ext.length), `-${n}${ext}`, name))
-}
-
-export type OutputSuffix = '.receipt.json' | '.rejected.csv'
-
-/**
- * Where an output of the file at `path` is written: beside it, named after it. A name near the 255-byte
- * limit leaves no room for the suffix, so such a file's outputs get a shortened name tagged with a hash
- * of the whole name; the receipt still names the file in full.
- */
-export function outputPath(path: string, suffix: OutputSuffix): string {
-  const name = basename(path)
-  return join(dirname(path), fitName(name, suffix, name))
 }
 
 /** A free path for `rel` under `dir`, the first numberedName that neither it nor its outputs take. */

@@ -1,6 +1,7 @@
 // The importer's Prometheus metrics.
+
+import type { Receipt } from '../ledger/input-folder.ts'
 import type { Counter, Metrics } from '../lib/metrics.ts'
-import type { Receipt } from './receipt.ts'
 
 export interface ImporterMetrics {
   files: Counter

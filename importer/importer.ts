@@ -4,6 +4,8 @@ import { lstat, rm } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { type FSWatcher, watch } from 'chokidar'
 import type { Producer } from 'kafkajs'
+import type { Receipt } from '../ledger/input-folder.ts'
+import { outputPath } from '../ledger/input-folder.ts'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import { classifyDbError, FileRejectedError } from '../lib/errors.ts'
@@ -20,14 +22,13 @@ import {
   isIgnoredName,
   leftInProcessing,
   moveTo,
-  outputPath,
   removeOrphanOutputs,
 } from './file-lifecycle.ts'
 import { importFile } from './import-file.ts'
 import type { ImporterMetrics } from './importer-metrics.ts'
 import { reportOutcome } from './outcomes.ts'
 import { createPublisher } from './publisher.ts'
-import { type Receipt, rejectedReceipt, writeReceipt } from './receipt.ts'
+import { rejectedReceipt, writeReceipt } from './receipt.ts'
 import { renameUndecodable } from './undecodable-names.ts'
 
 export interface ImporterDeps {

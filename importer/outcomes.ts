@@ -2,13 +2,13 @@
 // failure), and for a file refused as a whole one StockError on `errors`, so the alerter tells someone.
 // Written before the file moves, so a failure here leaves the file where it is, to be tried again.
 import type { Producer } from 'kafkajs'
+import type { Receipt } from '../ledger/input-folder.ts'
 import type { Sql } from '../lib/db.ts'
 import { classifyDbError, errorId } from '../lib/errors.ts'
 import type { Encoder } from '../lib/registry.ts'
 import type { StockError } from '../schemas/contract.ts'
 import { SOURCE_FILE_HEADER } from '../schemas/headers.ts'
 import { stockError } from '../schemas/payloads.ts'
-import type { Receipt } from './receipt.ts'
 
 export interface OutcomeDeps {
   sql: Sql

@@ -3,38 +3,9 @@
 import { once } from 'node:events'
 import type { WriteStream } from 'node:fs'
 import { open, writeFile } from 'node:fs/promises'
+import type { Receipt } from '../ledger/input-folder.ts'
 
 export const MAX_LISTED_REJECTIONS = 100
-
-export interface Rejection {
-  line: number
-  code: string
-  message: string
-}
-
-export type ReceiptStatus = 'processed' | 'failed' | 'duplicate'
-
-export interface Receipt {
-  file: string
-  status: ReceiptStatus
-  sha256: string
-  bytes: number
-  rows_read: number
-  rows_accepted: number
-  rows_rejected: number
-  started_at: string
-  finished_at: string
-  duration_ms: number
-  rows_per_second: number
-  /** The first MAX_LISTED_REJECTIONS rejections; all of them are in the rejected CSV and on `errors`. */
-  rejections: Rejection[]
-  /** Every rejected row counted by code (the list above stops at MAX_LISTED_REJECTIONS). */
-  rejected_by_code: Record<string, number>
-  rejected_csv: string | null
-  duplicate_of: string | null
-  /** Why the whole file failed, when it did. */
-  error: { code: string; message: string } | null
-}
 
 export function writeReceipt(path: string, receipt: Receipt): Promise<void> {
   return writeFile(path, `${JSON.stringify(receipt, null, 2)}\n`)

@@ -4,8 +4,9 @@
 // the readable name it was meant to have, and the watcher then imports it like any other file.
 import { lstat, readdir, rename } from 'node:fs/promises'
 import { join, relative } from 'node:path'
+import { numberedName } from '../ledger/input-folder.ts'
 import type { Logger } from '../lib/log.ts'
-import { numberedName, STATE_DIRS } from './file-lifecycle.ts'
+import { STATE_DIRS } from './file-lifecycle.ts'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 // Legacy Windows and old Unix systems write names in Windows-1252 (a superset of Latin-1's letters).

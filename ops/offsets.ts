@@ -1,15 +1,14 @@
 // `stockflow offsets`: the ledger's offsets beside the log's range, per partition, and the one way to
 // accept a recreated topic: `--accept-reset` moves the ledger to the new log's start and resolves the
 // incident, after which the halted processor resumes by itself.
-import { userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
+import { acceptReset, readOffsets, readToOffsets } from '../ledger/offsets.ts'
+import { logRanges, offsetRows, openResets } from '../ledger/positioning.ts'
 import { loadConfig } from '../lib/config.ts'
-import { createSql, type Sql } from '../lib/db.ts'
+import { createSql } from '../lib/db.ts'
 import { UsageError } from '../lib/errors.ts'
 import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
-import { readOffsets, readToOffsets } from '../processor/offset-store.ts'
-import { decidePosition, type LogRange, logRanges, openResets } from '../processor/positioning.ts'
 
 const USAGE = `usage: stockflow offsets [--topic T] [--group G] [--accept-reset [--partition N]] [--json]
 
@@ -21,75 +20,6 @@ or halted (the ledger is past the end of the log: the topic was recreated or tru
                  log's start, the incident is marked resolved, and the processor resumes within
                  PROCESS_HALT_RECHECK_MS. Records already applied stay applied; a re-sent transaction id is
                  dropped as a duplicate by the journal.`
-
-export interface OffsetRow {
-  partition: number
-  stored: number | null
-  logStart: number
-  logEnd: number
-  state: 'ok' | 'behind' | 'expired' | 'halted'
-}
-
-/**
- * `readTo`: how far each partition was read, past the markers and aborted records after the last applied
- * record (see readPositions); a partition read to its log's end is not behind, whatever the ledger's offset.
- */
-export function offsetRows(
-  stored: Map<number, number>,
-  ranges: Map<number, LogRange>,
-  openResets: Set<number> = new Set(),
-  readTo: Map<number, number> = new Map(),
-): OffsetRow[] {
-  return [...ranges]
-    .sort(([a], [b]) => a - b)
-    .map(([partition, log]) => {
-      const s = stored.get(partition)
-      const pos = decidePosition(s, log)
-      const state =
-        openResets.has(partition) || pos.kind === 'halt'
-          ? 'halted'
-          : pos.kind === 'expired'
-            ? 'expired'
-            : Math.max(s ?? 0, readTo.get(partition) ?? 0) < log.end
-              ? 'behind'
-              : 'ok'
-      return { partition, stored: s ?? null, logStart: log.start, logEnd: log.end, state }
-    })
-}
-
-/**
- * Moves halted partitions to their log's start and resolves their incidents, in one transaction. Halted
- * means an open TOPIC_RESET incident (the processor opened it), or offsets past the log's end (none yet).
- */
-export async function acceptReset(
-  sql: Sql,
-  group: string,
-  topic: string,
-  ranges: Map<number, LogRange>,
-  only?: number,
-): Promise<number[]> {
-  return sql.begin(async (tx) => {
-    const rows = await tx`
-      select partition, next_offset from consumer_offsets where group_id = ${group} and topic = ${topic} for update`
-    const open = await openResets(tx, group, topic)
-    const accepted: number[] = []
-    for (const r of rows) {
-      const partition = r.partition as number
-      const log = ranges.get(partition)
-      if (!log || (only !== undefined && partition !== only)) continue
-      if (!open.has(partition) && decidePosition(r.next_offset as number, log).kind !== 'halt') continue
-      await tx`
-        update consumer_offsets set next_offset = ${log.start}, last_record_sha256 = null, updated_at = now()
-        where group_id = ${group} and topic = ${topic} and partition = ${partition}`
-      await tx`
-        update offset_incidents set resolved_at = now(), resolved_by = ${`stockflow offsets --accept-reset (${userInfo().username})`}
-        where group_id = ${group} and topic = ${topic} and partition = ${partition} and kind = 'TOPIC_RESET'
-          and resolved_at is null`
-      accepted.push(partition)
-    }
-    return accepted
-  })
-}
 
 export async function runOffsets(
   argv: string[],

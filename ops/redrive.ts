@@ -2,6 +2,13 @@
 import { userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
 import type { Producer } from 'kafkajs'
+import {
+  createRedriveSender,
+  type FailedMovement,
+  type RedriveFilter,
+  type RedriveSend,
+  redrive,
+} from '../ledger/redrive.ts'
 import { loadConfig } from '../lib/config.ts'
 import { createSql } from '../lib/db.ts'
 import { UsageError } from '../lib/errors.ts'
@@ -9,13 +16,6 @@ import { createIdempotentProducer, createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createEncoder, createRegistry } from '../lib/registry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
-import {
-  createRedriveSender,
-  type FailedMovement,
-  type RedriveFilter,
-  type RedriveSend,
-  redrive,
-} from './redrive-movements.ts'
 
 const USAGE = `usage: stockflow redrive (--code C | --store N | --item N | --file F | --since ISO | --until ISO)… [--dry-run]
        stockflow redrive --all [--dry-run]

@@ -1,12 +1,12 @@
 // `stockflow stats`: what an operator asks first: stock, parked, errors, lag, throughput.
 import { parseArgs } from 'node:util'
-import type { Admin } from 'kafkajs'
-import { type Config, loadConfig } from '../lib/config.ts'
+import { consumerLag } from '../ledger/lag.ts'
+import { readToOffsets } from '../ledger/offsets.ts'
+import { loadConfig } from '../lib/config.ts'
 import { createSql } from '../lib/db.ts'
 import { UsageError } from '../lib/errors.ts'
-import { createKafka, groupLag } from '../lib/kafka.ts'
+import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
-import { readToOffsets } from '../processor/offset-store.ts'
 
 const USAGE = `usage: stockflow stats [--window DURATION] [--json]
 
@@ -19,37 +19,6 @@ export function parseWindow(text: string): number | undefined {
   if (!m) return undefined
   const n = Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as const)[(m[2] ?? 's') as 's' | 'm' | 'h']
   return n > 0 && n <= 366 * 24 * 3600 ? n : undefined
-}
-
-export interface PartitionLag {
-  topic: string
-  partition: number
-  high: number
-  committed: number
-  lag: number
-}
-
-/** Lag per consumer group, topic and partition: the processor's position from Postgres, the alerter's from Kafka. */
-export async function consumerLag(
-  admin: Admin,
-  config: Pick<Config, 'processor' | 'alerter' | 'topics'>,
-  ledgerOffsets: Map<number, number>,
-): Promise<Record<string, PartitionLag[]>> {
-  const { processor, alerter, topics } = config
-  const of = async (group: string, topic: string) =>
-    (await groupLag(admin, group, topic)).map((p) => ({ topic, ...p }))
-  // Postgres holds the processor's true position; Kafka's committed offsets may trail it.
-  const events = (await of(processor.groupId, topics.events)).map((p) => {
-    const at = Math.max(p.committed, ledgerOffsets.get(p.partition) ?? 0)
-    return { ...p, committed: at, lag: Math.max(0, p.high - at) }
-  })
-  return {
-    [processor.groupId]: events,
-    [alerter.groupId]: [
-      ...(await of(alerter.groupId, topics.errors)),
-      ...(await of(alerter.groupId, topics.lowStock)),
-    ],
-  }
 }
 
 export async function collectStats(env: NodeJS.ProcessEnv, windowSeconds = 300) {

@@ -1,4 +1,7 @@
 // One Kafka batch (one partition) applied in one Postgres transaction, offsets included.
+
+import { lockOffset, peekOffset, recordSha, storeOffset } from '../ledger/offsets.ts'
+import type { LogRange } from '../ledger/positioning.ts'
 import type { Sql, Tx } from '../lib/db.ts'
 import { AppError, classifyDbError, DecodeError, TopicChangedError } from '../lib/errors.ts'
 import type { Decoder } from '../lib/registry.ts'
@@ -17,7 +20,6 @@ import {
   writeOutbox,
   writeRejected,
 } from './ledger-store.ts'
-import { lockOffset, peekOffset, recordSha, storeOffset } from './offset-store.ts'
 import {
   type Conflict,
   classify,
@@ -29,7 +31,7 @@ import {
   rejectMessage,
   triage,
 } from './plan-batch.ts'
-import { type LogRange, recordExpiry } from './positioning.ts'
+import { recordExpiry } from './positioning.ts'
 
 export interface BatchMessage {
   offset: number

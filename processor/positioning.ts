@@ -3,32 +3,13 @@
 // records lost to retention (reported, then skipped) and from a topic recreated below the ledger
 // (the partition halts until an operator accepts the new topic: never a silent skip).
 import type { Admin } from 'kafkajs'
+import { lockOffset, storeOffset } from '../ledger/offsets.ts'
+import { decidePosition, type LogRange, logRanges, openResets, type Position } from '../ledger/positioning.ts'
 import type { Sql, Tx } from '../lib/db.ts'
 import { classifyDbError, errorId } from '../lib/errors.ts'
 import { stockError } from '../schemas/payloads.ts'
 import type { OutboxMessage } from './ledger-model.ts'
 import { writeOutbox } from './ledger-store.ts'
-import { lockOffset, storeOffset } from './offset-store.ts'
-
-export interface LogRange {
-  /** The first offset the log still has. */
-  start: number
-  /** The offset the next record will get (high watermark). */
-  end: number
-}
-
-export type Position =
-  | { kind: 'resume'; offset: number }
-  | { kind: 'expired'; stored: number | undefined; offset: number; lost: number }
-  | { kind: 'halt'; stored: number; log: LogRange }
-
-/** Pure: where to start, given the stored offset (undefined for a partition never applied) and the log. */
-export function decidePosition(stored: number | undefined, log: LogRange): Position {
-  const from = stored ?? 0
-  if (from > log.end) return { kind: 'halt', stored: from, log }
-  if (from < log.start) return { kind: 'expired', stored, offset: log.start, lost: log.start - from }
-  return { kind: 'resume', offset: from }
-}
 
 export interface PositionDeps {
   sql: Sql
@@ -36,11 +17,6 @@ export interface PositionDeps {
   groupId: string
   topics: { errors: string }
   clock: () => number
-}
-
-export async function logRanges(admin: Admin, topic: string): Promise<Map<number, LogRange>> {
-  const offsets = await admin.fetchTopicOffsets(topic)
-  return new Map(offsets.map((o) => [o.partition, { start: Number(o.low), end: Number(o.high) }]))
 }
 
 type IncidentDeps = Pick<PositionDeps, 'groupId' | 'topics' | 'clock'>
@@ -68,14 +44,6 @@ function incidentError(
     now,
   )
   return { topic: deps.topics.errors, key: `${topic}:${partition}`, schema: 'StockError', payload }
-}
-
-/** Partitions of `topic` with an open TOPIC_RESET incident: the halt state, until an operator accepts it. */
-export async function openResets(tx: Tx, group: string, topic: string): Promise<Set<number>> {
-  const rows = await tx`
-    select partition from offset_incidents
-    where group_id = ${group} and topic = ${topic} and kind = 'TOPIC_RESET' and resolved_at is null`
-  return new Set(rows.map((r) => r.partition as number))
 }
 
 /**

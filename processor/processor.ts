@@ -1,6 +1,8 @@
 // The processor service: consumes `events`, applies each batch exactly once, retries parked sales,
 // and relays side events from the outbox.
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs'
+import { markRead } from '../ledger/offsets.ts'
+import { logRanges, openResets, type Position } from '../ledger/positioning.ts'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import { isRefusedInput, isRetriable, KafkaError, TopicChangedError } from '../lib/errors.ts'
@@ -15,9 +17,8 @@ import {
   type BatchStats,
   refuseMessage,
 } from './apply-batch.ts'
-import { markRead } from './offset-store.ts'
 import type { OutboxRelay } from './outbox-relay.ts'
-import { logRanges, openResets, type Position, positionPartition } from './positioning.ts'
+import { positionPartition } from './positioning.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
 import { retryDueParked } from './retry-parked.ts'
 

@@ -2,8 +2,8 @@
 // These pin what the rest of the batch's transaction sees afterwards, against the real Postgres.
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { lockOffset, storeOffset } from '../ledger/offsets.ts'
 import { claimIds } from '../processor/ledger-store.ts'
-import { lockOffset, storeOffset } from '../processor/offset-store.ts'
 import { createTestContext, type TestContext } from './support/context.ts'
 
 const ids = (n: number) => Array.from({ length: n }, () => randomUUID()).sort()

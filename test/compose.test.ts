@@ -4,7 +4,7 @@
 // services need.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -81,5 +81,25 @@ describe('compose files', () => {
   it('sends the image only what it needs', () => {
     const ignored = readFileSync(new URL('../.dockerignore', import.meta.url), 'utf8').split('\n')
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.stack', 'input', '.git', '.env']))
+  })
+
+  it('the image holds every folder the commands import (the web service runs `web` from it)', () => {
+    const root = new URL('../', import.meta.url).pathname
+    const copied = new Set(
+      readFileSync(join(root, 'Dockerfile'), 'utf8')
+        .split('\n')
+        .flatMap((l) => /^COPY (\S+) \1$/.exec(l)?.[1] ?? []),
+    )
+    const seen = new Set<string>()
+    const walk = (file: string) => {
+      if (seen.has(file)) return
+      seen.add(file)
+      const text = readFileSync(join(root, file), 'utf8')
+      for (const m of text.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+\.ts)'/g))
+        walk(relative(root, resolve(dirname(join(root, file)), m[1]!)))
+    }
+    walk('bin/commands.ts')
+    const folders = new Set([...seen].map((f) => f.split('/')[0]!))
+    expect([...folders].filter((f) => !copied.has(f))).toEqual([])
   })
 })

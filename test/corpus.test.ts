@@ -3,7 +3,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Receipt } from '../importer/receipt.ts'
+import type { Receipt } from '../ledger/input-folder.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
 import { type RunningImporter, startImporter } from './support/importer.ts'
 

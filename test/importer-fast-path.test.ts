@@ -4,7 +4,7 @@ import { copyFile, mkdtemp, readdir, readFile, rename } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Receipt } from '../importer/receipt.ts'
+import type { Receipt } from '../ledger/input-folder.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
 import { type RunningImporter, startImporter } from './support/importer.ts'
 

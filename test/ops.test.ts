@@ -1,9 +1,9 @@
 // Operator tools against the real stack: tail decodes, redrive filters, dry-runs and stays idempotent.
 import type { Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { selectionDigest, selectionSummary } from '../ledger/redrive.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { runRedrive } from '../ops/redrive.ts'
-import { selectionDigest, selectionSummary } from '../ops/redrive-movements.ts'
 import { collectStats, runStats } from '../ops/stats.ts'
 import { runTail } from '../ops/tail.ts'
 import type { Processor } from '../processor/processor.ts'

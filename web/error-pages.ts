@@ -2,9 +2,9 @@
 // and re-drive: a preview of exactly what would be sent, then a confirmation that sends that and nothing
 // else. Both run ops/redrive-movements.ts, the code behind `stockflow redrive`, and both are audited.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { type RedriveFilter, redrive } from '../ledger/redrive.ts'
 import type { Sql } from '../lib/db.ts'
 import { AppError } from '../lib/errors.ts'
-import { type RedriveFilter, redrive } from '../ops/redrive-movements.ts'
 import { actorOf } from './auth.ts'
 import { flash, helpers } from './render.ts'
 import type { WebDeps } from './server.ts'

@@ -4,7 +4,7 @@
 import { basename } from 'node:path'
 import { create as attachment } from 'content-disposition'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { outputPath } from '../importer/file-lifecycle.ts'
+import { outputPath } from '../ledger/input-folder.ts'
 import { AppError } from '../lib/errors.ts'
 import { findReceipt, openDownload, placeUpload, readRejectedRows } from './input-files.ts'
 import { flash } from './render.ts'

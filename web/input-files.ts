@@ -8,8 +8,8 @@ import { basename, dirname, join, resolve, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parse } from 'csv-parse'
-import { numberedName, outputPath } from '../importer/file-lifecycle.ts'
-import type { Receipt } from '../importer/receipt.ts'
+import type { Receipt } from '../ledger/input-folder.ts'
+import { numberedName, outputPath } from '../ledger/input-folder.ts'
 import { AppError } from '../lib/errors.ts'
 
 /** Receipts list at most 100 rejections; anything larger than this is not one of ours. */

@@ -1,14 +1,14 @@
 // Composition root of the web console: reads the environment, builds clients, handles signals.
 // Kafka is needed only for lag and re-drives: the console starts without it and shows stock meanwhile.
 import type { Producer } from 'kafkajs'
+import { consumerLag } from '../ledger/lag.ts'
+import { readToOffsets } from '../ledger/offsets.ts'
+import { createRedriveSender, type RedriveSend } from '../ledger/redrive.ts'
 import { loadConfig } from '../lib/config.ts'
 import { assertMigrated, createSql } from '../lib/db.ts'
 import { createIdempotentProducer, createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createEncoder, createRegistry } from '../lib/registry.ts'
-import { createRedriveSender, type RedriveSend } from '../ops/redrive-movements.ts'
-import { consumerLag } from '../ops/stats.ts'
-import { readToOffsets } from '../processor/offset-store.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import { probeServices } from './pipeline-pages.ts'
 import { createWebServer } from './server.ts'

@@ -16,12 +16,12 @@ import Fastify, {
   type FastifyInstance,
   LogController,
 } from 'fastify'
+import type { PartitionLag } from '../ledger/lag.ts'
+import type { RedriveSend } from '../ledger/redrive.ts'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import { AppError } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
-import type { RedriveSend } from '../ops/redrive-movements.ts'
-import type { PartitionLag } from '../ops/stats.ts'
 import { allowedHosts, guardHosts, registerAuth } from './auth.ts'
 import { registerErrorPages } from './error-pages.ts'
 import { registerImportPages } from './import-pages.ts'

@@ -1,7 +1,9 @@
 // The ledger's own consumer offsets: Postgres, not Kafka, says how far each partition was applied, and
 // remembers a fingerprint of the last record applied, so a recreated topic cannot pass for the old one.
 import { createHash } from 'node:crypto'
+import { userInfo } from 'node:os'
 import type { Sql, Tx } from '../lib/db.ts'
+import { decidePosition, type LogRange, openResets } from './positioning.ts'
 
 export interface StoredOffset {
   next: number
@@ -110,4 +112,38 @@ export async function markRead(
     where group_id = ${group} and topic = ${topic} and partition = ${partition}
       and greatest(next_offset, coalesce(read_to, 0)) >= ${from}
       and greatest(next_offset, coalesce(read_to, 0)) < ${to}`
+}
+
+/**
+ * Moves halted partitions to their log's start and resolves their incidents, in one transaction. Halted
+ * means an open TOPIC_RESET incident (the processor opened it), or offsets past the log's end (none yet).
+ */
+export async function acceptReset(
+  sql: Sql,
+  group: string,
+  topic: string,
+  ranges: Map<number, LogRange>,
+  only?: number,
+): Promise<number[]> {
+  return sql.begin(async (tx) => {
+    const rows = await tx`
+      select partition, next_offset from consumer_offsets where group_id = ${group} and topic = ${topic} for update`
+    const open = await openResets(tx, group, topic)
+    const accepted: number[] = []
+    for (const r of rows) {
+      const partition = r.partition as number
+      const log = ranges.get(partition)
+      if (!log || (only !== undefined && partition !== only)) continue
+      if (!open.has(partition) && decidePosition(r.next_offset as number, log).kind !== 'halt') continue
+      await tx`
+        update consumer_offsets set next_offset = ${log.start}, last_record_sha256 = null, updated_at = now()
+        where group_id = ${group} and topic = ${topic} and partition = ${partition}`
+      await tx`
+        update offset_incidents set resolved_at = now(), resolved_by = ${`stockflow offsets --accept-reset (${userInfo().username})`}
+        where group_id = ${group} and topic = ${topic} and partition = ${partition} and kind = 'TOPIC_RESET'
+          and resolved_at is null`
+      accepted.push(partition)
+    }
+    return accepted
+  })
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { offsetRows } from './offsets.ts'
+import { offsetRows } from './positioning.ts'
 
 describe('offsetRows', () => {
   const range = (start: number, end: number) => new Map([[0, { start, end }]])
