@@ -57,10 +57,8 @@ export class RejectedCsv {
     // A row that could not be split keeps its raw text in the first column, so nothing is dropped.
     const cells = fields ?? [raw]
     this.count++
-    if (!this.out.write(`${[...cells, error].map(csvCell).join(',')}\n`)) {
-      await Promise.race([once(this.out, 'drain'), once(this.out, 'close')])
-      if (this.failure) throw this.failure
-    }
+    // `once` rejects when the stream errors instead, so a failed write does not wait for ever.
+    if (!this.out.write(`${[...cells, error].map(csvCell).join(',')}\n`)) await once(this.out, 'drain')
   }
 
   /** Returns the file's path, or null when no row was rejected. */
