@@ -20,7 +20,7 @@ export async function addPending(tx: Tx, items: AlertItem[], seenOnly: string[])
       severity: i.severity,
       line: i.line,
       code: i.code ?? null,
-      file_sha256: i.fileSha256 ?? null,
+      file_claim: i.fileClaim ?? null,
     }))
   for (const chunk of chunks(rows)) await tx`insert into alert_pending ${tx(chunk)}`
   return rows.length
@@ -29,6 +29,8 @@ export async function addPending(tx: Tx, items: AlertItem[], seenOnly: string[])
 /** What the importer recorded for a file once it was done with it: the true count of its rejected rows. */
 export interface FileOutcome {
   id: string
+  /** The file failed as a whole after its rows were read (PUBLISH_REFUSED): no rejected-rows file. */
+  failed: boolean
   rowsRejected: number
   rejectedByCode: Record<string, number>
   rejectedCsv: string | null
@@ -38,8 +40,8 @@ export type DueGroup = PendingGroup & { ids: string[]; outcome?: FileOutcome }
 
 /**
  * Groups whose oldest item is older than the digest window, removed from pending in the same transaction.
- * A file's rejected rows also wait for the file's outcome (all its rows are on `errors` by then), or for
- * `holdMs` at most (`stockflow import` records no outcome), so that one file gives one alert with one count.
+ * A file's rejected rows also wait for the outcome of their import (all its rows are on `errors` by then),
+ * or for `holdMs` at most, so that one import of a file gives one alert with one count.
  */
 export async function takeDueGroups(
   tx: Tx,
@@ -49,20 +51,19 @@ export async function takeDueGroups(
 ): Promise<DueGroup[]> {
   const rows = await tx`
     delete from alert_pending p
-    using (select g.alert_key, g.sha
-           from (select alert_key, coalesce(file_sha256, '') as sha, min(received_at) as first
+    using (select g.alert_key, g.claim
+           from (select alert_key, coalesce(file_claim, '') as claim, min(received_at) as first
                  from alert_pending group by 1, 2) g
            where g.first <= ${new Date(now - windowMs)}
-             and (g.sha = '' or g.first <= ${new Date(now - Math.max(windowMs, holdMs))}
-                  or exists (select 1 from import_outcomes o
-                             where o.file_name = substr(g.alert_key, 8) and o.sha256 = g.sha))) due
-    where p.alert_key = due.alert_key and coalesce(p.file_sha256, '') = due.sha
-    returning p.source_id, p.alert_key, p.kind, p.severity, p.line, p.code, p.received_at, p.file_sha256`
-  const groups = new Map<string, DueGroup & { sha: string | null }>()
+             and (g.claim = '' or g.first <= ${new Date(now - Math.max(windowMs, holdMs))}
+                  or exists (select 1 from import_outcomes o where o.claim_key = g.claim))) due
+    where p.alert_key = due.alert_key and coalesce(p.file_claim, '') = due.claim
+    returning p.source_id, p.alert_key, p.kind, p.severity, p.line, p.code, p.received_at, p.file_claim`
+  const groups = new Map<string, DueGroup & { claim: string | null }>()
   for (const r of rows.sort(
     (a, b) => (a.received_at as Date).getTime() - (b.received_at as Date).getTime(),
   )) {
-    const k = `${r.alert_key}\u0000${r.file_sha256 ?? ''}`
+    const k = `${r.alert_key}\u0000${r.file_claim ?? ''}`
     let g = groups.get(k)
     if (!g) {
       g = {
@@ -73,7 +74,7 @@ export async function takeDueGroups(
         count: 0,
         codes: {},
         ids: [],
-        sha: r.file_sha256,
+        claim: r.file_claim,
       }
       groups.set(k, g)
     }
@@ -84,13 +85,14 @@ export async function takeDueGroups(
     if (r.severity === 'critical') g.severity = 'critical'
   }
   for (const g of groups.values()) {
-    if (!g.sha) continue
+    if (!g.claim) continue
     const [o] = await tx`
-      select id::text, rows_rejected, rejected_by_code, rejected_csv from import_outcomes
-      where file_name = ${g.key.slice('import:'.length)} and sha256 = ${g.sha} order by id desc limit 1`
+      select id::text, status, rows_rejected, rejected_by_code, rejected_csv from import_outcomes
+      where claim_key = ${g.claim}`
     if (o) {
       g.outcome = {
         id: o.id as string,
+        failed: o.status === 'failed',
         rowsRejected: Number(o.rows_rejected),
         rejectedByCode: o.rejected_by_code as Record<string, number>,
         rejectedCsv: o.rejected_csv as string | null,

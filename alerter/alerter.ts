@@ -9,7 +9,7 @@ import type { Logger } from '../lib/log.ts'
 import type { Decoder } from '../lib/registry.ts'
 import { runLoop } from '../lib/retry.ts'
 import type { LowStock, StockError } from '../schemas/contract.ts'
-import { FILE_SHA256_HEADER } from '../schemas/headers.ts'
+import { FILE_CLAIM_HEADER } from '../schemas/headers.ts'
 import { addPending, insertAlert, recentlyAlerted, takeDueGroups } from './alert-store.ts'
 import { createDelivery } from './delivery.ts'
 import { type AlertItem, alertText, fromError, fromLowStock } from './rules.ts'
@@ -50,7 +50,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       try {
         const item =
           batch.topic === config.topics.errors
-            ? fromError(await deps.errors.decode(m.value), rules, m.headers?.[FILE_SHA256_HEADER]?.toString())
+            ? fromError(await deps.errors.decode(m.value), rules, m.headers?.[FILE_CLAIM_HEADER]?.toString())
             : fromLowStock(await deps.lowStock.decode(m.value), rules)
         if (item) items.push(item)
       } catch (err) {
@@ -82,6 +82,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
           g.count = Math.max(o.rowsRejected, g.count)
           if (Object.keys(o.rejectedByCode).length > 0) g.codes = o.rejectedByCode
           g.rejectedCsv = o.rejectedCsv
+          g.fileFailed = o.failed
         }
         const throttled = o ? false : await recentlyAlerted(tx, g.key, cfg.throttleMs, now)
         const alertId = createHash('sha256')

@@ -86,7 +86,7 @@ describe('alert rules', () => {
     expect(text).toContain('Fix them in processed/stock-1.csv.rejected.csv and drop it')
   })
 
-  it('keeps the content hash of a rejected row, and of no file-level failure', () => {
+  it('keeps the import key of a rejected row, and of no file-level failure', () => {
     const row = stockError(
       {
         error_id: 'r',
@@ -98,7 +98,7 @@ describe('alert rules', () => {
       },
       0,
     )
-    expect(fromError(row, rules, 'abc')?.fileSha256).toBe('abc')
-    expect(fromError({ ...row, source_line: null }, rules, 'abc')?.fileSha256).toBeUndefined()
+    expect(fromError(row, rules, 'abc')?.fileClaim).toBe('abc')
+    expect(fromError({ ...row, source_line: null }, rules, 'abc')?.fileClaim).toBeUndefined()
   })
 })

@@ -17,8 +17,8 @@ export interface AlertItem {
   line: string
   /** The error code, counted per digest. */
   code?: string
-  /** A rejected row of an imported file: the file's content hash, which its outcome is recorded under. */
-  fileSha256?: string
+  /** A rejected row of an imported file: the key its import's outcome is recorded under. */
+  fileClaim?: string
 }
 
 /** What a person does about a processing error: the command that fixes it, when there is one. */
@@ -40,7 +40,7 @@ export function nextStep(e: StockError): string | undefined {
   }
 }
 
-export function fromError(e: StockError, rules: AlertRules, fileSha256?: string): AlertItem | undefined {
+export function fromError(e: StockError, rules: AlertRules, fileClaim?: string): AlertItem | undefined {
   if (!rules.errorCodes.includes('*') && !rules.errorCodes.includes(e.code)) return undefined
   const where = e.movement ? `store ${e.movement.store_number} item ${e.movement.item_number}` : undefined
   // Import errors group by file, so a file full of bad rows is one alert, not hundreds.
@@ -59,7 +59,7 @@ export function fromError(e: StockError, rules: AlertRules, fileSha256?: string)
       line,
       code: e.code,
     }
-    if (e.source_line !== null && fileSha256) item.fileSha256 = fileSha256
+    if (e.source_line !== null && fileClaim) item.fileClaim = fileClaim
     return item
   }
   // Processing errors name the transaction and where it came from, and the command that fixes it.
@@ -97,6 +97,8 @@ export interface PendingGroup {
   codes: Record<string, number>
   /** For a file's rejected rows: where the importer archived them, relative to the input folder. */
   rejectedCsv?: string | null
+  /** The file failed as a whole after its rows were read: there is no rejected-rows file to fix. */
+  fileFailed?: boolean
 }
 
 /** The text of one alert: a single item reads as itself, a burst as a digest with its first lines. */
@@ -109,10 +111,10 @@ export function alertText(g: PendingGroup, maxLines = 5): string {
       .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
       .map(([c, n]) => `${c}=${n}`)
       .join(', ')
-    return (
-      `${g.count} rows rejected from file ${file} (${codes}); first lines: ${first}. ` +
-      `Fix them in ${g.rejectedCsv ?? `processed/${file}.rejected.csv`} and drop it into the input folder again.`
-    )
+    const next = g.fileFailed
+      ? 'The file failed as a whole (its own alert says why): fix these rows in the file itself and drop it again.'
+      : `Fix them in ${g.rejectedCsv ?? `processed/${file}.rejected.csv`} and drop it into the input folder again.`
+    return `${g.count} rows rejected from file ${file} (${codes}); first lines: ${first}. ${next}`
   }
   return `${g.count} × ${g.key}; first: ${first}`
 }

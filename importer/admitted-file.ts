@@ -17,8 +17,11 @@ export interface FileSource {
 export interface AdmittedFile extends FileSource {
   readonly dev: number
   readonly ino: number
-  /** Device, inode and birth time: the same file however often it is renamed, and across restarts. */
-  readonly identity: string
+  /**
+   * Device, inode and birth time (change time where the file system keeps no birth time): the same file
+   * however often it is tried, across restarts. Read when asked, after the claim's rename.
+   */
+  identity(): Promise<string>
   /**
    * True when the file's size or modification time is no longer what it was when admitted: a writer that
    * paused longer than the settle time went on writing, and what was hashed and parsed is not the file.
@@ -28,8 +31,8 @@ export interface AdmittedFile extends FileSource {
 }
 
 /** A file's identity from a bigint stat (see AdmittedFile.identity). */
-export function fileIdentity(st: { dev: bigint; ino: bigint; birthtimeNs: bigint }): string {
-  return `${st.dev}:${st.ino}:${st.birthtimeNs}`
+export function fileIdentity(st: { dev: bigint; ino: bigint; birthtimeNs: bigint; ctimeNs: bigint }): string {
+  return `${st.dev}:${st.ino}:${st.birthtimeNs > 0n ? st.birthtimeNs : `c${st.ctimeNs}`}`
 }
 
 export type RefusalCode = 'NOT_REGULAR_FILE' | 'SYMLINK' | 'OUTSIDE_INPUT_DIR' | 'FILE_TOO_LARGE'
@@ -71,7 +74,7 @@ export async function openAdmitted(inputDir: string, path: string, maxBytes: num
       size: st.size,
       dev: st.dev,
       ino: st.ino,
-      identity: fileIdentity(big),
+      identity: async () => fileIdentity(await fh.stat({ bigint: true })),
       changed: async () => {
         const now = await fh.stat({ bigint: true })
         return now.size !== big.size || now.mtimeNs !== big.mtimeNs

@@ -7,7 +7,7 @@ import { outputPath } from '../ledger/input-folder.ts'
 import type { Logger } from '../lib/log.ts'
 import { type AdmittedFile, copyOut, stillAt } from './admitted-file.ts'
 import { uniquePath } from './file-lifecycle.ts'
-import { type OutcomeDeps, reportOutcome } from './outcomes.ts'
+import { claimKeyOf, type OutcomeDeps, reportOutcome } from './outcomes.ts'
 import { writeReceipt } from './receipt.ts'
 
 /** The points between which a crash must leave a file recoverable: claimed, published, recorded, reported, receipted. */
@@ -38,7 +38,7 @@ export function createConcluder(deps: ConcludeDeps) {
     const dest = await uniquePath(join(inputDir, state), rel)
     const archived = receipt.rejected_csv && rejected ? outputPath(dest, '.rejected.csv') : undefined
     await reportOutcome(outcomes, receipt, {
-      key: `${receipt.sha256}:${file.identity}`,
+      key: await claimKeyOf(file, receipt.sha256),
       rejectedCsv: archived ? relative(inputDir, archived) : null,
     })
     await deps.step?.('reported', rel)

@@ -5,7 +5,12 @@ import { errorId } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { movementKey, type StockError, type StockMovement } from '../schemas/contract.ts'
-import { FILE_SHA256_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
+import {
+  FILE_CLAIM_HEADER,
+  FILE_SHA256_HEADER,
+  SOURCE_FILE_HEADER,
+  SOURCE_LINE_HEADER,
+} from '../schemas/headers.ts'
 import { stockError } from '../schemas/payloads.ts'
 import type { FileSource } from './admitted-file.ts'
 import { type ColumnMap, mapHeader, parseRow, type RejectCode } from './parse-row.ts'
@@ -35,6 +40,8 @@ export interface ImportInput {
   rejectedPath: string
   /** A repaired `.rejected.csv`: cells the importer neutralised for spreadsheets are restored. */
   restoreNeutralised?: boolean
+  /** The key this import's outcome will be recorded under, sent with each rejected row (FILE_CLAIM_HEADER). */
+  claimKey?: string
 }
 
 export type FileFailureCode = 'EMPTY_FILE' | 'MISSING_COLUMNS' | 'AMBIGUOUS_COLUMNS' | 'UNSUPPORTED_ENCODING'
@@ -69,6 +76,9 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
     [SOURCE_LINE_HEADER]: String(line),
     [FILE_SHA256_HEADER]: shaHeader,
   })
+  const claimHeader = input.claimKey === undefined ? undefined : Buffer.from(input.claimKey)
+  const errorHeadersFor = (line: number): IHeaders =>
+    claimHeader ? { ...headersFor(line), [FILE_CLAIM_HEADER]: claimHeader } : headersFor(line)
 
   const finish = async (status: Receipt['status'], error: Receipt['error']): Promise<Receipt> => {
     const finished = deps.clock()
@@ -121,7 +131,7 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
     const full = deps.publisher.add(deps.topics.errors, {
       key: input.name,
       value: deps.errors.encode(value),
-      headers: headersFor(line),
+      headers: errorHeadersFor(line),
     })
     if (full) await full
   }
@@ -193,6 +203,10 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
     }
     // The file counts as imported only once the broker has acknowledged every message, errors included.
     await deps.publisher.flush()
+  } catch (err) {
+    // The caller removes the half-written rejected rows; their descriptor must not outlive the attempt.
+    rejectedCsv?.discard()
+    throw err
   } finally {
     source.destroy()
     seen.close()

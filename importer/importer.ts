@@ -3,13 +3,12 @@ import { lstatSync } from 'node:fs'
 import { lstat, rm } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { type FSWatcher, watch } from 'chokidar'
-import type { Producer } from 'kafkajs'
 import type { Receipt } from '../ledger/input-folder.ts'
 import { outputPath } from '../ledger/input-folder.ts'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import { classifyDbError, FileRejectedError } from '../lib/errors.ts'
-import { refusedByBroker } from '../lib/kafka.ts'
+import { type RenewableProducer, refusedByBroker } from '../lib/kafka.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { backoffMs, sleep } from '../lib/retry.ts'
@@ -26,13 +25,13 @@ import {
 } from './file-lifecycle.ts'
 import { importFile } from './import-file.ts'
 import type { ImporterMetrics } from './importer-metrics.ts'
-import { reportOutcome } from './outcomes.ts'
+import { claimKeyOf, reportOutcome } from './outcomes.ts'
 import { createPublisher } from './publisher.ts'
 import { rejectedReceipt, writeReceipt } from './receipt.ts'
 import { renameUndecodable } from './undecodable-names.ts'
 
 export interface ImporterDeps {
-  producer: Producer
+  producer: RenewableProducer
   movements: Encoder<StockMovement>
   errors: Encoder<StockError>
   sql: Sql
@@ -139,6 +138,16 @@ export function createImporter(deps: ImporterDeps): Importer {
     clock: deps.clock,
   }
 
+  // One scan at a time: two at once could both give one file a new name.
+  let renaming = Promise.resolve()
+  const renameLater = (dir: string) => {
+    renaming = renaming
+      .then(async () => {
+        await renameUndecodable(inputDir, dir, log)
+      })
+      .catch((err) => log.error({ err, dir }, 'could not look for names that are not UTF-8'))
+  }
+
   const { conclude } = createConcluder({ inputDir, outcomes, log, step: deps.hooks?.step })
 
   async function refuse(path: string, rel: string, why: Extract<Opened, { ok: false }>) {
@@ -186,6 +195,9 @@ export function createImporter(deps: ImporterDeps): Importer {
    * stay published, and the processor skips them by transaction_id when the file is dropped again.
    */
   async function failRefused(file: AdmittedFile, path: string, rel: string, reason: string, err: unknown) {
+    // The refused request may have been written in part: only a new producer id keeps the next file's
+    // batches from being taken for duplicates of it.
+    await deps.producer.renew()
     const receipt = rejectedReceipt(
       rel,
       'PUBLISH_REFUSED',
@@ -247,7 +259,14 @@ export function createImporter(deps: ImporterDeps): Importer {
           log,
           clock: deps.clock,
         },
-        { source: file, name: rel, sha256, rejectedPath, restoreNeutralised: rel.endsWith('.rejected.csv') },
+        {
+          source: file,
+          name: rel,
+          sha256,
+          rejectedPath,
+          restoreNeutralised: rel.endsWith('.rejected.csv'),
+          claimKey: await claimKeyOf(file, sha256),
+        },
       )
     } catch (err) {
       await rm(rejectedPath, { force: true })
@@ -323,10 +342,11 @@ export function createImporter(deps: ImporterDeps): Importer {
         followSymlinks: false,
         // A temporary file is not imported, but noted: renamed to *.csv, it is taken without settling.
         ignored: (p: string) => {
-          if (p.includes('\ufffd')) {
-            // Maybe a name that is not UTF-8: it cannot be opened by this string, only renamed by its bytes.
+          if (p.includes('\ufffd') && inodeAt(p) === undefined) {
+            // A name that is not UTF-8: it cannot be opened by the string Node made of it, only renamed by its
+            // bytes. (A name that really holds U+FFFD opens, and is imported as it is.)
             const bad = p.slice(0, p.indexOf('\ufffd'))
-            void renameUndecodable(inputDir, dirname(`${bad}x`), log)
+            renameLater(dirname(`${bad}x`))
             return true
           }
           const ignore = p !== inputDir && isIgnoredName(relative(inputDir, p))

@@ -29,6 +29,11 @@ export interface OutcomeOf {
   rejectedCsv: string | null
 }
 
+/** The key a claimed file's outcome is recorded under: its content and its identity on disk. */
+export async function claimKeyOf(file: { identity(): Promise<string> }, sha256: string): Promise<string> {
+  return `${sha256}:${await file.identity()}`
+}
+
 /** The StockError for a file refused as a whole; undefined when the file itself was fine. */
 export function fileFailure(receipt: Receipt, of: OutcomeOf, now: number): StockError | undefined {
   if (receipt.status !== 'failed' || !receipt.error) return undefined

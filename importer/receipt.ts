@@ -61,6 +61,11 @@ export class RejectedCsv {
     if (!this.out.write(`${[...cells, error].map(csvCell).join(',')}\n`)) await once(this.out, 'drain')
   }
 
+  /** Closes the file without waiting, when the import failed: the caller removes it. */
+  discard(): void {
+    this.out?.destroy()
+  }
+
   /** Returns the file's path, or null when no row was rejected. */
   async close(): Promise<string | null> {
     if (!this.out) return null

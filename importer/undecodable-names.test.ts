@@ -32,4 +32,11 @@ describe('file names that are not UTF-8', () => {
       (await readdir(join(dir, 'processed'), { encoding: 'buffer' })).map((b) => b.toString('hex')),
     ).toEqual([cp1252('ä.csv').toString('hex')])
   })
+
+  it('keeps a name that grows past 255 bytes when read as Windows-1252 within the limit', () => {
+    const name = Buffer.concat([Buffer.alloc(200, 0xfc), Buffer.from('.csv')])
+    const readable = readableName(name)!
+    expect(Buffer.byteLength(readable)).toBeLessThanOrEqual(255)
+    expect(readable).toMatch(/^ü+~[0-9a-f]{8}\.csv$/)
+  })
 })

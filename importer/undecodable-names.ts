@@ -2,9 +2,9 @@
 // single byte 0xfc). Node decodes such a name with U+FFFD in place of the bad bytes, and every later open
 // of that string fails with ENOENT: the file would be ignored for ever. Read as bytes, the name is given
 // the readable name it was meant to have, and the watcher then imports it like any other file.
-import { lstat, readdir, rename } from 'node:fs/promises'
+import { link, lstat, readdir, rename, unlink } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import { numberedName } from '../ledger/input-folder.ts'
+import { fittedName, numberedName } from '../ledger/input-folder.ts'
 import type { Logger } from '../lib/log.ts'
 import { STATE_DIRS } from './file-lifecycle.ts'
 
@@ -18,20 +18,37 @@ export function readableName(name: Buffer): string | undefined {
     utf8.decode(name)
     return undefined
   } catch {
-    return cp1252.decode(name).replaceAll('/', '_')
+    // Each byte from 0x80 up takes two or three bytes in UTF-8: the readable name may not fit any more.
+    return fittedName(cp1252.decode(name).replaceAll('/', '_'))
   }
 }
 
-async function free(path: string): Promise<string> {
+/**
+ * Gives `from` the first free numbered name of `to`. A file is linked under the new name, which fails
+ * instead of replacing a file that appeared there meanwhile, and then unlinked under the old one.
+ */
+async function moveToFree(from: Buffer, to: string, isDirectory: boolean): Promise<string> {
   for (let n = 0; ; n++) {
-    const candidate = numberedName(path, n)
-    if (
-      !(await lstat(candidate).then(
-        () => true,
-        () => false,
-      ))
-    )
+    const candidate = numberedName(to, n)
+    if (isDirectory) {
+      if (
+        await lstat(candidate).then(
+          () => true,
+          () => false,
+        )
+      )
+        continue
+      await rename(from, candidate)
       return candidate
+    }
+    try {
+      await link(from, candidate)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue
+      throw err
+    }
+    await unlink(from)
+    return candidate
   }
 }
 
@@ -52,10 +69,11 @@ export async function renameUndecodable(inputDir: string, dir: string, log: Logg
     const readable = readableName(raw)
     let path = join(dir, raw.toString())
     if (readable !== undefined) {
-      path = await free(join(dir, readable))
+      const from = Buffer.concat([Buffer.from(`${dir}/`), raw])
       try {
-        await rename(Buffer.concat([Buffer.from(`${dir}/`), raw]), path)
+        path = await moveToFree(from, join(dir, readable), e.isDirectory())
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue // gone meanwhile
         log.error({ err, dir, name: raw.toString('hex') }, 'could not rename a file whose name is not UTF-8')
         continue
       }

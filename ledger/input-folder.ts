@@ -26,6 +26,12 @@ function fitName(stem: string, suffix: string, whole: string): string {
   return `${cutToBytes(stem, NAME_MAX_BYTES - Buffer.byteLength(suffix) - tag.length)}${tag}${suffix}`
 }
 
+/** `name` itself when it fits in 255 bytes, else its stem shortened and tagged by a hash, its extension kept. */
+export function fittedName(name: string): string {
+  const ext = extname(name)
+  return fitName(name.slice(0, name.length - ext.length), ext, name)
+}
+
 /** The n-th name for a file whose name is taken: name.csv, then name-1.csv, name-2.csv, … */
 export function numberedName(path: string, n: number): string {
   if (n === 0) return path

@@ -136,7 +136,7 @@ export async function acceptReset(
       if (!log || (only !== undefined && partition !== only)) continue
       if (!open.has(partition) && decidePosition(r.next_offset as number, log).kind !== 'halt') continue
       await tx`
-        update consumer_offsets set next_offset = ${log.start}, last_record_sha256 = null, updated_at = now()
+        update consumer_offsets set next_offset = ${log.start}, last_record_sha256 = null, read_to = null, updated_at = now()
         where group_id = ${group} and topic = ${topic} and partition = ${partition}`
       await tx`
         update offset_incidents set resolved_at = now(), resolved_by = ${`stockflow offsets --accept-reset (${userInfo().username})`}

@@ -165,18 +165,51 @@ export async function groupLag(
   })
 }
 
+/** A producer that can be replaced by a new one, with a new producer id, behind the same object. */
+export interface RenewableProducer extends Producer {
+  /**
+   * After a request the broker refused for good, kafkajs rolls back the sequence numbers of every partition
+   * in it, also of those the broker had written: the next batch to such a partition would be taken for a
+   * duplicate and dropped, or refused as out of order. Only a new producer id starts clean.
+   */
+  renew(): Promise<void>
+}
+
+export function renewableProducer(make: () => Producer): RenewableProducer {
+  let current = make()
+  const renew = async () => {
+    const old = current
+    current = make()
+    await old.disconnect().catch(() => {})
+    await current.connect()
+  }
+  return new Proxy({} as RenewableProducer, {
+    get(_target, prop) {
+      if (prop === 'renew') return renew
+      const v = Reflect.get(current, prop)
+      return typeof v === 'function' ? v.bind(current) : v
+    },
+  })
+}
+
 /**
  * The producer every stockflow writer uses: idempotent, one request in flight (see importer/publisher.ts),
  * murmur2 partitioning like the Java client. Services retry without limit, so a broker restart only
  * delays a send; command-line tools pass a bound so they fail instead of hanging.
  */
-export function createIdempotentProducer(kafka: Kafka, opts: { retries?: number } = {}): Producer {
-  return kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: opts.retries ?? Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
-  })
+export function createIdempotentProducer(kafka: Kafka, opts: { retries?: number } = {}): RenewableProducer {
+  return renewableProducer(() =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: {
+        retries: opts.retries ?? Number.MAX_SAFE_INTEGER,
+        initialRetryTime: 300,
+        maxRetryTime: 10_000,
+      },
+    }),
+  )
 }
 
 /** Broker answers that no retry can change: the request or one of its records is too large or invalid. */

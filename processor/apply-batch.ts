@@ -9,7 +9,13 @@ import type { StockMovement } from '../schemas/contract.ts'
 import { REDRIVE_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
 import { checkMovement, parseProvenance } from '../schemas/movement-rules.ts'
 import { applyMovements } from './apply-movements.ts'
-import { keyOf, type OutboxMessage, type Received, type RetryPolicy } from './ledger-model.ts'
+import {
+  lockOrder,
+  type OutboxMessage,
+  type Received,
+  type RetryPolicy,
+  type StoreItem,
+} from './ledger-model.ts'
 import {
   bumpCounter,
   claimIds,
@@ -303,13 +309,9 @@ export async function refuseMessage(
   return stats
 }
 
-function uniqueKeys(rs: Received[]): { store: number; item: number }[] {
-  const seen = new Map<string, { store: number; item: number }>()
-  for (const r of rs) {
-    const k = keyOf(r.movement.store_number, r.movement.item_number)
-    if (!seen.has(k)) seen.set(k, { store: r.movement.store_number, item: r.movement.item_number })
-  }
-  return [...seen.values()].sort((a, b) => a.store - b.store || a.item - b.item)
+/** The items of `rs`, in lock order. */
+function uniqueKeys(rs: Received[]): StoreItem[] {
+  return lockOrder(rs.map((r) => ({ store: r.movement.store_number, item: r.movement.item_number })))
 }
 
 /** Records each conflict once; only a conflict not recorded before is reported on `errors`. */

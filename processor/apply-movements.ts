@@ -3,7 +3,7 @@
 // retries that key's parked sales in arrival order; crossings below a threshold emit one LowStock.
 import { errorId } from '../lib/errors.ts'
 import { scheduleDelayMs } from '../lib/retry.ts'
-import type { LowStockSeverity, StockMovement } from '../schemas/contract.ts'
+import { type LowStockSeverity, movementKey, type StockMovement } from '../schemas/contract.ts'
 import { STOCK_MAX } from '../schemas/movement-rules.ts'
 import { lowStock, messagePosition, stockError } from '../schemas/payloads.ts'
 import {
@@ -11,7 +11,6 @@ import {
   emptyChanges,
   type FailCode,
   type Key,
-  keyOf,
   type Level,
   type OutboxMessage,
   type Parked,
@@ -47,7 +46,12 @@ function lowStockEvent(
     },
     ctx.now,
   )
-  return { topic: ctx.topics.lowStock, key: keyOf(level.store, level.item), schema: 'LowStock', payload }
+  return {
+    topic: ctx.topics.lowStock,
+    key: movementKey(level.store, level.item),
+    schema: 'LowStock',
+    payload,
+  }
 }
 
 /**
@@ -84,7 +88,7 @@ export function evaluateLowStock(
 }
 
 function levelFor(ctx: ApplyContext, m: StockMovement): Level {
-  const key = keyOf(m.store_number, m.item_number)
+  const key = movementKey(m.store_number, m.item_number)
   const level = ctx.levels.get(key)
   if (!level) throw new Error(`stock level ${key} was not loaded for transaction ${m.transaction_id}`)
   return level
@@ -108,7 +112,7 @@ function blocker(level: Level, quantity: number): ParkReason | undefined {
 
 /** Retries the parked sales of one key, oldest first, after its stock went up. Not counted as attempts. */
 function drainParked(level: Level, ctx: ApplyContext, changes: Changes): void {
-  const list = ctx.parked.get(keyOf(level.store, level.item))
+  const list = ctx.parked.get(movementKey(level.store, level.item))
   if (!list) return
   for (let i = 0; i < list.length; ) {
     const p = list[i]!
@@ -162,7 +166,7 @@ export function applyMovements(received: Received[], ctx: ApplyContext): Changes
       continue
     }
     changes.parkedNew.push(parked)
-    const key = keyOf(r.movement.store_number, r.movement.item_number)
+    const key = movementKey(r.movement.store_number, r.movement.item_number)
     const list = ctx.parked.get(key)
     if (list) list.push(parked)
     else ctx.parked.set(key, [parked])
@@ -200,7 +204,7 @@ function giveUp(
   )
   changes.outbox.push({
     topic: ctx.topics.errors,
-    key: keyOf(m.store_number, m.item_number),
+    key: movementKey(m.store_number, m.item_number),
     schema: 'StockError',
     payload,
   })
@@ -211,7 +215,7 @@ function giveUpSale(p: Parked, ctx: ApplyContext, changes: Changes, wasStored: b
   if (wasStored) changes.parkedRemoved.push(m.transaction_id)
   const why =
     p.reason === 'UNKNOWN_ITEM'
-      ? `item ${keyOf(m.store_number, m.item_number)} has never had stock`
+      ? `item ${movementKey(m.store_number, m.item_number)} has never had stock`
       : 'not enough stock'
   giveUp(
     p,

@@ -1,11 +1,24 @@
 // The processor's in-memory view of one transaction's rows, and the changes it produces.
 // Pure data: the SQL side (ledger-store.ts) loads and writes these; the rules (apply-movements.ts) change them.
-import type { LowStock, StockError, StockMovement } from '../schemas/contract.ts'
+import { type LowStock, movementKey, type StockError, type StockMovement } from '../schemas/contract.ts'
 
+/** A `store:item` key: the contract's message key, which is also how the ledger groups rows in memory. */
 export type Key = string
 
-export function keyOf(store: number, item: number): Key {
-  return `${store}:${item}`
+export interface StoreItem {
+  store: number
+  item: number
+}
+
+/**
+ * The distinct items, in the one order every transaction locks stock rows in: (store, item). Two
+ * transactions touching overlapping items always lock in the same order, so they cannot deadlock.
+ */
+export function lockOrder(items: Iterable<StoreItem>): StoreItem[] {
+  const seen = new Map<Key, StoreItem>()
+  for (const i of items)
+    if (!seen.has(movementKey(i.store, i.item))) seen.set(movementKey(i.store, i.item), i)
+  return [...seen.values()].sort((a, b) => a.store - b.store || a.item - b.item)
 }
 
 /** A movement as received: the decoded value plus where it came from. */

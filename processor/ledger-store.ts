@@ -1,8 +1,7 @@
 import { arrayLiteral, chunks, dictionary, type Sql, type Transaction, type Tx } from '../lib/db.ts'
 import { UNIQUE_VIOLATION } from '../lib/errors.ts'
-import type { StockMovement } from '../schemas/contract.ts'
+import { movementKey, type StockMovement } from '../schemas/contract.ts'
 import type { Changes, Key, Level, Parked, RejectedMessage, StoredMovement } from './ledger-model.ts'
-import { keyOf } from './ledger-model.ts'
 
 /**
  * Claims ids for this transaction; returns those nobody had. An id another open transaction is claiming
@@ -95,7 +94,7 @@ export async function lockLevels(
     for update of l`
   return new Map(
     rows.map((r) => [
-      keyOf(r.store_number, r.item_number),
+      movementKey(r.store_number, r.item_number),
       {
         store: r.store_number,
         item: r.item_number,
@@ -144,7 +143,7 @@ export async function loadParked(
 export function groupByKey(parked: Parked[]): Map<Key, Parked[]> {
   const out = new Map<Key, Parked[]>()
   for (const p of parked) {
-    const key = keyOf(p.movement.store_number, p.movement.item_number)
+    const key = movementKey(p.movement.store_number, p.movement.item_number)
     const list = out.get(key)
     if (list) list.push(p)
     else out.set(key, [p])

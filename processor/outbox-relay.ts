@@ -6,10 +6,10 @@
 // (an error's quoted raw input is only there to identify it), and set aside if even that is refused, so
 // one row that can never be sent cannot hold back every row behind it.
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
-import type { Message, Producer } from 'kafkajs'
+import type { Message } from 'kafkajs'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
-import { refusedByBroker } from '../lib/kafka.ts'
+import { type RenewableProducer, refusedByBroker } from '../lib/kafka.ts'
 import type { Logger } from '../lib/log.ts'
 import { createEncoder, type Encoder } from '../lib/registry.ts'
 import type { SchemaName, StockError } from '../schemas/contract.ts'
@@ -17,7 +17,7 @@ import { clipText } from '../schemas/movement-rules.ts'
 
 export interface RelayDeps {
   sql: Sql
-  producer: Producer
+  producer: RenewableProducer
   registry: SchemaRegistry
   registryConfig: Config['registry']
   log?: Logger
@@ -135,6 +135,9 @@ export function createOutboxRelay(deps: RelayDeps): OutboxRelay {
           } catch (err) {
             const refused = refusedByBroker(err)
             if (!refused) throw err
+            // Part of the refused request may have been written; a new producer id keeps what follows from
+            // being taken for duplicates or refused as out of order. Rows resent here are at least once.
+            await deps.producer.renew()
             if (take > 1) {
               budget = Math.floor(budget / 2)
               continue
@@ -153,6 +156,7 @@ export function createOutboxRelay(deps: RelayDeps): OutboxRelay {
                 continue
               } catch (again) {
                 if (!refusedByBroker(again)) throw again
+                await deps.producer.renew()
               }
             }
             parked.push({ id: only!.row.id, reason: `the broker refused it (${refused}) even alone` })

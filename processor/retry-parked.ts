@@ -5,7 +5,7 @@
 import type { Sql } from '../lib/db.ts'
 import { classifyDbError } from '../lib/errors.ts'
 import { retryParked } from './apply-movements.ts'
-import type { Changes, RetryPolicy } from './ledger-model.ts'
+import { type Changes, lockOrder, type RetryPolicy } from './ledger-model.ts'
 import { groupByKey, lockDueParked, lockLevels, selectDueParked, writeChanges } from './ledger-store.ts'
 
 export interface RetryDeps {
@@ -24,13 +24,6 @@ export interface RetryPass {
   more: boolean
 }
 
-/** The distinct keys of the selected sales, in lock order. */
-export function keysOf(due: { store: number; item: number }[]): { store: number; item: number }[] {
-  const seen = new Map<string, { store: number; item: number }>()
-  for (const d of due) seen.set(`${d.store}:${d.item}`, { store: d.store, item: d.item })
-  return [...seen.values()].sort((a, b) => a.store - b.store || a.item - b.item)
-}
-
 /** One pass over due parked sales; undefined when none is due. */
 export async function retryDueParked(deps: RetryDeps, maxRows = 5000): Promise<RetryPass | undefined> {
   const now = deps.clock()
@@ -38,7 +31,7 @@ export async function retryDueParked(deps: RetryDeps, maxRows = 5000): Promise<R
     const selected = await selectDueParked(deps.sql, now, maxRows)
     if (selected.length === 0) return undefined
     return await deps.sql.begin(async (tx) => {
-      const levels = await lockLevels(tx, keysOf(selected), deps.lowStockDefault)
+      const levels = await lockLevels(tx, lockOrder(selected), deps.lowStockDefault)
       const due = await lockDueParked(
         tx,
         selected.map((s) => s.id),

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Kafka } from 'kafkajs'
+import { type Kafka, Partitioners } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Receipt } from '../ledger/input-folder.ts'
 import { createKafka } from '../lib/kafka.ts'
@@ -65,7 +65,7 @@ describe('hostile files through the real importer', () => {
       [2, 'MALFORMED_QUOTES'],
       [6, 'MALFORMED_QUOTES'],
     ])
-    const events = await readTopic<StockMovement>(ctx, kafka, ctx.config.topics.events, 'StockMovement', 4)
+    const events = await readTopic<StockMovement>(ctx, kafka, ctx.config.topics.events, 'StockMovement', 2)
     expect(events.map((e) => Number(e.headers[SOURCE_LINE_HEADER])).sort()).toEqual([3, 4, 5, 7])
     expect(events.map((e) => e.value.transaction_id).sort()).toEqual([2, 3, 4, 6].map((n) => id(1, n)))
   })
@@ -250,6 +250,72 @@ describe('produce requests bounded by bytes', () => {
       const next = await dropAndWait(dir, 'small.csv', `${HEADER}\n${row(10, 1)}\n`)
       expect(next.rows_accepted).toBe(1)
       expect(await readdir(join(dir, 'processing'))).toEqual([])
+    } finally {
+      await running.stop()
+      await ctx.close()
+    }
+  })
+
+  it('after a refused request, the rows of the next file are written, not dropped as duplicates of it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stockflow-refused-seq-'))
+    const ctx = await createTestContext('refused_seq', {
+      INPUT_DIR: dir,
+      IMPORT_SETTLE_MS: '100',
+      IMPORT_LINGER_MS: '5000',
+      IMPORT_BATCH_BYTES: '16384',
+    })
+    // Two partitions of `events` that take no batch over 2 KB. One request carries one small row for one
+    // partition, which the broker writes, and forty rows for the other, which it refuses; kafkajs then rolls
+    // back the sequence numbers of both partitions.
+    const kafka = createKafka(ctx.config.kafka, ctx.log)
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: ctx.config.topics.events,
+          numPartitions: 2,
+          configEntries: [{ name: 'max.message.bytes', value: '2048' }],
+        },
+      ],
+    })
+    await admin.disconnect()
+    const partitioner = Partitioners.DefaultPartitioner()
+    const meta = [0, 1].map((p) => ({ partitionId: p, leader: 0 }))
+    const partitionOf = (item: number) =>
+      partitioner({
+        topic: 'x',
+        partitionMetadata: meta as never,
+        message: { key: `13:${item}`, value: null },
+      })
+    const small = 1
+    let big = 2
+    while (partitionOf(big) === partitionOf(small)) big++
+    const running = await startImporter(ctx)
+    try {
+      const rowOf = (file: number, n: number, item: number) =>
+        `${id(file, n)},incoming,2024-01-01T00:00:00Z,13,${item},1`
+      const first = [rowOf(13, 1, small), ...Array.from({ length: 40 }, (_, i) => rowOf(13, i + 2, big))]
+      const r1 = await dropAndWait(dir, 'first.csv', `${HEADER}\n${first.join('\n')}\n`, 'failed')
+      expect(r1.error?.code).toBe('PUBLISH_REFUSED')
+      const r2 = await dropAndWait(dir, 'second.csv', `${HEADER}\n${rowOf(14, 1, small)}\n`)
+      expect(r2.rows_accepted).toBe(1)
+      const a = kafka.admin()
+      await a.connect()
+      const written = (await a.fetchTopicOffsets(ctx.config.topics.events)).reduce(
+        (n, p) => n + Number(p.high),
+        0,
+      )
+      await a.disconnect()
+      const events = await readTopic<StockMovement>(
+        ctx,
+        kafka,
+        ctx.config.topics.events,
+        'StockMovement',
+        written,
+      )
+      expect(events.map((e) => e.value.transaction_id)).toContain(id(14, 1))
     } finally {
       await running.stop()
       await ctx.close()

@@ -1,6 +1,7 @@
 // Whatever a source file is called, the journal row keeps it exactly, with every other column.
-import type { Producer } from 'kafkajs'
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RenewableProducer } from '../lib/kafka.ts'
 import type { Processor } from '../processor/processor.ts'
 import { movementKey } from '../schemas/contract.ts'
 import { SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
@@ -10,7 +11,7 @@ import { movement, startProcessor } from './support/processor.ts'
 
 describe('journal provenance', () => {
   let ctx: TestContext
-  let producer: Producer
+  let producer: RenewableProducer
   let processor: Processor
 
   beforeAll(async () => {

@@ -1,7 +1,9 @@
 // Operator tools against the real stack: tail decodes, redrive filters, dry-runs and stays idempotent.
-import type { Kafka, Producer } from 'kafkajs'
+
+import type { Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { selectionDigest, selectionSummary } from '../ledger/redrive.ts'
+import type { RenewableProducer } from '../lib/kafka.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { runRedrive } from '../ops/redrive.ts'
 import { collectStats, runStats } from '../ops/stats.ts'
@@ -16,7 +18,7 @@ import { movement, produceMovements, startProcessor } from './support/processor.
 describe('operator tools', () => {
   let ctx: TestContext
   let kafka: Kafka
-  let producer: Producer
+  let producer: RenewableProducer
   let processor: Processor
   let enc: Encoder<StockMovement>
   const send = (ms: StockMovement[]) => produceMovements(producer, ctx.config.topics.events, enc, ms)

@@ -1,7 +1,8 @@
 // The outbox relay against the real broker: requests bounded by bytes, a row the broker refuses even alone
 // sent clipped or set aside, and /readyz's view of a relay that keeps failing.
-import type { Kafka, Producer } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RenewableProducer } from '../lib/kafka.ts'
 import { createRegistry } from '../lib/registry.ts'
 import { createOutboxRelay } from '../processor/outbox-relay.ts'
 import type { Processor } from '../processor/processor.ts'
@@ -14,7 +15,7 @@ import { movement, startProcessor } from './support/processor.ts'
 describe('outbox relay', () => {
   let ctx: TestContext
   let kafka: Kafka
-  let producer: Producer
+  let producer: RenewableProducer
   let processor: Processor
 
   beforeAll(async () => {

@@ -1,7 +1,9 @@
 // SIGKILL the processor in the middle of ~50k events, restart it, and check the ledger is exact.
+
 import { type ChildProcess, spawn } from 'node:child_process'
-import type { Kafka, Producer } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RenewableProducer } from '../lib/kafka.ts'
 import type { Encoder } from '../lib/registry.ts'
 import type { LowStock, StockMovement } from '../schemas/contract.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
@@ -13,7 +15,7 @@ const BIN = new URL('../bin/commands.ts', import.meta.url).pathname
 describe('processor crash', () => {
   let ctx: TestContext
   let kafka: Kafka
-  let producer: Producer
+  let producer: RenewableProducer
   let enc: Encoder<StockMovement>
   let child: ChildProcess | undefined
 

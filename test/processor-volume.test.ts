@@ -1,7 +1,9 @@
 // Volume edge: thousands of sales parked at once, retried on schedule, then covered by one incoming.
 // Multi-row statements past Postgres's 65,535 bind parameters used to fail here and stall the processor.
-import type { Kafka, Producer } from 'kafkajs'
+
+import type { Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RenewableProducer } from '../lib/kafka.ts'
 import type { Processor } from '../processor/processor.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
 import { connectProducer, encoders, setupTopics } from './support/kafka.ts'
@@ -10,7 +12,7 @@ import { movement, produceMovements, startProcessor } from './support/processor.
 describe('processor under a large parking lot', () => {
   let ctx: TestContext
   let kafka: Kafka
-  let producer: Producer
+  let producer: RenewableProducer
   let processor: Processor
 
   beforeAll(async () => {

@@ -1,7 +1,9 @@
 // The processor against the real broker, registry and Postgres.
+
 import { readFile } from 'node:fs/promises'
-import type { Kafka, Producer } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RenewableProducer } from '../lib/kafka.ts'
 import type { Encoder } from '../lib/registry.ts'
 import type { Processor } from '../processor/processor.ts'
 import type { LowStock, StockError, StockMovement } from '../schemas/contract.ts'
@@ -29,7 +31,7 @@ async function seedMovements(): Promise<StockMovement[]> {
 describe('processor', () => {
   let ctx: TestContext
   let kafka: Kafka
-  let producer: Producer
+  let producer: RenewableProducer
   let processor: Processor
   let enc: Encoder<StockMovement>
   const send = (ms: StockMovement[]) => produceMovements(producer, ctx.config.topics.events, enc, ms)

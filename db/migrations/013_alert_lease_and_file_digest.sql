@@ -3,6 +3,7 @@
 -- claimed alone, with a token that the alerter must still hold when it marks the alert sent or failed.
 alter table alerts add column lease_token uuid;
 
--- A file's rejected rows are held until the file's outcome is recorded, so that its one alert counts them
--- all (an import longer than the digest window gave two alerts, and the second was throttled).
-alter table alert_pending add column file_sha256 text;
+-- A file's rejected rows are held until the outcome of their import is recorded (the importer sends its
+-- key, import_outcomes.claim_key, with each row), so that one import gives one alert that counts them all
+-- (an import longer than the digest window gave two alerts, and the second was throttled).
+alter table alert_pending add column file_claim text;

@@ -1,12 +1,12 @@
 // Runs a real importer in-process, watching a temporary folder, for integration tests.
-import type { Producer } from 'kafkajs'
 import { createImporter, type Importer, type ImporterDeps } from '../../importer/importer.ts'
+import type { RenewableProducer } from '../../lib/kafka.ts'
 import type { TestContext } from './context.ts'
 import { connectProducer, encoders, setupTopics } from './kafka.ts'
 
 export interface RunningImporter {
   importer: Importer
-  producer: Producer
+  producer: RenewableProducer
   stop(): Promise<void>
 }
 

@@ -1,7 +1,13 @@
 // Kafka helpers for integration tests: topic setup, producers, and reading a topic back decoded.
-import type { Kafka, Producer } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
 import { createImportEncoders } from '../../importer/encoders.ts'
-import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../../lib/kafka.ts'
+import {
+  createIdempotentProducer,
+  createKafka,
+  ensureTopics,
+  pipelineTopics,
+  type RenewableProducer,
+} from '../../lib/kafka.ts'
 import { createDecoder, createRegistry } from '../../lib/registry.ts'
 import type { SchemaName } from '../../schemas/contract.ts'
 import { pollUntil, type TestContext, uniqueName } from './context.ts'
@@ -23,7 +29,7 @@ export async function setupTopics(ctx: TestContext): Promise<Kafka> {
   return kafka
 }
 
-export async function connectProducer(kafka: Kafka): Promise<Producer> {
+export async function connectProducer(kafka: Kafka): Promise<RenewableProducer> {
   const producer = createIdempotentProducer(kafka)
   await producer.connect()
   return producer

@@ -1,6 +1,6 @@
 // Runs a real processor (consumer, producer, relay) in-process for integration tests.
-import type { Producer } from 'kafkajs'
 import type { Sql } from '../../lib/db.ts'
+import type { RenewableProducer } from '../../lib/kafka.ts'
 import { createKafka } from '../../lib/kafka.ts'
 import { createDecoder, createRegistry, type Encoder } from '../../lib/registry.ts'
 import { createOutboxRelay, type OutboxRelay } from '../../processor/outbox-relay.ts'
@@ -10,7 +10,7 @@ import type { TestContext } from './context.ts'
 
 export async function startProcessor(
   ctx: TestContext,
-  producer: Producer,
+  producer: RenewableProducer,
   opts: { sql?: Sql; onFatal?: (err: unknown) => void; relay?: OutboxRelay } = {},
 ): Promise<Processor> {
   const sql = opts.sql ?? ctx.sql
@@ -76,7 +76,7 @@ export function movement(
 }
 
 export async function produceMovements(
-  producer: Producer,
+  producer: RenewableProducer,
   topic: string,
   encoder: Encoder<StockMovement>,
   movements: StockMovement[],
