@@ -1,7 +1,6 @@
 // Imports one CSV file: every row becomes exactly one event on `events` or one rejection on `errors`.
 import type { IHeaders } from 'kafkajs'
 import type { Receipt, Rejection } from '../ledger/input-folder.ts'
-import { errorId } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
 import { movementKey, type StockError, type StockMovement } from '../schemas/contract.ts'
@@ -11,7 +10,7 @@ import {
   SOURCE_FILE_HEADER,
   SOURCE_LINE_HEADER,
 } from '../schemas/headers.ts'
-import { stockError } from '../schemas/payloads.ts'
+import { errorId, stockError } from '../schemas/payloads.ts'
 import type { FileSource } from './admitted-file.ts'
 import { type ColumnMap, mapHeader, parseRow, type RejectCode } from './parse-row.ts'
 import type { Publisher } from './publisher.ts'

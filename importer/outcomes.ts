@@ -4,11 +4,11 @@
 import type { Producer } from 'kafkajs'
 import type { Receipt } from '../ledger/input-folder.ts'
 import type { Sql } from '../lib/db.ts'
-import { classifyDbError, errorId } from '../lib/errors.ts'
+import { classifyDbError } from '../lib/errors.ts'
 import type { Encoder } from '../lib/registry.ts'
 import type { StockError } from '../schemas/contract.ts'
 import { SOURCE_FILE_HEADER } from '../schemas/headers.ts'
-import { stockError } from '../schemas/payloads.ts'
+import { errorId, stockError } from '../schemas/payloads.ts'
 
 export interface OutcomeDeps {
   sql: Sql

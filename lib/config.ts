@@ -243,8 +243,8 @@ function readKafka(r: Reader): KafkaConfig {
 
 // Defaults that keep each service within 200 MB RSS, measured with the 10M-row file and the 1M bench.
 // The processor's young generation is larger: a fetch it applies stays alive across several 2 MB
-// scavenges and was promoted whole, so old-generation marking took about a quarter of its CPU; with 8 MB
-// per semi-space it spent 15 us per event instead of 18-19 (1M bench). HEAP_YOUNG_MB, when set, is the
+// scavenges and was promoted whole, so old-generation marking took much of its CPU; 8 MB semi-spaces
+// avoid that (figures in the README's performance section). HEAP_YOUNG_MB, when set, is the
 // young size of every service that has no key of its own.
 function readMemory(r: Reader): Config['memory'] {
   const sharedYoung =

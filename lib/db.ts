@@ -153,7 +153,7 @@ export function chunks<T>(rows: T[], size = 2000): T[][] {
  * One array parameter as a Postgres array literal, for values that never need quoting: integers and
  * lower-case uuids, or null. Cast it from text: `${arrayLiteral(ids)}::text::uuid[]`. postgres.js quotes
  * and escapes every element of an array parameter with two regular expressions; on the processor's
- * batches that was a tenth of its CPU (1.4 against 0.2 us per event for ten columns, measured alone).
+ * batches that was a large share of its CPU (README, "Where the CPU went").
  * Anything else (a text column) still goes through postgres.js.
  */
 export function arrayLiteral(values: readonly (number | string | null)[]): string {
@@ -177,8 +177,8 @@ export function arrayLiteral(values: readonly (number | string | null)[]): strin
 /**
  * A text column sent as its distinct values and, per row, the 1-based index of the row's value (NULL for
  * null). A batch repeats one topic, two event types and a few file names thousands of times; sending
- * each once spares postgres.js quoting every element and Postgres parsing it (measured alone on two such
- * columns: 0.9 us per row less in Node, 0.4 us in Postgres). In SQL: `(${d.words}::text[])[ref]` for each
+ * each once spares postgres.js quoting every element and Postgres parsing it (README, "Where the CPU
+ * went"). In SQL: `(${d.words}::text[])[ref]` for each
  * `ref` of `unnest(${d.refs}::text::int[])`.
  */
 export function dictionary(values: readonly (string | null)[]): { words: string[]; refs: string } {

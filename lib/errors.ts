@@ -1,8 +1,6 @@
 // Every error stockflow raises on purpose. Retriability is decided here, where the error is made,
 // so callers branch on `err.retriable` instead of re-guessing from messages.
 
-import { createHash } from 'node:crypto'
-
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'DB_UNAVAILABLE'
@@ -167,12 +165,4 @@ export function isRetriable(err: unknown): boolean {
  */
 export function isRefusedInput(err: unknown): boolean {
   return err instanceof DbError && (err.code === 'DB_DATA' || err.code === 'DB_CONSTRAINT')
-}
-
-/**
- * The deterministic `error_id` of a StockError: the same failure always hashes to the same id, so
- * redeliveries and re-imports can be dropped downstream.
- */
-export function errorId(...parts: (string | number)[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
 }

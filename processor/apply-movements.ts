@@ -1,11 +1,10 @@
 // The ledger rules, applied in memory to rows the transaction has locked:
 // incoming adds; a sale applies only if stock covers it, else it is parked; stock arriving for a key
 // retries that key's parked sales in arrival order; crossings below a threshold emit one LowStock.
-import { errorId } from '../lib/errors.ts'
 import { scheduleDelayMs } from '../lib/retry.ts'
 import { type LowStockSeverity, movementKey, type StockMovement } from '../schemas/contract.ts'
 import { STOCK_MAX } from '../schemas/movement-rules.ts'
-import { lowStock, messagePosition, stockError } from '../schemas/payloads.ts'
+import { errorId, lowStock, messagePosition, stockError } from '../schemas/payloads.ts'
 import {
   type Changes,
   emptyChanges,

@@ -2,9 +2,9 @@
 // never became movements, and which movements are new, repeats, conflicts or re-drives. apply-batch.ts
 // loads what these need, calls them, and writes what they return.
 import { createHash } from 'node:crypto'
-import { DbError, errorId } from '../lib/errors.ts'
+import { DbError } from '../lib/errors.ts'
 import { movementKey, type StockMovement } from '../schemas/contract.ts'
-import { messagePosition, stockError } from '../schemas/payloads.ts'
+import { errorId, messagePosition, stockError } from '../schemas/payloads.ts'
 import {
   type OutboxMessage,
   type Received,
@@ -108,8 +108,8 @@ export function triage(intake: Intake[], stored: number | undefined, ctx: PlanCo
 
 /**
  * The ids this batch tries to claim: each candidate's id once. The claim statement inserts them in uuid
- * order, so concurrent claimers cannot deadlock; sorting the strings here as well cost the processor
- * about 0.7 us per event.
+ * order, so concurrent claimers cannot deadlock; sorting the strings here as well cost measurable CPU
+ * (README, "Where the CPU went").
  */
 export function idsToClaim(candidates: Received[]): string[] {
   const ids = new Set<string>()

@@ -1,5 +1,6 @@
 // The one place StockError and LowStock values are built: every field gets a value, and the optional
 // ones their contract default, so no writer can forget a field or invent a shape of its own.
+import { createHash } from 'node:crypto'
 import type { LowStock, LowStockSeverity, StockError, StockMovement } from './contract.ts'
 
 export type StockErrorFields = Pick<StockError, 'error_id' | 'stage' | 'code' | 'message'> &
@@ -53,4 +54,12 @@ export function lowStock(f: LowStockFields, now: number): LowStock {
     occurred_at: f.cause.occurred_at,
     detected_at: now,
   }
+}
+
+/**
+ * The deterministic `error_id` of a StockError: the same failure always hashes to the same id, so
+ * redeliveries and re-imports can be dropped downstream.
+ */
+export function errorId(...parts: (string | number)[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
 }

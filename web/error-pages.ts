@@ -7,8 +7,8 @@ import type { Sql } from '../lib/db.ts'
 import { AppError } from '../lib/errors.ts'
 import { actorOf } from './auth.ts'
 import { flash, helpers } from './render.ts'
-import type { WebDeps } from './server.ts'
 import { one, paging, parsePage } from './stock-query.ts'
+import type { WebDeps } from './web-deps.ts'
 
 /** Rows a preview lists; the confirmation covers all of them either way (by digest). */
 const PREVIEW_ROWS = 500

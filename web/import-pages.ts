@@ -8,9 +8,9 @@ import { outputPath } from '../ledger/input-folder.ts'
 import { AppError } from '../lib/errors.ts'
 import { findReceipt, openDownload, placeUpload, readRejectedRows } from './input-files.ts'
 import { flash } from './render.ts'
-import type { WebDeps } from './server.ts'
 import { keyPart } from './stock-pages.ts'
 import { one, paging, parsePage } from './stock-query.ts'
+import type { WebDeps } from './web-deps.ts'
 
 /** Rejected rows shown per page of a receipt. */
 const REJECTED_PAGE = 100

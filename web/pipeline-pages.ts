@@ -2,8 +2,8 @@
 // parked sales and the outbox backlog): the questions an operator asks before opening a terminal.
 import type { FastifyInstance } from 'fastify'
 import { barChart, fillMinutes } from './chart.ts'
-import type { ServiceReadiness, WebDeps } from './server.ts'
 import { one, paging, parsePage } from './stock-query.ts'
+import type { ServiceReadiness, WebDeps } from './web-deps.ts'
 
 /** Minutes of throughput the Pipeline page charts. */
 export const THROUGHPUT_MINUTES = 15

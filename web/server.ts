@@ -16,41 +16,14 @@ import Fastify, {
   type FastifyInstance,
   LogController,
 } from 'fastify'
-import type { PartitionLag } from '../ledger/lag.ts'
-import type { RedriveSend } from '../ledger/redrive.ts'
-import type { Config } from '../lib/config.ts'
-import type { Sql } from '../lib/db.ts'
 import { AppError } from '../lib/errors.ts'
-import type { Logger } from '../lib/log.ts'
 import { allowedHosts, guardHosts, registerAuth } from './auth.ts'
 import { registerErrorPages } from './error-pages.ts'
 import { registerImportPages } from './import-pages.ts'
 import { registerPipelinePages } from './pipeline-pages.ts'
 import { createRenderer, helpers, NAV, pageContext } from './render.ts'
 import { registerStockPages } from './stock-pages.ts'
-
-export interface ServiceReadiness {
-  service: string
-  url: string
-  ready: boolean
-  detail: string
-}
-
-/** What the Pipeline page asks the outside world: Kafka for lag, each service for its readiness. */
-export interface PipelineProbe {
-  lag(): Promise<Record<string, PartitionLag[]>>
-  readiness(): Promise<ServiceReadiness[]>
-}
-
-export interface WebDeps {
-  sql: Sql
-  log: Logger
-  clock: () => number
-  config: Pick<Config, 'web' | 'importer' | 'processor' | 'topics'>
-  /** Sends re-driven movements to `events`; without it the console previews only. */
-  redriveSend: RedriveSend | undefined
-  pipeline: PipelineProbe
-}
+import type { WebDeps } from './web-deps.ts'
 
 const PUBLIC = fileURLToPath(new URL('./public/', import.meta.url))
 

@@ -5,7 +5,6 @@ import { AppError, classifyDbError } from '../lib/errors.ts'
 import { actorOf } from './auth.ts'
 import { stepChart } from './chart.ts'
 import { flash } from './render.ts'
-import type { WebDeps } from './server.ts'
 import {
   one,
   paging,
@@ -15,6 +14,7 @@ import {
   sortLink,
   stockQueryString,
 } from './stock-query.ts'
+import type { WebDeps } from './web-deps.ts'
 
 /** Points on the chart at most: a busy item's history is thinned to this many, keeping the latest. */
 const CHART_POINTS = 400

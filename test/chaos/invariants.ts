@@ -1,12 +1,13 @@
 // The chaos run's invariants, checked against the generator's and the injections' ground truth once the
 // pipeline is quiescent.
+
 import { createHash, randomBytes } from 'node:crypto'
 import type { Kafka } from 'kafkajs'
 import type { Config } from '../../lib/config.ts'
 import type { Sql } from '../../lib/db.ts'
-import { errorId } from '../../lib/errors.ts'
 import { createDecoder, createRegistry } from '../../lib/registry.ts'
 import type { StockError } from '../../schemas/contract.ts'
+import { errorId } from '../../schemas/payloads.ts'
 import type { GroundTruth } from './generate.ts'
 import { givenUpSales, withGivenUp } from './given-up.ts'
 import type { InjectedTruth } from './injections.ts'

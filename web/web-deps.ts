@@ -1,0 +1,30 @@
+// What the console's pages are given: the one type every page module takes, kept apart from the server so
+// that the page modules and the server do not import each other.
+import type { PartitionLag } from '../ledger/lag.ts'
+import type { RedriveSend } from '../ledger/redrive.ts'
+import type { Config } from '../lib/config.ts'
+import type { Sql } from '../lib/db.ts'
+import type { Logger } from '../lib/log.ts'
+
+export interface ServiceReadiness {
+  service: string
+  url: string
+  ready: boolean
+  detail: string
+}
+
+/** What the Pipeline page asks the outside world: Kafka for lag, each service for its readiness. */
+export interface PipelineProbe {
+  lag(): Promise<Record<string, PartitionLag[]>>
+  readiness(): Promise<ServiceReadiness[]>
+}
+
+export interface WebDeps {
+  sql: Sql
+  log: Logger
+  clock: () => number
+  config: Pick<Config, 'web' | 'importer' | 'processor' | 'topics'>
+  /** Sends re-driven movements to `events`; without it the console previews only. */
+  redriveSend: RedriveSend | undefined
+  pipeline: PipelineProbe
+}
