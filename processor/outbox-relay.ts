@@ -139,7 +139,8 @@ export function createOutboxRelay(deps: RelayDeps): OutboxRelay {
             // being taken for duplicates or refused as out of order. Rows resent here are at least once.
             await deps.producer.renew()
             if (take > 1) {
-              budget = Math.floor(budget / 2)
+              // Halves of what was refused, so each retry holds fewer rows (and resends fewer written ones).
+              budget = Math.floor(batch.reduce((n, b) => n + b.size, 0) / 2)
               continue
             }
             const [only] = batch

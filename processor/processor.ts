@@ -5,7 +5,7 @@ import { markRead } from '../ledger/offsets.ts'
 import { logRanges, openResets, type Position } from '../ledger/positioning.ts'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
-import { isRefusedInput, isRetriable, KafkaError, TopicChangedError } from '../lib/errors.ts'
+import { isRetriable, KafkaError, TopicChangedError } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Decoder } from '../lib/registry.ts'
 import { backoffMs, createWaker, retry, runLoop, sleep, type Waker } from '../lib/retry.ts'
@@ -17,9 +17,12 @@ import {
   type BatchStats,
   refuseMessage,
 } from './apply-batch.ts'
+import { applyOrIsolate, type ChunkResult } from './isolate-refused.ts'
 import type { OutboxRelay } from './outbox-relay.ts'
+import { createPartitionTracker } from './partition-tracker.ts'
 import { positionPartition } from './positioning.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
+import { createRelayHealth } from './relay-health.ts'
 import { retryDueParked } from './retry-parked.ts'
 
 export interface ProcessorDeps {
@@ -107,23 +110,13 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   let loops: Promise<void>[] = []
   const relayWaker = createWaker()
   const relayKick = () => relayWaker.wake()
-  // Partitions assigned but not yet positioned at the ledger's offset; cleared by their first batch.
-  const unpositioned = new Set<number>()
-  // Per partition, the offset right after the last chunk this consumer applied: a chunk starting there
-  // continues it, with no gap to look for. Forgotten whenever the partition is positioned again.
-  const continuesFrom = new Map<number, number>()
-  const halted = new Map<number, Extract<Position, { kind: 'halt' }>>()
+  const tracker = createPartitionTracker()
   const positionDeps = { sql, admin: deps.admin, groupId, topics: config.topics, clock: deps.clock }
-
-  let assignedPartitions: number[] = []
 
   function onAssigned(assignment: Record<string, number[]>) {
     const partitions = assignment[topic] ?? []
-    assignedPartitions = partitions
-    unpositioned.clear()
-    for (const p of partitions) unpositioned.add(p)
     // A halt is re-detected from the ledger on every assignment; a paused partition must not stay paused unseen.
-    halted.clear()
+    tracker.assign(partitions)
     deps.metrics?.halted(0)
     if (partitions.length > 0) consumer.resume([{ topic, partitions }])
     log.info({ partitions }, 'partitions assigned; each starts at the ledger offset')
@@ -135,19 +128,18 @@ export function createProcessor(deps: ProcessorDeps): Processor {
    */
   async function position(partition: number, firstOffset: number, changed = false): Promise<boolean> {
     const range = await logRange(topic, partition)
-    // Cleared before the awaits below, so a recheck() that arrives meanwhile is not lost.
-    unpositioned.delete(partition)
-    continuesFrom.delete(partition)
+    // Marked before the awaits below, so a recheck() that arrives meanwhile is not lost.
+    tracker.positioning(partition)
     let pos: Position
     try {
       pos = await positionPartition(positionDeps, topic, partition, range, changed)
     } catch (err) {
-      unpositioned.add(partition)
+      tracker.reposition(partition)
       throw err
     }
     if (pos.kind === 'halt') {
-      halted.set(partition, pos)
-      deps.metrics?.halted(halted.size)
+      tracker.halt(partition, { stored: pos.stored, log: pos.log })
+      deps.metrics?.halted(tracker.halted().length)
       consumer.pause([{ topic, partitions: [partition] }])
       relayKick()
       log.error(
@@ -176,18 +168,16 @@ export function createProcessor(deps: ProcessorDeps): Processor {
 
   /** Re-checks halted partitions; one whose reset an operator accepted resumes and is positioned afresh. */
   async function recheckHalted(): Promise<boolean> {
-    if (halted.size === 0) return false
+    const before = tracker.halted().map((h) => h.partition)
+    if (before.length === 0) return false
     // Only partitions halted before the query: one halted while it ran is not taken for an accepted one.
-    const before = [...halted.keys()]
     const still = await openResets(sql, groupId, topic)
     for (const partition of before) {
-      if (still.has(partition) || !halted.has(partition)) continue
-      halted.delete(partition)
-      unpositioned.add(partition)
+      if (still.has(partition) || !tracker.resume(partition)) continue
       consumer.resume([{ topic, partitions: [partition] }])
       log.warn({ topic, partition }, 'halted partition accepted by an operator; resuming')
     }
-    deps.metrics?.halted(halted.size)
+    deps.metrics?.halted(tracker.halted().length)
     return false
   }
 
@@ -201,41 +191,34 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       )
   }
 
-  /**
-   * Applies a chunk; when Postgres refuses its data, splits it and applies the halves in order, down to
-   * the one message at fault, which goes to `errors` while the rest is applied.
-   */
-  async function applyOrIsolate(
-    partition: number,
-    chunk: BatchMessage[],
-  ): Promise<{ skipped: number; verified: number }> {
-    const started = performance.now()
-    try {
-      const stats = await applyBatch(
-        batchDeps,
-        topic,
-        partition,
-        chunk,
-        continuesFrom.get(partition) === chunk[0]!.offset,
-      )
-      observe(stats, performance.now() - started, chunk.length)
-      return stats
-    } catch (err) {
-      if (!isRefusedInput(err)) throw err
-      if (chunk.length === 1) {
-        log.error(
-          { err, topic, partition, offset: chunk[0]!.offset },
-          'Postgres refused a message; sent to errors',
-        )
-        const stats = await refuseMessage(batchDeps, topic, partition, chunk[0]!, err as Error)
-        observe(stats, 0, 1)
-        return stats
-      }
-      const mid = chunk.length >> 1
-      const first = await applyOrIsolate(partition, chunk.slice(0, mid))
-      const second = await applyOrIsolate(partition, chunk.slice(mid))
-      return { skipped: first.skipped + second.skipped, verified: first.verified | second.verified }
-    }
+  /** Applies a chunk; a message Postgres refuses is isolated and sent to `errors` (isolate-refused.ts). */
+  function applyChunk(partition: number, chunk: BatchMessage[]): Promise<ChunkResult> {
+    return applyOrIsolate(
+      {
+        async apply(messages) {
+          const started = performance.now()
+          const stats = await applyBatch(
+            batchDeps,
+            topic,
+            partition,
+            messages,
+            tracker.continues(partition, messages[0]!.offset),
+          )
+          observe(stats, performance.now() - started, messages.length)
+          return stats
+        },
+        async refuse(message, err) {
+          log.error(
+            { err, topic, partition, offset: message.offset },
+            'Postgres refused a message; sent to errors',
+          )
+          const stats = await refuseMessage(batchDeps, topic, partition, message, err)
+          observe(stats, 0, 1)
+          return stats
+        },
+      },
+      chunk,
+    )
   }
 
   /** Runs `step` until it succeeds, backing off on retriable errors; false when the batch was given up. */
@@ -265,10 +248,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload
     const partition = batch.partition
     const still = () => isRunning() && !isStale() && !stopping.signal.aborted
-    if (batch.messages.length === 0 || halted.has(partition)) return
+    if (batch.messages.length === 0 || tracker.state(partition)?.kind === 'halted') return
     deps.metrics?.lag(partition, Number(batch.offsetLag()))
     const all = batch.messages
-    if (unpositioned.has(partition)) {
+    if (tracker.needsPosition(partition)) {
       let ready = false
       const ok = await withRetry('positioning', { topic, partition }, still, heartbeat, async () => {
         ready = await position(partition, Number(all[0]!.offset))
@@ -289,7 +272,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       let applied: boolean
       try {
         applied = await withRetry('apply', context, still, heartbeat, async () => {
-          result = await applyOrIsolate(partition, chunk)
+          result = await applyChunk(partition, chunk)
         })
       } catch (err) {
         if (!(err instanceof TopicChangedError)) throw err
@@ -302,11 +285,11 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       if (result.skipped === chunk.length && result.verified === 0) {
         // Everything was below the ledger's offset: a redelivery after a rebalance, or a topic recreated
         // under us (kafkajs resets to the earliest offset by itself). Positioning tells which, and halts.
-        unpositioned.add(partition)
+        tracker.reposition(partition)
         return
       }
       resolveOffset(String(chunk[chunk.length - 1]!.offset))
-      continuesFrom.set(partition, chunk[chunk.length - 1]!.offset + 1)
+      tracker.applied(partition, chunk[chunk.length - 1]!.offset + 1)
       await heartbeat()
     }
     // A fetch's last offset counts the commit markers and aborted records it passed over.
@@ -332,18 +315,17 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       onError: (err, failures) => log.warn({ err, loop: name, failures }, `${name} failed; will retry`),
     })
 
-  let relayFailing: { since: number; error: string } | undefined
+  const relayHealth = createRelayHealth(deps.clock)
 
   return {
-    assigned: () => assignedPartitions.length,
-    relayStalled(stalledAfterMs) {
-      const f = relayFailing
-      if (!f || deps.clock() - f.since < stalledAfterMs) return undefined
-      return { sinceMs: deps.clock() - f.since, error: f.error }
-    },
-    halted: () => [...halted].map(([partition, h]) => ({ partition, stored: h.stored, logEnd: h.log.end })),
+    assigned: () => tracker.assigned().length,
+    relayStalled: (stalledAfterMs) => relayHealth.stalled(stalledAfterMs),
+    halted: () =>
+      tracker
+        .halted()
+        .map(({ partition, halt }) => ({ partition, stored: halt.stored, logEnd: halt.log.end })),
     recheck() {
-      for (const p of assignedPartitions) if (!halted.has(p)) unpositioned.add(p)
+      tracker.recheck()
     },
     async start() {
       consumer.on(consumer.events.GROUP_JOIN, (e) => onAssigned(e.payload.memberAssignment))
@@ -400,16 +382,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
           'outbox relay',
           config.processor.outboxPollMs,
           async () => {
-            try {
-              const sent = await deps.relay.relayOnce()
-              relayFailing = undefined
-              deps.metrics?.outboxSent(sent)
-              return sent > 0
-            } catch (err) {
-              relayFailing ??= { since: deps.clock(), error: '' }
-              relayFailing.error = (err as Error)?.message ?? String(err)
-              throw err
-            }
+            const sent = await relayHealth.track(() => deps.relay.relayOnce())
+            deps.metrics?.outboxSent(sent)
+            return sent > 0
           },
           relayWaker,
         ),

@@ -86,7 +86,10 @@ describe('outbox relay', () => {
     const sent = await readTopic<StockError>(ctx, kafka, errorsTopic, 'StockError', 90 + 102)
     const ids = sent.map((e) => e.value.error_id)
     expect(ids.filter((id) => id.startsWith('bulk-'))).toHaveLength(100)
-    expect(ids.filter((id) => id === 'huge' || id === 'after')).toEqual(['huge', 'after'])
+    // A refused request may have been written in part and is resent in halves: at least once, a few times at most.
+    expect(ids.filter((id) => id === 'huge')).toEqual(['huge'])
+    expect(ids.filter((id) => id === 'after').length).toBeGreaterThanOrEqual(1)
+    expect(ids.filter((id) => id === 'after').length).toBeLessThanOrEqual(2)
     const huge = sent.find((e) => e.value.error_id === 'huge')!.value
     expect(huge.message).toMatch(/clipped to be sent; the whole error is outbox row \d+/)
     const [parked] = await ctx.sql`select sent_at, park_reason from outbox where message_key = 'never'`
