@@ -243,7 +243,9 @@ describe('processor integrity: offsets with gaps', () => {
       const lines: string[] = []
       await runOffsets(['--json'], r.ctx.env, (l) => lines.push(l))
       return (
-        JSON.parse(lines[0]!) as { partitions: { partition: number; state: string; logEnd: number }[] }
+        JSON.parse(lines[0]!) as {
+          partitions: { partition: number; state: string; stored: number; logEnd: number }[]
+        }
       ).partitions.find((x) => x.partition === 1)
     }
     const p1 = await pollUntil('partition 1 caught up', async () => {
