@@ -1,5 +1,5 @@
 // The processor's in-memory view of one transaction's rows, and the changes it produces.
-// Pure data: the SQL side (ledger-store.ts) loads and writes these; the rules (apply-movements.ts) change them.
+// Pure data: the SQL side (ledger-store.ts) loads and writes these; the rules (plan-movements.ts) change them.
 import { type LowStock, movementKey, type StockError, type StockMovement } from '../schemas/contract.ts'
 
 /** A `store:item` key: the contract's message key, which is also how the ledger groups rows in memory. */

@@ -1,5 +1,5 @@
 // The batch's decisions, as pure functions: which messages the ledger already has (the fence), which
-// never became movements, and which movements are new, repeats, conflicts or re-drives. apply-batch.ts
+// never became movements, and which movements are new, repeats, conflicts or re-drives. batch-transaction.ts
 // loads what these need, calls them, and writes what they return.
 import { createHash } from 'node:crypto'
 import { DbError } from '../lib/errors.ts'

@@ -1,6 +1,6 @@
 // The processor's Prometheus metrics.
 import type { Metrics } from '../lib/metrics.ts'
-import type { BatchStats } from './apply-batch.ts'
+import type { BatchStats } from './batch-transaction.ts'
 import type { Changes } from './ledger-model.ts'
 
 export interface ProcessorMetrics {

@@ -16,14 +16,14 @@ import {
   type BatchMessage,
   type BatchStats,
   refuseMessage,
-} from './apply-batch.ts'
+} from './batch-transaction.ts'
 import { applyOrIsolate, type ChunkResult } from './isolate-refused.ts'
 import type { OutboxRelay } from './outbox-relay.ts'
+import { retryDueParked } from './parked-retry-transaction.ts'
 import { createPartitionTracker } from './partition-tracker.ts'
 import { positionPartition } from './positioning.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
 import { createRelayHealth } from './relay-health.ts'
-import { retryDueParked } from './retry-parked.ts'
 
 export interface ProcessorDeps {
   consumer: Consumer
@@ -157,7 +157,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     }
     // The first batch was fetched from Kafka's committed offset, not the ledger's. Move to one before the
     // ledger's: that record is the last one applied, and its fingerprint proves the log is the same log
-    // (apply-batch.ts). After this seek a batch that starts later is a gap (transaction markers), not a skip.
+    // (batch-transaction.ts). After this seek a batch that starts later is a gap (transaction markers), not a skip.
     const target = pos.kind === 'resume' && pos.offset > range.start ? pos.offset - 1 : pos.offset
     if (firstOffset !== target) {
       consumer.seek({ topic, partition, offset: String(target) })

@@ -1,7 +1,7 @@
 // The scheduled retry against a real Postgres, with a backlog shaped to starve the old key-first selection:
 // more than 500 keys and more than 5,000 due sales, the most overdue on the keys that sort last.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { retryDueParked } from '../processor/retry-parked.ts'
+import { retryDueParked } from '../processor/parked-retry-transaction.ts'
 import { createTestContext, type TestContext } from './support/context.ts'
 
 describe('scheduled retry of parked sales', () => {

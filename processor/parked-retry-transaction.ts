@@ -4,9 +4,9 @@
 // out, however large the backlog.
 import type { Sql } from '../lib/db.ts'
 import { classifyDbError } from '../lib/errors.ts'
-import { retryParked } from './apply-movements.ts'
 import { type Changes, lockOrder, type RetryPolicy } from './ledger-model.ts'
 import { groupByKey, lockDueParked, lockLevels, selectDueParked, writeChanges } from './ledger-store.ts'
+import { retryParked } from './plan-movements.ts'
 
 export interface RetryDeps {
   sql: Sql

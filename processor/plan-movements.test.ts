@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { applyMovements, retryParked } from './apply-movements.ts'
 import type { Level, Parked, Received } from './ledger-model.ts'
+import { applyMovements, retryParked } from './plan-movements.ts'
 
 const policy = { scheduleMs: [100, 1000], maxAttempts: 3, parkTimeoutMs: 60_000 }
 const topics = { errors: 'errors', lowStock: 'low-stock' }

@@ -8,7 +8,6 @@ import type { Decoder } from '../lib/registry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import { REDRIVE_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
 import { checkMovement, parseProvenance } from '../schemas/movement-rules.ts'
-import { applyMovements } from './apply-movements.ts'
 import {
   lockOrder,
   type OutboxMessage,
@@ -37,6 +36,7 @@ import {
   rejectMessage,
   triage,
 } from './plan-batch.ts'
+import { applyMovements } from './plan-movements.ts'
 import { recordExpiry } from './positioning.ts'
 
 export interface BatchMessage {
