@@ -1,5 +1,6 @@
-// The ledger's own consumer offsets: Postgres, not Kafka, says how far each partition was applied, and
-// remembers a fingerprint of the last record applied, so a recreated topic cannot pass for the old one.
+// The ledger's own consumer offsets and their incidents: Postgres, not Kafka, says how far each partition
+// was applied, and remembers a fingerprint of the last record applied, so a recreated topic cannot pass for
+// the old one. Every write to consumer_offsets and offset_incidents is here.
 import { createHash } from 'node:crypto'
 import { userInfo } from 'node:os'
 import type { Sql, Tx } from '../lib/db.ts'
@@ -146,4 +147,38 @@ export async function acceptReset(
     }
     return accepted
   })
+}
+
+/** Records that records below the log's start were lost to retention: an incident resolved at once. */
+export async function recordExpiredIncident(
+  tx: Tx,
+  group: string,
+  topic: string,
+  partition: number,
+  stored: number | undefined,
+  log: LogRange,
+): Promise<void> {
+  await tx`
+    insert into offset_incidents (group_id, topic, partition, kind, stored_offset, log_start, log_end, resolved_at, resolved_by)
+    values (${group}, ${topic}, ${partition}, 'EVENTS_EXPIRED', ${stored ?? null}, ${log.start}, ${log.end}, now(), 'processor')`
+}
+
+/**
+ * Opens a partition's TOPIC_RESET incident, the halt itself until an operator accepts it (acceptReset).
+ * False when one is open already.
+ */
+export async function openResetIncident(
+  tx: Tx,
+  group: string,
+  topic: string,
+  partition: number,
+  stored: number,
+  log: LogRange,
+): Promise<boolean> {
+  const opened = await tx`
+    insert into offset_incidents (group_id, topic, partition, kind, stored_offset, log_start, log_end)
+    values (${group}, ${topic}, ${partition}, 'TOPIC_RESET', ${stored}, ${log.start}, ${log.end})
+    on conflict (group_id, topic, partition, kind) where resolved_at is null do nothing
+    returning id`
+  return opened.length > 0
 }

@@ -3,7 +3,7 @@
 // records lost to retention (reported, then skipped) and from a topic recreated below the ledger
 // (the partition halts until an operator accepts the new topic: never a silent skip).
 import type { Admin } from 'kafkajs'
-import { lockOffset, storeOffset } from '../ledger/offsets.ts'
+import { lockOffset, openResetIncident, recordExpiredIncident, storeOffset } from '../ledger/offsets.ts'
 import { decidePosition, type LogRange, logRanges, openResets, type Position } from '../ledger/positioning.ts'
 import type { Sql, Tx } from '../lib/db.ts'
 import { classifyDbError } from '../lib/errors.ts'
@@ -65,9 +65,7 @@ export async function recordExpiry(
     `up to ${lost} record(s) of ${topic}[${partition}] (offsets ${from}..${log.start - 1}, transaction markers ` +
     'included) were removed by retention before they were applied; they are not in the ledger. Re-import their ' +
     'source files to recover them.'
-  await tx`
-    insert into offset_incidents (group_id, topic, partition, kind, stored_offset, log_start, log_end, resolved_at, resolved_by)
-    values (${deps.groupId}, ${topic}, ${partition}, 'EVENTS_EXPIRED', ${stored ?? null}, ${log.start}, ${log.end}, now(), 'processor')`
+  await recordExpiredIncident(tx, deps.groupId, topic, partition, stored, log)
   await writeOutbox(tx, [incidentError(deps, 'EVENTS_EXPIRED', topic, partition, stored, log, message)])
   await storeOffset(tx, deps.groupId, topic, partition, log.start)
 }
@@ -107,12 +105,7 @@ export async function positionPartition(
         await recordExpiry(tx, deps, topic, partition, stored, log)
         return pos
       }
-      const opened = await tx`
-        insert into offset_incidents (group_id, topic, partition, kind, stored_offset, log_start, log_end)
-        values (${deps.groupId}, ${topic}, ${partition}, 'TOPIC_RESET', ${pos.stored}, ${log.start}, ${log.end})
-        on conflict (group_id, topic, partition, kind) where resolved_at is null do nothing
-        returning id`
-      if (opened.length > 0) {
+      if (await openResetIncident(tx, deps.groupId, topic, partition, pos.stored, log)) {
         const what = changed
           ? `${topic}[${partition}] holds a different record at offset ${pos.stored - 1} than the one the ledger applied`
           : `${topic}[${partition}] ends at offset ${log.end}, but the ledger has applied it up to ${pos.stored}`
