@@ -5,6 +5,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import { DecodeError } from '../lib/errors.ts'
+import { type ConsumerKeeper, keepConsumerRunning } from '../lib/kafka.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Decoder } from '../lib/registry.ts'
 import { runLoop } from '../lib/retry.ts'
@@ -42,6 +43,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
   const stopping = new AbortController()
   let loops: Promise<void>[] = []
   let assigned = 0
+  let keeper: ConsumerKeeper | undefined
 
   async function eachBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload) {
     const items: AlertItem[] = []
@@ -142,18 +144,21 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       deps.consumer.on(deps.consumer.events.GROUP_JOIN, (e) => {
         assigned = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0)
       })
-      deps.consumer.on(deps.consumer.events.CRASH, (e) => {
-        if (!e.payload.restart) deps.onFatal(e.payload.error)
-      })
-      await deps.consumer.subscribe({
-        topics: [config.topics.errors, config.topics.lowStock],
-        fromBeginning: true,
-      })
-      await deps.consumer.run({ eachBatchAutoResolve: false, eachBatch })
+      const run = async () => {
+        await deps.consumer.subscribe({
+          topics: [config.topics.errors, config.topics.lowStock],
+          fromBeginning: true,
+        })
+        await deps.consumer.run({ eachBatchAutoResolve: false, eachBatch })
+      }
+      // A broker outage that kafkajs gives up on restarts the consumer, as in the processor; a bug exits.
+      keeper = keepConsumerRunning(deps.consumer, { run, log, onFatal: deps.onFatal })
+      await run()
       const tick = Math.max(20, Math.min(500, Math.floor(cfg.digestWindowMs / 4)))
       loops = [loop('alert digest', tick, flushDue), loop('alert delivery', tick, deliverDue)]
     },
     async stop() {
+      await keeper?.stop()
       await deps.consumer.disconnect()
       stopping.abort()
       await Promise.all(loops)

@@ -5,6 +5,7 @@ import { createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
 import { createDecoder, createRegistry, pingRegistry } from '../lib/registry.ts'
+import { whenReady } from '../lib/retry.ts'
 import type { LowStock, StockError } from '../schemas/contract.ts'
 import { createAlerter } from './alerter.ts'
 import { createWebhookSink } from './webhook.ts'
@@ -18,14 +19,18 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     max: Math.min(3, config.db.poolMax),
     name: 'stockflow-alerter',
   })
-  await assertMigrated(sql)
+  // Postgres or the broker may be restarting while we start: wait for them rather than exit.
+  const ready = <T>(what: string, fn: () => Promise<T>) => whenReady(what, fn, log)
+  await ready('Postgres', () => assertMigrated(sql))
   const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-alerter`)
   const admin = kafka.admin()
-  await admin.connect()
-  await ensureTopics(admin, pipelineTopics(config.topics))
+  await ready('Kafka', async () => {
+    await admin.connect()
+    await ensureTopics(admin, pipelineTopics(config.topics))
+  })
   const registry = createRegistry(config.registry)
   const consumer = kafka.consumer({ groupId: config.alerter.groupId, maxWaitTimeInMs: 200 })
-  await consumer.connect()
+  await ready('Kafka consumer', () => consumer.connect())
   const metrics = createMetrics('alerter')
   const alerts = metrics.counter('stockflow_alerts_total', 'Alerts by outcome', ['outcome'])
   const alerter = createAlerter({

@@ -5,6 +5,7 @@ import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } f
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
 import { createRegistry, pingRegistry } from '../lib/registry.ts'
+import { whenReady } from '../lib/retry.ts'
 import { createImportEncoders } from './encoders.ts'
 import { createImporter } from './importer.ts'
 import { createImporterMetrics } from './importer-metrics.ts'
@@ -12,21 +13,27 @@ import { createImporterMetrics } from './importer-metrics.ts'
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(env)
   const log = createLogger({ name: 'importer', level: config.log.level, pretty: process.stdout.isTTY })
+  // Postgres, the broker or the registry may be restarting while we start: wait for them rather than exit.
+  const ready = <T>(what: string, fn: () => Promise<T>) => whenReady(what, fn, log)
   const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-importer`)
   const admin = kafka.admin()
-  await admin.connect()
-  await ensureTopics(admin, pipelineTopics(config.topics))
+  await ready('Kafka', async () => {
+    await admin.connect()
+    await ensureTopics(admin, pipelineTopics(config.topics))
+  })
   const registry = createRegistry(config.registry)
-  const { movements, errors } = await createImportEncoders(registry, config)
+  const { movements, errors } = await ready('the schema registry', () =>
+    createImportEncoders(registry, config),
+  )
   const producer = createIdempotentProducer(kafka)
-  await producer.connect()
+  await ready('Kafka producer', () => producer.connect())
   const sql = createSql({
     url: config.db.url,
     schema: config.db.schema,
     max: Math.min(2, config.db.poolMax),
     name: 'stockflow-importer',
   })
-  await assertMigrated(sql)
+  await ready('Postgres', () => assertMigrated(sql))
   const metrics = createMetrics('importer')
   const importer = createImporter({
     producer,

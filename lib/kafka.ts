@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import {
   type Admin,
+  type Consumer,
   Kafka,
   type KafkaConfig,
   logLevel,
@@ -229,4 +230,56 @@ export function refusedByBroker(err: unknown): string | undefined {
     e = (e.cause ?? e.originalError) as typeof e
   }
   return undefined
+}
+
+/** An error that started at the broker or the client (KafkaJS*), at the bottom of its cause chain. */
+export function brokerError(err: unknown): boolean {
+  let e = err as { name?: string; cause?: unknown } | undefined
+  while (e?.cause) e = e.cause as typeof e
+  return typeof e?.name === 'string' && e.name.startsWith('KafkaJS')
+}
+
+export interface ConsumerKeeper {
+  /** Ends a restart in progress; resolves once it has stopped. */
+  stop(): Promise<void>
+}
+
+/**
+ * kafkajs gives up on a consumer for good on some broker errors (no group coordinator while a broker
+ * restarts). Those are outages, not bugs: the consumer is started again, with backoff, for as long as it
+ * takes. Anything else that crashes it is a bug: `onFatal`, and the service exits for its supervisor.
+ */
+export function keepConsumerRunning(
+  consumer: Consumer,
+  o: { run: () => Promise<void>; log: Logger; onFatal: (err: unknown) => void },
+): ConsumerKeeper {
+  const abort = new AbortController()
+  let restarting: Promise<void> | undefined
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (e.payload.restart || abort.signal.aborted) return
+    if (!brokerError(e.payload.error)) return o.onFatal(e.payload.error)
+    o.log.warn({ err: e.payload.error }, 'consumer stopped on a broker error; starting it again')
+    restarting = retry(
+      async () => {
+        await consumer.connect()
+        await o.run()
+      },
+      {
+        attempts: Number.POSITIVE_INFINITY,
+        baseMs: 1000,
+        maxMs: 10_000,
+        signal: abort.signal,
+        shouldRetry: brokerError,
+        onRetry: (err, attempt) => o.log.warn({ err, attempt }, 'consumer restart failed; retrying'),
+      },
+    ).catch((err) => {
+      if (!abort.signal.aborted) o.onFatal(err)
+    })
+  })
+  return {
+    async stop() {
+      abort.abort()
+      await restarting
+    },
+  }
 }

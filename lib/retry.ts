@@ -51,6 +51,26 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryO
   }
 }
 
+/**
+ * Waits for a dependency at start-up (Postgres or the broker may be restarting), with backoff and a warning
+ * per attempt, rather than exiting. Only an error that no wait can fix (a schema that is not migrated, bad
+ * config) ends the start-up.
+ */
+export function whenReady<T>(
+  what: string,
+  fn: () => Promise<T>,
+  log: { warn(obj: object, msg: string): void },
+): Promise<T> {
+  return retry(fn, {
+    attempts: Number.POSITIVE_INFINITY,
+    baseMs: 500,
+    maxMs: 10_000,
+    shouldRetry: (err) => isRetriable(err) || ((err as Error)?.name ?? '').startsWith('KafkaJS'),
+    onRetry: (err, attempt, delayMs) =>
+      log.warn({ err, attempt, delayMs }, `${what} not reachable yet; waiting`),
+  })
+}
+
 /** A sleep that a producer of work can cut short, e.g. so side events go out right after their commit. */
 export interface Waker {
   wake(): void

@@ -1,12 +1,11 @@
 // Composition root of the processor: reads the environment, builds clients, handles signals.
 import { loadConfig } from '../lib/config.ts'
 import { assertMigrated, createSql } from '../lib/db.ts'
-import { isRetriable } from '../lib/errors.ts'
 import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createMetrics, serveHealth } from '../lib/metrics.ts'
 import { createDecoder, createRegistry, pingRegistry } from '../lib/registry.ts'
-import { retry } from '../lib/retry.ts'
+import { whenReady } from '../lib/retry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import { createOutboxRelay } from './outbox-relay.ts'
 import { createProcessor } from './processor.ts'
@@ -21,17 +20,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     max: config.db.poolMax,
     name: 'stockflow-processor',
   })
-  // Postgres or the broker may be restarting while we start: wait for them rather than exit. Only a
-  // schema that is not migrated, or bad config, ends the start-up.
-  const ready = (what: string, fn: () => Promise<unknown>) =>
-    retry(fn, {
-      attempts: Number.POSITIVE_INFINITY,
-      baseMs: 500,
-      maxMs: 10_000,
-      shouldRetry: (err) => isRetriable(err) || (err as Error)?.name?.startsWith('KafkaJS'),
-      onRetry: (err, attempt, delayMs) =>
-        log.warn({ err, attempt, delayMs }, `${what} not reachable yet; waiting`),
-    })
+  // Postgres or the broker may be restarting while we start: wait for them rather than exit.
+  const ready = <T>(what: string, fn: () => Promise<T>) => whenReady(what, fn, log)
   await ready('Postgres', () => assertMigrated(sql))
   // Late-bound: the processor is built after the client whose errors it must hear about.
   let recheck = () => {}

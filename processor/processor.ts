@@ -6,9 +6,10 @@ import { logRanges, openResets, type Position } from '../ledger/positioning.ts'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import { isRetriable, KafkaError, TopicChangedError } from '../lib/errors.ts'
+import { type ConsumerKeeper, keepConsumerRunning } from '../lib/kafka.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Decoder } from '../lib/registry.ts'
-import { backoffMs, createWaker, retry, runLoop, sleep, type Waker } from '../lib/retry.ts'
+import { backoffMs, createWaker, runLoop, sleep, type Waker } from '../lib/retry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import {
   applyBatch,
@@ -60,13 +61,6 @@ export interface Processor {
   relayStalled(stalledAfterMs: number): { sinceMs: number; error: string } | undefined
 }
 
-/** An error that started at the broker or the client (KafkaJS*), at the bottom of its cause chain. */
-export function brokerError(err: unknown): boolean {
-  let e = err as { name?: string; cause?: unknown } | undefined
-  while (e?.cause) e = e.cause as typeof e
-  return typeof e?.name === 'string' && e.name.startsWith('KafkaJS')
-}
-
 export function createProcessor(deps: ProcessorDeps): Processor {
   const { consumer, sql, log, config } = deps
   const topic = config.topics.events
@@ -105,8 +99,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   }
   const maxBatch = deps.maxBatch ?? 5000
   const stopping = new AbortController()
-  let restarting: Promise<void> | undefined
-  const restartAbort = new AbortController()
+  let keeper: ConsumerKeeper | undefined
   let loops: Promise<void>[] = []
   const relayWaker = createWaker()
   const relayKick = () => relayWaker.wake()
@@ -344,29 +337,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
           eachBatch,
         })
       }
-      consumer.on(consumer.events.CRASH, (e) => {
-        if (e.payload.restart || restartAbort.signal.aborted) return
-        // kafkajs gives up for good on some broker errors (no group coordinator while a broker restarts).
-        // Those are outages, not bugs: start the consumer again. Anything of ours is a bug: exit.
-        if (!brokerError(e.payload.error)) return deps.onFatal(e.payload.error)
-        log.warn({ err: e.payload.error }, 'consumer stopped on a broker error; starting it again')
-        restarting = retry(
-          async () => {
-            await consumer.connect()
-            await run()
-          },
-          {
-            attempts: Number.POSITIVE_INFINITY,
-            baseMs: 1000,
-            maxMs: 10_000,
-            signal: restartAbort.signal,
-            shouldRetry: brokerError,
-            onRetry: (err, attempt) => log.warn({ err, attempt }, 'consumer restart failed; retrying'),
-          },
-        ).catch((err) => {
-          if (!restartAbort.signal.aborted) deps.onFatal(err)
-        })
-      })
+      keeper = keepConsumerRunning(consumer, { run, log, onFatal: deps.onFatal })
       await run()
       loops = [
         loop('parked retry', config.processor.retryPollMs, async () => {
@@ -392,8 +363,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     },
     async stop() {
       // Only the consumer restart stops here; the batch in progress still finishes and commits.
-      restartAbort.abort()
-      await restarting
+      await keeper?.stop()
       // Disconnect waits for the running eachBatch: the batch in progress commits before we leave the group.
       await consumer.disconnect()
       stopping.abort()
