@@ -11,7 +11,7 @@ import { classifyDbError, FileRejectedError } from '../lib/errors.ts'
 import { type RenewableProducer, refusedByBroker } from '../lib/kafka.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
-import { backoffMs, sleep } from '../lib/retry.ts'
+import { retry } from '../lib/retry.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
 import { type AdmittedFile, fileIdentity, type Opened, openAdmitted, sha256Of } from './admitted-file.ts'
 import { type Arrivals, createArrivals } from './arrivals.ts'
@@ -165,28 +165,28 @@ export function createImporter(deps: ImporterDeps): Importer {
 
   /** Imports a file in processing/, retrying with backoff while Kafka or Postgres is unavailable. */
   async function importClaimed(file: AdmittedFile, path: string, rel: string, resumed: boolean) {
-    for (let attempt = 1; !abort.signal.aborted; attempt++) {
+    const once = async () => {
       try {
         await importOnce(file, path, rel, resumed)
-        return
       } catch (err) {
-        let failure = err
         const refused = refusedByBroker(err)
-        if (refused) {
-          try {
-            return await failRefused(file, path, rel, refused, err)
-          } catch (e) {
-            failure = e
-          }
-        }
-        const delay = backoffMs(attempt, 1000, 30_000)
-        log.error(
-          { err: failure, file: rel, attempt, retryInMs: delay },
-          'import failed; the file stays in processing/',
-        )
-        await sleep(delay, abort.signal)
+        if (!refused) throw err
+        await failRefused(file, path, rel, refused, err)
       }
     }
+    await retry(once, {
+      attempts: Number.POSITIVE_INFINITY,
+      baseMs: 1000,
+      maxMs: 30_000,
+      signal: abort.signal,
+      // Whatever failed (Kafka or Postgres away, a file still being written), the file stays and is tried again.
+      shouldRetry: () => true,
+      onRetry: (err, attempt, retryInMs) =>
+        log.error({ err, file: rel, attempt, retryInMs }, 'import failed; the file stays in processing/'),
+    }).catch((err) => {
+      // Stopping: the file stays in processing/ and is resumed at the next start.
+      if (!abort.signal.aborted) throw err
+    })
   }
 
   /**
