@@ -33,11 +33,12 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   await ready('Kafka consumer', () => consumer.connect())
   const metrics = createMetrics('alerter')
   const alerts = metrics.counter('stockflow_alerts_total', 'Alerts by outcome', ['outcome'])
+  const grace = { unknownSchemaGraceMs: config.registry.unknownSchemaGraceMs }
   const alerter = createAlerter({
     consumer,
     sql,
-    errors: createDecoder<StockError>(registry, 'StockError'),
-    lowStock: createDecoder<LowStock>(registry, 'LowStock'),
+    errors: createDecoder<StockError>(registry, 'StockError', grace),
+    lowStock: createDecoder<LowStock>(registry, 'LowStock', grace),
     sink: config.alerter.webhookUrl
       ? createWebhookSink(config.alerter.webhookUrl, config.alerter.webhookTimeoutMs)
       : undefined,

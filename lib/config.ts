@@ -23,7 +23,13 @@ export type ServiceName = 'importer' | 'processor' | 'alerter' | 'web'
 
 export interface Config {
   kafka: KafkaConfig
-  registry: { url: string; username: string | undefined; password: string | undefined }
+  registry: {
+    url: string
+    username: string | undefined
+    password: string | undefined
+    /** How long a schema id the registry cannot give is waited for before its messages are UNDECODABLE. */
+    unknownSchemaGraceMs: number
+  }
   db: {
     url: string
     schema: string
@@ -344,6 +350,7 @@ export function loadConfig(env: Env): Config {
       url: r.url('SCHEMA_REGISTRY_URL'),
       username: r.optional('SCHEMA_REGISTRY_USERNAME'),
       password: r.optional('SCHEMA_REGISTRY_PASSWORD'),
+      unknownSchemaGraceMs: r.int('REGISTRY_UNKNOWN_SCHEMA_GRACE_MS', 60_000, 0, 3_600_000),
     },
     db: readDb(r),
     topics: {

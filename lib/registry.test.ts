@@ -1,7 +1,7 @@
 // The decoder against a stand-in registry: which answers are a poison message (DecodeError) and which
 // an outage (retriable), and that a known schema decodes without a promise. The real registry is
 // exercised by the integration tests in test/.
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { describe, expect, it } from 'vitest'
 import { SCHEMAS, type StockMovement, TYPES } from '../schemas/contract.ts'
 import { DecodeError, RegistryError } from './errors.ts'
@@ -72,8 +72,18 @@ describe('createDecoder', () => {
     expect(() => decoder.decode(corrupt)).toThrow(/corrupt Avro body for schema 7/)
   })
 
-  it('refuses an unknown schema id as UNDECODABLE, and an unreachable registry as retriable', async () => {
-    const missing = createDecoder<StockMovement>(registry({}).registry, 'StockMovement')
+  it('refuses an unknown schema id as UNDECODABLE once it stayed unknown for the grace time, and an unreachable registry as retriable', async () => {
+    let now = 0
+    const missing = createDecoder<StockMovement>(registry({}).registry, 'StockMovement', {
+      unknownSchemaGraceMs: 1000,
+      clock: () => now,
+    })
+    // A registry that is starting may not know its schemas yet: not found is waited for, for a while.
+    await expect(missing.decode(framed(9, body))).rejects.toMatchObject({
+      code: 'REGISTRY_ERROR',
+      retriable: true,
+    })
+    now = 1000
     await expect(missing.decode(framed(9, body))).rejects.toMatchObject({
       code: 'UNDECODABLE',
       retriable: false,
@@ -84,6 +94,16 @@ describe('createDecoder', () => {
     )
     const err = await Promise.resolve(down.decode(framed(9, body))).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(RegistryError)
+    expect(err).toMatchObject({ code: 'REGISTRY_ERROR', retriable: true })
+  })
+
+  it('takes a registry that refuses connections for an outage, not for a poison message (chaos seed 1807)', async () => {
+    // The real client against a closed port: it reports the refused connection as HTTP 400.
+    const down = createDecoder<StockMovement>(
+      new SchemaRegistry({ host: 'http://127.0.0.1:9' }),
+      'StockMovement',
+    )
+    const err = await Promise.resolve(down.decode(framed(9, body))).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'REGISTRY_ERROR', retriable: true })
   })
 })

@@ -108,33 +108,63 @@ export interface Decoder<T> {
 
 type Resolver = avro.Type | ReturnType<avro.Type['createResolver']>
 
+export interface DecoderOptions {
+  /**
+   * How long a schema id the registry does not know, or cannot be asked about, is waited for before its
+   * messages are refused as UNDECODABLE. A registry that is down or starting answers like one that never
+   * had the schema (the client even reports a refused connection as HTTP 400), and a valid event taken for
+   * a poison message is an event lost.
+   */
+  unknownSchemaGraceMs?: number
+  clock?: () => number
+}
+
+/** The client's report of a request that got no answer from the registry at all. */
+const NO_ANSWER = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|socket hang up|timeout/i
+
 /** Decodes Confluent-framed Avro into the reader schema `name`; failures are DecodeError, never retriable. */
-export function createDecoder<T>(registry: SchemaRegistry, name: SchemaName): Decoder<T> {
+export function createDecoder<T>(
+  registry: SchemaRegistry,
+  name: SchemaName,
+  opts: DecoderOptions = {},
+): Decoder<T> {
   const reader = TYPES[name]
   const resolvers = new Map<number, Resolver>()
+  const graceMs = opts.unknownSchemaGraceMs ?? 60_000
+  const clock = opts.clock ?? Date.now
+  /** Per schema id, when fetching it first failed (cleared once it is fetched). */
+  const failingSince = new Map<number, number>()
 
   async function fetchResolver(id: number): Promise<Resolver> {
     let writerJson: unknown
     try {
       const writer = (await registry.getSchema(id)) as unknown as { schema?: () => unknown }
       writerJson = typeof writer.schema === 'function' ? writer.schema() : writer
+      failingSince.delete(id)
     } catch (err) {
       const status = (err as { status?: number }).status
-      // Only an unreachable or failing registry (no answer, 5xx, 429) is worth waiting for; any other answer
-      // (404, a schema type or reference this library cannot load) will be the same next time.
-      const transient =
-        status === undefined
+      const message = String((err as Error).message)
+      // An unreachable or failing registry (no answer, 5xx, 429) is an outage, waited for as long as it lasts.
+      // Any other answer (404, a schema this library cannot load) is waited for the grace time only: a
+      // registry that is starting may not know its schemas yet.
+      const outage =
+        NO_ANSWER.test(message) ||
+        (status === undefined
           ? (err as Error).name !== 'ConfluentSchemaRegistryArgumentError'
-          : status >= 500 || status === 429
-      if (!transient || /not found/i.test(String((err as Error).message))) {
-        throw new DecodeError('UNDECODABLE', `schema id ${id} cannot be used: ${(err as Error).message}`, {
+          : status >= 500 || status === 429)
+      const since = failingSince.get(id) ?? clock()
+      failingSince.set(id, since)
+      if (!outage && clock() - since >= graceMs) {
+        failingSince.delete(id)
+        throw new DecodeError('UNDECODABLE', `schema id ${id} cannot be used: ${message}`, {
           cause: err,
           context: { schemaId: id },
         })
       }
-      throw new RegistryError('REGISTRY_ERROR', `fetching schema ${id} failed: ${(err as Error).message}`, {
+      throw new RegistryError('REGISTRY_ERROR', `fetching schema ${id} failed: ${message}`, {
         retriable: true,
         cause: err,
+        context: { schemaId: id },
       })
     }
     let resolver: Resolver

@@ -48,7 +48,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const processor = createProcessor({
     consumer,
     sql,
-    decoder: createDecoder<StockMovement>(registry, 'StockMovement'),
+    decoder: createDecoder<StockMovement>(registry, 'StockMovement', {
+      unknownSchemaGraceMs: config.registry.unknownSchemaGraceMs,
+    }),
     relay,
     log,
     clock: Date.now,

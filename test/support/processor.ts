@@ -28,7 +28,9 @@ export async function startProcessor(
     admin,
     consumer,
     sql,
-    decoder: createDecoder<StockMovement>(registry, 'StockMovement'),
+    decoder: createDecoder<StockMovement>(registry, 'StockMovement', {
+      unknownSchemaGraceMs: ctx.config.registry.unknownSchemaGraceMs,
+    }),
     relay:
       opts.relay ??
       createOutboxRelay({ sql, producer, registry, registryConfig: ctx.config.registry, log: ctx.log }),
