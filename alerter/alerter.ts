@@ -153,7 +153,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       }
       // A broker outage that kafkajs gives up on restarts the consumer, as in the processor; a bug exits.
       keeper = keepConsumerRunning(deps.consumer, { run, log, onFatal: deps.onFatal })
-      await run()
+      await keeper.start()
       const tick = Math.max(20, Math.min(500, Math.floor(cfg.digestWindowMs / 4)))
       loops = [loop('alert digest', tick, flushDue), loop('alert delivery', tick, deliverDue)]
     },

@@ -6,7 +6,13 @@ import { parseArgs } from 'node:util'
 import { outputPath } from '../ledger/input-folder.ts'
 import { loadConfig } from '../lib/config.ts'
 import { UsageError } from '../lib/errors.ts'
-import { createIdempotentProducer, createKafka, ensureTopics, pipelineTopics } from '../lib/kafka.ts'
+import {
+  createIdempotentProducer,
+  createKafka,
+  ensureTopics,
+  pipelineTopics,
+  refusedByBroker,
+} from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { createRegistry } from '../lib/registry.ts'
 import { pathSource, sha256Of } from './admitted-file.ts'
@@ -61,6 +67,8 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
       } catch (err) {
         console.error(`${file}: failed: ${(err as Error).message}`)
         code = 1
+        // A refused request may have been written in part; the next file needs a new producer id.
+        if (refusedByBroker(err)) await producer.renew()
       }
     }
   } finally {

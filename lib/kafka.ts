@@ -109,8 +109,12 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
       shouldRetry: (err) => (err as { retriable?: boolean }).retriable === true,
     })
   } catch (err) {
+    // Missing rights stay missing: only an outage is worth waiting for.
+    const denied = /AUTHORIZATION|SASL|AUTHENTICATION/i.test(
+      `${(err as { type?: string }).type ?? ''} ${(err as Error).name ?? ''}`,
+    )
     throw new KafkaError('KAFKA_ERROR', `creating topics failed: ${(err as Error).message}`, {
-      retriable: true,
+      retriable: !denied,
       cause: err,
     })
   }
@@ -178,15 +182,30 @@ export interface RenewableProducer extends Producer {
 
 export function renewableProducer(make: () => Producer): RenewableProducer {
   let current = make()
+  // A new producer whose connect() failed (the broker away at that moment) is connected again before the
+  // next send: kafkajs never connects a producer by itself, so it would fail every send for ever.
+  let owed = false
+  const connected = async () => {
+    if (!owed) return
+    await current.connect()
+    owed = false
+  }
   const renew = async () => {
     const old = current
     current = make()
+    owed = true
     await old.disconnect().catch(() => {})
-    await current.connect()
+    await connected()
   }
   return new Proxy({} as RenewableProducer, {
     get(_target, prop) {
       if (prop === 'renew') return renew
+      if (prop === 'send' || prop === 'sendBatch') {
+        return async (...args: unknown[]) => {
+          await connected()
+          return (current[prop] as (...a: unknown[]) => Promise<unknown>)(...args)
+        }
+      }
       const v = Reflect.get(current, prop)
       return typeof v === 'function' ? v.bind(current) : v
     },
@@ -240,7 +259,9 @@ export function brokerError(err: unknown): boolean {
 }
 
 export interface ConsumerKeeper {
-  /** Ends a restart in progress; resolves once it has stopped. */
+  /** Subscribes and runs the consumer, waiting out a broker that is away (restarting) meanwhile. */
+  start(): Promise<void>
+  /** Ends a start or restart in progress; resolves once it has stopped. */
   stop(): Promise<void>
 }
 
@@ -277,6 +298,16 @@ export function keepConsumerRunning(
     })
   })
   return {
+    start: () =>
+      retry(o.run, {
+        attempts: Number.POSITIVE_INFINITY,
+        baseMs: 1000,
+        maxMs: 10_000,
+        signal: abort.signal,
+        shouldRetry: brokerError,
+        onRetry: (err, attempt) =>
+          o.log.warn({ err, attempt }, 'consumer start failed on a broker error; retrying'),
+      }),
     async stop() {
       abort.abort()
       await restarting

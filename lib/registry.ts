@@ -56,10 +56,14 @@ export async function registerSchema(
     return id
   } catch (err) {
     if (err instanceof RegistryError) throw err
-    throw new RegistryError('REGISTRY_ERROR', `Registering ${subject} failed: ${(err as Error).message}`, {
-      retriable: true,
+    const status = (err as { status?: number }).status
+    const message = String((err as Error).message)
+    // An incompatible schema (409) or one the registry refuses (422) stays so: start-up must fail loudly.
+    const outage = NO_ANSWER.test(message) || status === undefined || status >= 500 || status === 429
+    throw new RegistryError('REGISTRY_ERROR', `Registering ${subject} failed: ${message}`, {
+      retriable: outage,
       cause: err,
-      context: { subject },
+      context: { subject, status },
     })
   }
 }

@@ -65,10 +65,21 @@ export function whenReady<T>(
     attempts: Number.POSITIVE_INFINITY,
     baseMs: 500,
     maxMs: 10_000,
-    shouldRetry: (err) => isRetriable(err) || ((err as Error)?.name ?? '').startsWith('KafkaJS'),
+    shouldRetry: (err) => isRetriable(err) || (kafkaOutage(err) && !deniedAccess(err)),
     onRetry: (err, attempt, delayMs) =>
       log.warn({ err, attempt, delayMs }, `${what} not reachable yet; waiting`),
   })
+}
+
+const kafkaOutage = (err: unknown) => ((err as Error)?.name ?? '').startsWith('KafkaJS')
+
+/** Wrong credentials or missing rights anywhere in the cause chain: waiting will not change them. */
+function deniedAccess(err: unknown): boolean {
+  for (let e = err as { name?: string; type?: string; cause?: unknown } | undefined, d = 0; e && d < 8; d++) {
+    if (/SASL|AUTHENTICATION|AUTHORIZATION/i.test(`${e.name ?? ''} ${e.type ?? ''}`)) return true
+    e = e.cause as typeof e
+  }
+  return false
 }
 
 /** A sleep that a producer of work can cut short, e.g. so side events go out right after their commit. */

@@ -338,7 +338,8 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         })
       }
       keeper = keepConsumerRunning(consumer, { run, log, onFatal: deps.onFatal })
-      await run()
+      // A broker restarting while we start is waited for, not a reason to exit (chaos seed 2110).
+      await keeper.start()
       loops = [
         loop('parked retry', config.processor.retryPollMs, async () => {
           const pass = await retryDueParked({ ...batchDeps, policy })

@@ -1,6 +1,6 @@
 // Errors: what went wrong after import (failed movements, conflicts, messages that never became movements),
 // and re-drive: a preview of exactly what would be sent, then a confirmation that sends that and nothing
-// else. Both run ops/redrive-movements.ts, the code behind `stockflow redrive`, and both are audited.
+// else. Both run ledger/redrive.ts, the code behind `stockflow redrive`, and both are audited.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { type RedriveFilter, redrive } from '../ledger/redrive.ts'
 import type { Sql } from '../lib/db.ts'
