@@ -4,9 +4,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Alerter, createAlerter } from '../alerter/alerter.ts'
-import { createWebhookSink } from '../alerter/webhook.ts'
-import { createDecoder, createRegistry } from '../lib/registry.ts'
+import type { Alerter } from '../alerter/alerter.ts'
+import { startAlerter } from './support/alerter.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
 import { type RunningImporter, startImporter } from './support/importer.ts'
 import { setupTopics } from './support/kafka.ts'
@@ -49,23 +48,7 @@ describe('alerts for imported files', () => {
     })
     const kafka = await setupTopics(ctx)
     importer = await startImporter(ctx)
-    const registry = createRegistry(ctx.config.registry)
-    const consumer = kafka.consumer({ groupId: ctx.config.alerter.groupId, maxWaitTimeInMs: 50 })
-    await consumer.connect()
-    alerter = createAlerter({
-      consumer,
-      sql: ctx.sql,
-      errors: createDecoder(registry, 'StockError'),
-      lowStock: createDecoder(registry, 'LowStock'),
-      sink: createWebhookSink(receiver.url, 2000),
-      log: ctx.log,
-      clock: Date.now,
-      config: ctx.config,
-      onFatal: (err) => {
-        throw err
-      },
-    })
-    await alerter.start()
+    alerter = await startAlerter(ctx, kafka)
   })
   afterAll(async () => {
     await alerter?.stop()

@@ -1,10 +1,10 @@
 // The alerter against the real broker, registry and Postgres, with a local HTTP receiver as webhook.
 import type { Kafka, Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Alerter, createAlerter } from '../alerter/alerter.ts'
-import { createWebhookSink } from '../alerter/webhook.ts'
-import { createDecoder, createEncoder, createRegistry, type Encoder } from '../lib/registry.ts'
+import type { Alerter } from '../alerter/alerter.ts'
+import { createEncoder, createRegistry, type Encoder } from '../lib/registry.ts'
 import type { LowStock, StockError } from '../schemas/contract.ts'
+import { startAlerter } from './support/alerter.ts'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
 import { connectProducer, setupTopics } from './support/kafka.ts'
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook.ts'
@@ -79,22 +79,7 @@ describe('alerter', () => {
     const registry = createRegistry(ctx.config.registry)
     errors = await createEncoder(registry, ctx.config.registry, ctx.config.topics.errors, 'StockError')
     lows = await createEncoder(registry, ctx.config.registry, ctx.config.topics.lowStock, 'LowStock')
-    const consumer = kafka.consumer({ groupId: ctx.config.alerter.groupId, maxWaitTimeInMs: 50 })
-    await consumer.connect()
-    alerter = createAlerter({
-      consumer,
-      sql: ctx.sql,
-      errors: createDecoder(registry, 'StockError'),
-      lowStock: createDecoder(registry, 'LowStock'),
-      sink: createWebhookSink(ctx.config.alerter.webhookUrl!, 2000),
-      log: ctx.log,
-      clock: Date.now,
-      config: ctx.config,
-      onFatal: (err) => {
-        throw err
-      },
-    })
-    await alerter.start()
+    alerter = await startAlerter(ctx, kafka)
   })
   afterAll(async () => {
     await alerter.stop()

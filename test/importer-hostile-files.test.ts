@@ -20,6 +20,23 @@ const id = (file: number, row: number) =>
 const row = (file: number, n: number, extra?: string) =>
   `${id(file, n)},incoming,2024-01-01T00:00:00Z,${file},${n},1${extra === undefined ? '' : `,${extra}`}`
 
+/** Creates `topic` with the broker refusing any batch over `maxBytes`, before the importer creates it. */
+async function topicWithLimit(ctx: TestContext, topic: string, partitions: number, maxBytes: number) {
+  const admin = createKafka(ctx.config.kafka, ctx.log).admin()
+  await admin.connect()
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      {
+        topic,
+        numPartitions: partitions,
+        configEntries: [{ name: 'max.message.bytes', value: String(maxBytes) }],
+      },
+    ],
+  })
+  await admin.disconnect()
+}
+
 async function receiptIn(dir: string, match: (name: string) => boolean): Promise<Receipt> {
   return pollUntil(
     'a receipt',
@@ -224,20 +241,7 @@ describe('produce requests bounded by bytes', () => {
       IMPORT_BATCH_BYTES: '16384',
     })
     // A broker whose limit is below the importer's request size: every full request is MESSAGE_TOO_LARGE.
-    const kafka = createKafka(ctx.config.kafka, ctx.log)
-    const admin = kafka.admin()
-    await admin.connect()
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: ctx.config.topics.events,
-          numPartitions: 1,
-          configEntries: [{ name: 'max.message.bytes', value: '4096' }],
-        },
-      ],
-    })
-    await admin.disconnect()
+    await topicWithLimit(ctx, ctx.config.topics.events, 1, 4096)
     const running = await startImporter(ctx)
     try {
       const rows = Array.from({ length: 200 }, (_, i) => row(9, i + 1))
@@ -267,20 +271,8 @@ describe('produce requests bounded by bytes', () => {
     // Two partitions of `events` that take no batch over 2 KB. One request carries one small row for one
     // partition, which the broker writes, and forty rows for the other, which it refuses; kafkajs then rolls
     // back the sequence numbers of both partitions.
+    await topicWithLimit(ctx, ctx.config.topics.events, 2, 2048)
     const kafka = createKafka(ctx.config.kafka, ctx.log)
-    const admin = kafka.admin()
-    await admin.connect()
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: ctx.config.topics.events,
-          numPartitions: 2,
-          configEntries: [{ name: 'max.message.bytes', value: '2048' }],
-        },
-      ],
-    })
-    await admin.disconnect()
     const partitioner = Partitioners.DefaultPartitioner()
     const meta = [0, 1].map((p) => ({ partitionId: p, leader: 0 }))
     const partitionOf = (item: number) =>

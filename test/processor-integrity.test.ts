@@ -203,40 +203,26 @@ describe('processor integrity: offsets with gaps', () => {
   })
 
   it('is not behind after a transaction that was aborted last', async () => {
-    const tx = r.kafka.producer({
-      transactionalId: uniqueName('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    })
-    await tx.connect()
     const topic = r.ctx.config.topics.events
-    try {
-      const t = await tx.transaction()
-      await t.send({
-        topic,
-        messages: [{ key: '2:2', partition: 1, value: r.enc.encode(movement('incoming', 2, 2, 9)) }],
+    /** Writes one movement to partition 1 in a transaction of its own, then aborts it. */
+    const aborted = async (m: StockMovement) => {
+      const tx = r.kafka.producer({
+        transactionalId: uniqueName('tx'),
+        idempotent: true,
+        maxInFlightRequests: 1,
       })
-      await t.abort()
-    } finally {
-      await tx.disconnect()
+      await tx.connect()
+      try {
+        const t = await tx.transaction()
+        await t.send({ topic, messages: [{ key: '2:2', partition: 1, value: r.enc.encode(m) }] })
+        await t.abort()
+      } finally {
+        await tx.disconnect()
+      }
     }
+    await aborted(movement('incoming', 2, 2, 9))
     await r.send([{ m: movement('incoming', 2, 2, 1), partition: 1 }])
-    const tx2 = r.kafka.producer({
-      transactionalId: uniqueName('tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    })
-    await tx2.connect()
-    try {
-      const t = await tx2.transaction()
-      await t.send({
-        topic,
-        messages: [{ key: '2:2', partition: 1, value: r.enc.encode(movement('incoming', 2, 2, 50)) }],
-      })
-      await t.abort()
-    } finally {
-      await tx2.disconnect()
-    }
+    await aborted(movement('incoming', 2, 2, 50))
     // Partition 1 ends with an aborted transaction: its record and its marker can never be applied.
     await pollUntil('the plain record applied', async () => (await r.level(2, 2)) === 1)
     const state = async () => {
