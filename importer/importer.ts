@@ -1,8 +1,7 @@
 // The importer service: watches the input folder and imports each settled file exactly once.
 import { lstatSync } from 'node:fs'
 import { lstat, rm } from 'node:fs/promises'
-import { dirname, join, relative } from 'node:path'
-import { type FSWatcher, watch } from 'chokidar'
+import { join, relative } from 'node:path'
 import type { Receipt } from '../ledger/input-folder.ts'
 import { outputPath } from '../ledger/input-folder.ts'
 import type { Config } from '../lib/config.ts'
@@ -14,21 +13,14 @@ import type { Encoder } from '../lib/registry.ts'
 import { retry } from '../lib/retry.ts'
 import type { StockError, StockMovement } from '../schemas/contract.ts'
 import { type AdmittedFile, fileIdentity, type Opened, openAdmitted, sha256Of } from './admitted-file.ts'
-import { type Arrivals, createArrivals } from './arrivals.ts'
 import { createConcluder, type LifecycleStep } from './conclude-file.ts'
-import {
-  ensureStateDirs,
-  isIgnoredName,
-  leftInProcessing,
-  moveTo,
-  removeOrphanOutputs,
-} from './file-lifecycle.ts'
+import { ensureStateDirs, leftInProcessing, moveTo, removeOrphanOutputs } from './file-lifecycle.ts'
 import { importFile } from './import-file.ts'
 import type { ImporterMetrics } from './importer-metrics.ts'
 import { claimKeyOf, reportOutcome } from './outcomes.ts'
 import { createPublisher } from './publisher.ts'
 import { rejectedReceipt, writeReceipt } from './receipt.ts'
-import { renameUndecodable } from './undecodable-names.ts'
+import { type FolderWatch, watchFolder } from './watch-folder.ts'
 
 export interface ImporterDeps {
   producer: RenewableProducer
@@ -73,8 +65,7 @@ export function createImporter(deps: ImporterDeps): Importer {
   const inputDir = config.importer.inputDir
   const queue: string[] = []
   const queued = new Set<string>()
-  let watcher: FSWatcher | undefined
-  let arrivals: Arrivals | undefined
+  let folder: FolderWatch | undefined
   let worker: Promise<void> | undefined
   let stopping = false
   const abort = new AbortController()
@@ -104,7 +95,7 @@ export function createImporter(deps: ImporterDeps): Importer {
       // A new file dropped under the same name while this one was imported: its event came while the
       // name was still queued, so it is looked at now.
       const now = inodeAt(path)
-      if (now !== undefined && now !== taken) arrivals?.arrived(path)
+      if (now !== undefined && now !== taken) folder?.arrived(path)
     }
   }
 
@@ -136,16 +127,6 @@ export function createImporter(deps: ImporterDeps): Importer {
     errors: deps.errors,
     topics: config.topics,
     clock: deps.clock,
-  }
-
-  // One scan at a time: two at once could both give one file a new name.
-  let renaming = Promise.resolve()
-  const renameLater = (dir: string) => {
-    renaming = renaming
-      .then(async () => {
-        await renameUndecodable(inputDir, dir, log)
-      })
-      .catch((err) => log.error({ err, dir }, 'could not look for names that are not UTF-8'))
   }
 
   const { conclude } = createConcluder({ inputDir, outcomes, log, step: deps.hooks?.step })
@@ -333,43 +314,21 @@ export function createImporter(deps: ImporterDeps): Importer {
           await opened.file.close()
         }
       }
-      await renameUndecodable(inputDir, inputDir, log)
       const settle = config.importer.settleMs
-      arrivals = createArrivals({ settleMs: settle, ready: enqueue })
-      const noted = arrivals
-      watcher = watch(inputDir, {
-        ignoreInitial: false,
-        followSymlinks: false,
-        // A temporary file is not imported, but noted: renamed to *.csv, it is taken without settling.
-        ignored: (p: string) => {
-          if (p.includes('\ufffd') && inodeAt(p) === undefined) {
-            // A name that is not UTF-8: it cannot be opened by the string Node made of it, only renamed by its
-            // bytes. (A name that really holds U+FFFD opens, and is imported as it is.)
-            const bad = p.slice(0, p.indexOf('\ufffd'))
-            renameLater(dirname(`${bad}x`))
-            return true
-          }
-          const ignore = p !== inputDir && isIgnoredName(relative(inputDir, p))
-          if (ignore) {
-            noted.sawTemporary(p)
-            deps.hooks?.ignored?.(p)
-          }
-          return ignore
-        },
+      folder = await watchFolder({
+        inputDir,
+        settleMs: settle,
+        log,
+        ready: enqueue,
+        ignored: deps.hooks?.ignored,
       })
-      watcher.on('add', (p) => noted.arrived(p))
-      // chokidar reports a file deleted and written again under the same name within 100 ms as a change.
-      watcher.on('change', (p) => noted.arrived(p))
-      watcher.on('error', (err) => log.error({ err }, 'watcher error'))
-      await new Promise<void>((resolve) => watcher!.once('ready', () => resolve()))
       log.info({ inputDir, settleMs: settle }, 'watching for CSV files')
     },
     async stop() {
       stopping = true
       // Aborting ends retry waits; a file being published finishes, one waiting to retry stays in processing/.
       abort.abort()
-      await watcher?.close()
-      arrivals?.close()
+      await folder?.close()
       await worker
     },
     idle() {

@@ -1,0 +1,83 @@
+// The input folder's watcher: chokidar reports files as they appear or change, arrivals.ts decides when
+// each is complete, and names that are not UTF-8 are handed to undecodable-names.ts to be renamed.
+import { lstatSync } from 'node:fs'
+import { dirname, relative } from 'node:path'
+import { type FSWatcher, watch } from 'chokidar'
+import type { Logger } from '../lib/log.ts'
+import { type Arrivals, createArrivals } from './arrivals.ts'
+import { isIgnoredName } from './file-lifecycle.ts'
+import { renameUndecodable } from './undecodable-names.ts'
+
+export interface FolderWatchDeps {
+  inputDir: string
+  settleMs: number
+  log: Logger
+  /** A file is complete and may be taken. */
+  ready: (path: string) => void
+  /** The watcher came across a path it does not import (test seam). */
+  ignored?: (path: string) => void
+}
+
+export interface FolderWatch {
+  /** Looks at `path` again, as if the watcher had reported it (a new file under a name just imported). */
+  arrived(path: string): void
+  close(): Promise<void>
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Starts watching; resolves once the files already there have been reported. */
+export async function watchFolder(deps: FolderWatchDeps): Promise<FolderWatch> {
+  const { inputDir, log } = deps
+  // One scan at a time: two at once could both give one file a new name.
+  let renaming = Promise.resolve()
+  const renameLater = (dir: string) => {
+    renaming = renaming
+      .then(async () => {
+        await renameUndecodable(inputDir, dir, log)
+      })
+      .catch((err) => log.error({ err, dir }, 'could not look for names that are not UTF-8'))
+  }
+  await renameUndecodable(inputDir, inputDir, log)
+  const arrivals: Arrivals = createArrivals({ settleMs: deps.settleMs, ready: deps.ready })
+  const watcher: FSWatcher = watch(inputDir, {
+    ignoreInitial: false,
+    followSymlinks: false,
+    // A temporary file is not imported, but noted: renamed to *.csv, it is taken without settling.
+    ignored: (p: string) => {
+      if (p.includes('\ufffd') && !exists(p)) {
+        // A name that is not UTF-8: it cannot be opened by the string Node made of it, only renamed by its
+        // bytes. (A name that really holds U+FFFD opens, and is imported as it is.)
+        const bad = p.slice(0, p.indexOf('\ufffd'))
+        renameLater(dirname(`${bad}x`))
+        return true
+      }
+      const ignore = p !== inputDir && isIgnoredName(relative(inputDir, p))
+      if (ignore) {
+        arrivals.sawTemporary(p)
+        deps.ignored?.(p)
+      }
+      return ignore
+    },
+  })
+  watcher.on('add', (p) => arrivals.arrived(p))
+  // chokidar reports a file deleted and written again under the same name within 100 ms as a change.
+  watcher.on('change', (p) => arrivals.arrived(p))
+  watcher.on('error', (err) => log.error({ err }, 'watcher error'))
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
+  return {
+    arrived: (path) => arrivals.arrived(path),
+    async close() {
+      await watcher.close()
+      arrivals.close()
+      await renaming
+    },
+  }
+}
