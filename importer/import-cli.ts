@@ -68,7 +68,10 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
         console.error(`${file}: failed: ${(err as Error).message}`)
         code = 1
         // A refused request may have been written in part; the next file needs a new producer id.
-        if (refusedByBroker(err)) await producer.renew()
+        if (refusedByBroker(err))
+          await producer
+            .renew()
+            .catch((e: Error) => console.error(`reconnecting to Kafka failed: ${e.message}`))
       }
     }
   } finally {

@@ -315,13 +315,15 @@ export function createImporter(deps: ImporterDeps): Importer {
         }
       }
       const settle = config.importer.settleMs
-      folder = await watchFolder({
+      const watching = watchFolder({
         inputDir,
         settleMs: settle,
         log,
         ready: enqueue,
         ignored: deps.hooks?.ignored,
       })
+      folder = watching
+      await watching.ready
       log.info({ inputDir, settleMs: settle }, 'watching for CSV files')
     },
     async stop() {

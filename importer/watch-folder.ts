@@ -33,8 +33,11 @@ function exists(path: string): boolean {
   }
 }
 
-/** Starts watching; resolves once the files already there have been reported. */
-export async function watchFolder(deps: FolderWatchDeps): Promise<FolderWatch> {
+/**
+ * Starts watching. The handle is there at once (a file imported meanwhile may need `arrived`, and a stop may
+ * come first); `ready` resolves once the files already there have been reported.
+ */
+export function watchFolder(deps: FolderWatchDeps): FolderWatch & { ready: Promise<void> } {
   const { inputDir, log } = deps
   // One scan at a time: two at once could both give one file a new name.
   let renaming = Promise.resolve()
@@ -45,37 +48,51 @@ export async function watchFolder(deps: FolderWatchDeps): Promise<FolderWatch> {
       })
       .catch((err) => log.error({ err, dir }, 'could not look for names that are not UTF-8'))
   }
-  await renameUndecodable(inputDir, inputDir, log)
   const arrivals: Arrivals = createArrivals({ settleMs: deps.settleMs, ready: deps.ready })
-  const watcher: FSWatcher = watch(inputDir, {
-    ignoreInitial: false,
-    followSymlinks: false,
-    // A temporary file is not imported, but noted: renamed to *.csv, it is taken without settling.
-    ignored: (p: string) => {
-      if (p.includes('\ufffd') && !exists(p)) {
-        // A name that is not UTF-8: it cannot be opened by the string Node made of it, only renamed by its
-        // bytes. (A name that really holds U+FFFD opens, and is imported as it is.)
-        const bad = p.slice(0, p.indexOf('\ufffd'))
-        renameLater(dirname(`${bad}x`))
-        return true
-      }
-      const ignore = p !== inputDir && isIgnoredName(relative(inputDir, p))
-      if (ignore) {
-        arrivals.sawTemporary(p)
-        deps.ignored?.(p)
-      }
-      return ignore
-    },
-  })
-  watcher.on('add', (p) => arrivals.arrived(p))
-  // chokidar reports a file deleted and written again under the same name within 100 ms as a change.
-  watcher.on('change', (p) => arrivals.arrived(p))
-  watcher.on('error', (err) => log.error({ err }, 'watcher error'))
-  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()))
+  let watcher: FSWatcher | undefined
+  let closed = false
+  // A close before chokidar is ready ends the wait for it too.
+  let release = () => {}
+  const ready = (async () => {
+    await renameUndecodable(inputDir, inputDir, log)
+    if (closed) return
+    const w = watch(inputDir, {
+      ignoreInitial: false,
+      followSymlinks: false,
+      // A temporary file is not imported, but noted: renamed to *.csv, it is taken without settling.
+      ignored: (p: string) => {
+        if (p.includes('\ufffd') && !exists(p)) {
+          // A name that is not UTF-8: it cannot be opened by the string Node made of it, only renamed by its
+          // bytes. (A name that really holds U+FFFD opens, and is imported as it is.)
+          const bad = p.slice(0, p.indexOf('\ufffd'))
+          renameLater(dirname(`${bad}x`))
+          return true
+        }
+        const ignore = p !== inputDir && isIgnoredName(relative(inputDir, p))
+        if (ignore) {
+          arrivals.sawTemporary(p)
+          deps.ignored?.(p)
+        }
+        return ignore
+      },
+    })
+    watcher = w
+    w.on('add', (p) => arrivals.arrived(p))
+    // chokidar reports a file deleted and written again under the same name within 100 ms as a change.
+    w.on('change', (p) => arrivals.arrived(p))
+    w.on('error', (err) => log.error({ err }, 'watcher error'))
+    await new Promise<void>((resolve) => {
+      release = resolve
+      w.once('ready', () => resolve())
+    })
+  })()
   return {
+    ready,
     arrived: (path) => arrivals.arrived(path),
     async close() {
-      await watcher.close()
+      closed = true
+      release()
+      await watcher?.close()
       arrivals.close()
       await renaming
     },

@@ -106,4 +106,28 @@ describe('createDecoder', () => {
     const err = await Promise.resolve(down.decode(framed(9, body))).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'REGISTRY_ERROR', retriable: true })
   })
+
+  it('refuses every message of a schema id once its grace ran out, and does not count an outage against it', async () => {
+    let now = 0
+    let down = true
+    const stub = {
+      async getSchema(id: number): Promise<unknown> {
+        if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { status: 400 })
+        throw Object.assign(new Error(`Schema ${id} not found`), { status: 404 })
+      },
+    }
+    const decoder = createDecoder<StockMovement>(stub as unknown as SchemaRegistry, 'StockMovement', {
+      unknownSchemaGraceMs: 1000,
+      clock: () => now,
+    })
+    const attempt = () =>
+      Promise.resolve(decoder.decode(framed(9, body))).catch((e: { code?: string }) => e.code)
+    expect(await attempt()).toBe('REGISTRY_ERROR')
+    now = 120_000 // down for two minutes, then the registry answers again
+    down = false
+    expect(await attempt()).toBe('REGISTRY_ERROR')
+    now += 1000
+    // A chunk of two messages of the id, retried whole: both end refused, the second without a new grace.
+    expect([await attempt(), await attempt()]).toEqual(['UNDECODABLE', 'UNDECODABLE'])
+  })
 })

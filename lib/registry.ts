@@ -136,8 +136,10 @@ export function createDecoder<T>(
   const resolvers = new Map<number, Resolver>()
   const graceMs = opts.unknownSchemaGraceMs ?? 60_000
   const clock = opts.clock ?? Date.now
-  /** Per schema id, when fetching it first failed (cleared once it is fetched). */
+  /** Per schema id, when the registry first answered that it could not give it (cleared once it does). */
   const failingSince = new Map<number, number>()
+  /** Ids refused after their grace: their later messages are refused at once, not after another grace. */
+  const refused = new Set<number>()
 
   async function fetchResolver(id: number): Promise<Resolver> {
     let writerJson: unknown
@@ -145,6 +147,7 @@ export function createDecoder<T>(
       const writer = (await registry.getSchema(id)) as unknown as { schema?: () => unknown }
       writerJson = typeof writer.schema === 'function' ? writer.schema() : writer
       failingSince.delete(id)
+      refused.delete(id)
     } catch (err) {
       const status = (err as { status?: number }).status
       const message = String((err as Error).message)
@@ -156,14 +159,17 @@ export function createDecoder<T>(
         (status === undefined
           ? (err as Error).name !== 'ConfluentSchemaRegistryArgumentError'
           : status >= 500 || status === 429)
-      const since = failingSince.get(id) ?? clock()
-      failingSince.set(id, since)
-      if (!outage && clock() - since >= graceMs) {
-        failingSince.delete(id)
-        throw new DecodeError('UNDECODABLE', `schema id ${id} cannot be used: ${message}`, {
-          cause: err,
-          context: { schemaId: id },
-        })
+      // The grace starts with the registry's first answer: time it spent down does not count against it.
+      if (!outage) {
+        const since = failingSince.get(id) ?? clock()
+        failingSince.set(id, since)
+        if (refused.has(id) || clock() - since >= graceMs) {
+          refused.add(id)
+          throw new DecodeError('UNDECODABLE', `schema id ${id} cannot be used: ${message}`, {
+            cause: err,
+            context: { schemaId: id },
+          })
+        }
       }
       throw new RegistryError('REGISTRY_ERROR', `fetching schema ${id} failed: ${message}`, {
         retriable: true,
