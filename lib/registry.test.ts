@@ -130,4 +130,20 @@ describe('createDecoder', () => {
     // A chunk of two messages of the id, retried whole: both end refused, the second without a new grace.
     expect([await attempt(), await attempt()]).toEqual(['UNDECODABLE', 'UNDECODABLE'])
   })
+
+  it('waits for a registry that refuses its credentials instead of refusing every event', async () => {
+    let now = 0
+    const decoder = createDecoder<StockMovement>(
+      registry({}, Object.assign(new Error('HTTP 401 Unauthorized'), { status: 401 })).registry,
+      'StockMovement',
+      { unknownSchemaGraceMs: 1000, clock: () => now },
+    )
+    expect(
+      await Promise.resolve(decoder.decode(framed(9, body))).catch((e: { code?: string }) => e.code),
+    ).toBe('REGISTRY_ERROR')
+    now = 3_600_000
+    expect(
+      await Promise.resolve(decoder.decode(framed(9, body))).catch((e: { code?: string }) => e.code),
+    ).toBe('REGISTRY_ERROR')
+  })
 })

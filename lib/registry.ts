@@ -154,11 +154,13 @@ export function createDecoder<T>(
       // An unreachable or failing registry (no answer, 5xx, 429) is an outage, waited for as long as it lasts.
       // Any other answer (404, a schema this library cannot load) is waited for the grace time only: a
       // registry that is starting may not know its schemas yet.
+      // Refused credentials (401, 403) are waited for as well: a partition that waits for its operator loses
+      // nothing, one that refuses every event as UNDECODABLE loses them all.
       const outage =
         NO_ANSWER.test(message) ||
         (status === undefined
           ? (err as Error).name !== 'ConfluentSchemaRegistryArgumentError'
-          : status >= 500 || status === 429)
+          : status >= 500 || status === 429 || status === 401 || status === 403)
       // The grace starts with the registry's first answer: time it spent down does not count against it.
       if (!outage) {
         const since = failingSince.get(id) ?? clock()
