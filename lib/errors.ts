@@ -166,3 +166,23 @@ export function isRetriable(err: unknown): boolean {
 export function isRefusedInput(err: unknown): boolean {
   return err instanceof DbError && (err.code === 'DB_DATA' || err.code === 'DB_CONSTRAINT')
 }
+
+/** An error and the errors it wraps (`cause`, or kafkajs's `originalError`), outermost first. */
+export function* causes(err: unknown): Generator<{ name?: string; type?: unknown; message?: string }> {
+  let e = err as { name?: string; type?: unknown; cause?: unknown; originalError?: unknown } | undefined
+  for (let depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+    yield e
+    e = (e.cause ?? e.originalError) as typeof e
+  }
+}
+
+/** Wrong credentials or missing rights anywhere in the cause chain: waiting will not change them. */
+export function deniedAccess(err: unknown): boolean {
+  for (const e of causes(err)) {
+    if (
+      /SASL|AUTHENTICATION|AUTHORIZATION/i.test(`${e.name ?? ''} ${typeof e.type === 'string' ? e.type : ''}`)
+    )
+      return true
+  }
+  return false
+}

@@ -11,7 +11,7 @@ import {
   type SASLOptions,
 } from 'kafkajs'
 import type { Config } from './config.ts'
-import { KafkaError } from './errors.ts'
+import { causes, deniedAccess, KafkaError } from './errors.ts'
 import type { Logger } from './log.ts'
 import { retry } from './retry.ts'
 
@@ -110,11 +110,8 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
     })
   } catch (err) {
     // Missing rights stay missing: only an outage is worth waiting for.
-    const denied = /AUTHORIZATION|SASL|AUTHENTICATION/i.test(
-      `${(err as { type?: string }).type ?? ''} ${(err as Error).name ?? ''}`,
-    )
     throw new KafkaError('KAFKA_ERROR', `creating topics failed: ${(err as Error).message}`, {
-      retriable: !denied,
+      retriable: !deniedAccess(err),
       cause: err,
     })
   }
@@ -240,14 +237,7 @@ const REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID
  * (kafkajs wraps the protocol error in KafkaJSNonRetriableError); undefined for anything else.
  */
 export function refusedByBroker(err: unknown): string | undefined {
-  for (
-    let e = err as { type?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0;
-    e && depth < 8;
-    depth++
-  ) {
-    if (typeof e.type === 'string' && REFUSALS.has(e.type)) return e.type
-    e = (e.cause ?? e.originalError) as typeof e
-  }
+  for (const e of causes(err)) if (typeof e.type === 'string' && REFUSALS.has(e.type)) return e.type
   return undefined
 }
 

@@ -1,5 +1,5 @@
 // Backoff helpers. Whether to retry is the error's own verdict (AppError.retriable), not the caller's guess.
-import { isRetriable } from './errors.ts'
+import { deniedAccess, isRetriable } from './errors.ts'
 
 export interface RetryOptions {
   /** Attempts in all, including the first. Infinity retries until aborted. */
@@ -72,15 +72,6 @@ export function whenReady<T>(
 }
 
 const kafkaOutage = (err: unknown) => ((err as Error)?.name ?? '').startsWith('KafkaJS')
-
-/** Wrong credentials or missing rights anywhere in the cause chain: waiting will not change them. */
-function deniedAccess(err: unknown): boolean {
-  for (let e = err as { name?: string; type?: string; cause?: unknown } | undefined, d = 0; e && d < 8; d++) {
-    if (/SASL|AUTHENTICATION|AUTHORIZATION/i.test(`${e.name ?? ''} ${e.type ?? ''}`)) return true
-    e = e.cause as typeof e
-  }
-  return false
-}
 
 /** A sleep that a producer of work can cut short, e.g. so side events go out right after their commit. */
 export interface Waker {
