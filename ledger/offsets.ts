@@ -67,11 +67,6 @@ export async function peekOffset(
   return rows[0]?.next_offset as number | undefined
 }
 
-/** Every partition's stored next offset for one group and topic (operator tools, no lock). */
-export async function readOffsets(sql: Sql, group: string, topic: string): Promise<Map<number, number>> {
-  return new Map((await readPositions(sql, group, topic)).map((p) => [p.partition, p.next]))
-}
-
 /** How far each partition has been read (see readPositions): what lag is counted from. */
 export async function readToOffsets(sql: Sql, group: string, topic: string): Promise<Map<number, number>> {
   return new Map((await readPositions(sql, group, topic)).map((p) => [p.partition, p.readTo]))

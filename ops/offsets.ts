@@ -2,7 +2,7 @@
 // accept a recreated topic: `--accept-reset` moves the ledger to the new log's start and resolves the
 // incident, after which the halted processor resumes by itself.
 import { parseArgs } from 'node:util'
-import { acceptReset, readOffsets, readToOffsets } from '../ledger/offsets.ts'
+import { acceptReset, readPositions } from '../ledger/offsets.ts'
 import { logRanges, offsetRows, openResets } from '../ledger/positioning.ts'
 import { loadConfig } from '../lib/config.ts'
 import { createSql } from '../lib/db.ts'
@@ -60,11 +60,12 @@ export async function runOffsets(
           : `accepted the reset of ${topic} partition(s) ${accepted.join(', ')}: the processor resumes from the log's start`,
       )
     }
+    const positions = await readPositions(sql, group, topic)
     const rows = offsetRows(
-      await readOffsets(sql, group, topic),
+      new Map(positions.map((p) => [p.partition, p.next])),
       ranges,
       await openResets(sql, group, topic),
-      await readToOffsets(sql, group, topic),
+      new Map(positions.map((p) => [p.partition, p.readTo])),
     )
     if (values.json) out(JSON.stringify({ topic, group, partitions: rows }))
     else {
