@@ -19,7 +19,8 @@ export interface AdmittedFile extends FileSource {
   readonly ino: number
   /**
    * Device, inode and birth time (change time where the file system keeps no birth time): the same file
-   * however often it is tried, across restarts. Read when asked, after the claim's rename.
+   * however often it is tried, across restarts. Read when first asked (after the claim's rename), then
+   * kept: the key sent with the rows and the key of the outcome must be the same.
    */
   identity(): Promise<string>
   /**
@@ -63,6 +64,7 @@ export async function openAdmitted(inputDir: string, path: string, maxBytes: num
   }
   const st = await fh.stat()
   const big = await fh.stat({ bigint: true })
+  let identity: Promise<string> | undefined
   if (!st.isFile()) return refuse('NOT_REGULAR_FILE', 'only regular files are imported')
   const [root, real] = await Promise.all([realpath(inputDir), readlink(`/proc/self/fd/${fh.fd}`)])
   if (!inside(root, real)) return refuse('OUTSIDE_INPUT_DIR', 'the file resolves outside the input folder')
@@ -74,7 +76,16 @@ export async function openAdmitted(inputDir: string, path: string, maxBytes: num
       size: st.size,
       dev: st.dev,
       ino: st.ino,
-      identity: async () => fileIdentity(await fh.stat({ bigint: true })),
+      identity: () => {
+        identity ??= fh
+          .stat({ bigint: true })
+          .then(fileIdentity)
+          .catch((err) => {
+            identity = undefined // a failed read is tried again on the next attempt
+            throw err
+          })
+        return identity
+      },
       changed: async () => {
         const now = await fh.stat({ bigint: true })
         return now.size !== big.size || now.mtimeNs !== big.mtimeNs
