@@ -7,6 +7,7 @@
 // A request is bounded by bytes as well as by count: the broker refuses a partition's batch over its
 // message.max.bytes (1 MB by default) as MESSAGE_TOO_LARGE, and a file's rejections all share one key.
 import type { Message, Producer } from 'kafkajs'
+import { messageBytes } from '../lib/kafka.ts'
 
 export interface PublisherOptions {
   producer: Producer
@@ -36,18 +37,6 @@ interface Queued {
   topic: string
   message: Message
   bytes: number
-}
-
-/** What a message adds to a request, near enough: its key, value and headers plus the record's framing. */
-export function messageBytes(message: Message): number {
-  let n = 64 + size(message.key) + size(message.value)
-  for (const [k, v] of Object.entries(message.headers ?? {})) n += k.length + 8 + size(v as Buffer | string)
-  return n
-}
-
-function size(v: Buffer | string | null | undefined): number {
-  if (v == null) return 0
-  return typeof v === 'string' ? Buffer.byteLength(v) : v.length
 }
 
 export function createPublisher(opts: PublisherOptions): Publisher {

@@ -6,6 +6,7 @@ import {
   Kafka,
   type KafkaConfig,
   logLevel,
+  type Message,
   Partitioners,
   type Producer,
   type SASLOptions,
@@ -303,4 +304,16 @@ export function keepConsumerRunning(
       await restarting
     },
   }
+}
+
+/** What a message adds to a request, near enough: its key, value and headers plus the record's framing. */
+export function messageBytes(message: Message): number {
+  let n = 64 + size(message.key) + size(message.value)
+  for (const [k, v] of Object.entries(message.headers ?? {})) n += k.length + 8 + size(v as Buffer | string)
+  return n
+}
+
+function size(v: Buffer | string | null | undefined): number {
+  if (v == null) return 0
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length
 }

@@ -9,7 +9,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import type { Message } from 'kafkajs'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
-import { type RenewableProducer, refusedByBroker } from '../lib/kafka.ts'
+import { messageBytes, type RenewableProducer, refusedByBroker } from '../lib/kafka.ts'
 import type { Logger } from '../lib/log.ts'
 import { createEncoder, type Encoder } from '../lib/registry.ts'
 import type { SchemaName, StockError } from '../schemas/contract.ts'
@@ -40,8 +40,6 @@ interface Row {
   payload: unknown
 }
 
-/** Per-record framing on top of key and value, near enough for a budget. */
-const RECORD_OVERHEAD = 64
 /** What an error keeps of quoted input when its row had to be clipped to be sent at all. */
 const CLIPPED_TEXT_CHARS = 1024
 
@@ -115,8 +113,8 @@ export function createOutboxRelay(deps: RelayDeps): OutboxRelay {
         for (const row of rows) {
           const encoder = await encoderFor(row.topic, row.schema_name)
           const value = encoder.encode(row.payload)
-          const size = value.length + Buffer.byteLength(row.message_key ?? '') + RECORD_OVERHEAD
-          pending.push({ row, message: { key: row.message_key, value }, size })
+          const message = { key: row.message_key, value }
+          pending.push({ row, message, size: messageBytes(message) })
         }
         // The rows of one request, then the next, until this selection is sent; a refused request is split.
         let budget = maxRequestBytes
