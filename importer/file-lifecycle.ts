@@ -20,7 +20,8 @@ export function isIgnoredName(relPath: string): boolean {
   return IGNORED_SUFFIXES.some((s) => name.toLowerCase().endsWith(s))
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether anything (a file, a folder, a dangling link) has this name. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await lstat(path)
     return true

@@ -2,11 +2,11 @@
 // single byte 0xfc). Node decodes such a name with U+FFFD in place of the bad bytes, and every later open
 // of that string fails with ENOENT: the file would be ignored for ever. Read as bytes, the name is given
 // the readable name it was meant to have, and the watcher then imports it like any other file.
-import { link, lstat, readdir, rename, unlink } from 'node:fs/promises'
+import { link, readdir, rename, unlink } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { fittedName, numberedName } from '../ledger/input-folder.ts'
 import type { Logger } from '../lib/log.ts'
-import { STATE_DIRS } from './file-lifecycle.ts'
+import { exists, STATE_DIRS } from './file-lifecycle.ts'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 // Legacy Windows and old Unix systems write names in Windows-1252 (a superset of Latin-1's letters).
@@ -31,13 +31,7 @@ async function moveToFree(from: Buffer, to: string, isDirectory: boolean): Promi
   for (let n = 0; ; n++) {
     const candidate = numberedName(to, n)
     if (isDirectory) {
-      if (
-        await lstat(candidate).then(
-          () => true,
-          () => false,
-        )
-      )
-        continue
+      if (await exists(candidate)) continue
       await rename(from, candidate)
       return candidate
     }
