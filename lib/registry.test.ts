@@ -5,7 +5,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry'
 import { describe, expect, it } from 'vitest'
 import { SCHEMAS, type StockMovement, TYPES } from '../schemas/contract.ts'
 import { DecodeError, RegistryError } from './errors.ts'
-import { createDecoder } from './registry.ts'
+import { createDecoder, registerSchema } from './registry.ts'
 
 const movement: StockMovement = {
   transaction_id: '7e1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6b',
@@ -145,5 +145,62 @@ describe('createDecoder', () => {
     expect(
       await Promise.resolve(decoder.decode(framed(9, body))).catch((e: { code?: string }) => e.code),
     ).toBe('REGISTRY_ERROR')
+  })
+})
+
+describe('registerSchema', () => {
+  it('asks again when another registrant created the subject at the same moment (409 already exists)', async () => {
+    let calls = 0
+    const stub = {
+      async register() {
+        calls++
+        if (calls === 1)
+          throw Object.assign(
+            new Error("An artifact with ID 'x.errors-value' in group 'null' already exists."),
+            {
+              status: 409,
+            },
+          )
+        return { id: 42 }
+      },
+    }
+    const noCompat = {
+      url: 'http://127.0.0.1:9',
+      username: undefined,
+      password: undefined,
+      unknownSchemaGraceMs: 0,
+    }
+    const realFetch = globalThis.fetch
+    globalThis.fetch = (async () => new Response('{}', { status: 200 })) as typeof fetch
+    try {
+      expect(await registerSchema(stub as never, noCompat, 'x.errors-value', SCHEMAS.StockError)).toBe(42)
+    } finally {
+      globalThis.fetch = realFetch
+    }
+    expect(calls).toBe(2)
+  })
+
+  it('fails at once, not retriable, on an incompatible schema', async () => {
+    const stub = {
+      async register() {
+        throw Object.assign(new Error('Schema being registered is incompatible with an earlier schema'), {
+          status: 409,
+        })
+      },
+    }
+    const realFetch = globalThis.fetch
+    globalThis.fetch = (async () => new Response('{}', { status: 200 })) as typeof fetch
+    try {
+      await expect(
+        registerSchema(
+          stub as never,
+          { url: 'http://127.0.0.1:9', username: undefined, password: undefined, unknownSchemaGraceMs: 0 },
+          'x',
+          SCHEMAS.StockError,
+        ),
+      ).rejects.toMatchObject({ code: 'REGISTRY_ERROR', retriable: false })
+    } finally {
+      globalThis.fetch = realFetch
+    }
   })
 })

@@ -47,13 +47,21 @@ export async function registerSchema(
   subject: string,
   schema: AvroSchemaJson,
 ): Promise<number> {
-  try {
-    await setCompatibility(cfg, subject, 'BACKWARD')
-    const { id } = await registry.register(
+  const register = () =>
+    registry.register(
       { type: 'AVRO' as never, schema: JSON.stringify(schema) },
       { subject, compatibility: 'BACKWARD' as never },
     )
-    return id
+  try {
+    await setCompatibility(cfg, subject, 'BACKWARD')
+    try {
+      return (await register()).id
+    } catch (err) {
+      // Two services registering a new subject at once: Apicurio answers the second with 409 "already
+      // exists" instead of the id. Asked again, it finds the schema and gives the id.
+      if (!/already exists/i.test(String((err as Error).message))) throw err
+      return (await register()).id
+    }
   } catch (err) {
     if (err instanceof RegistryError) throw err
     const status = (err as { status?: number }).status
