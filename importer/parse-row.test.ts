@@ -149,3 +149,56 @@ describe('daysInMonth', () => {
     expect([1900, 2000, 2023, 2024].map((y) => daysInMonth(y, 2))).toEqual([28, 29, 28, 29])
   })
 })
+
+describe('corrections', () => {
+  const full = mapHeader([
+    'transaction_id',
+    'event_type',
+    'date',
+    'store_number',
+    'item_number',
+    'value',
+    'to_store_number',
+    'reverses',
+  ])
+  if (!full.ok) throw new Error('corrections header must map')
+  const row = (type: string, value: string, to: string, reverses: string) =>
+    parseRow([good[0]!, type, good[2]!, '5', '12', value, to, reverses], full.map)
+  const other = '2d0c1f4e-4b1a-4c8e-9a57-1f1e2d3c4b5a'
+
+  it('reads the new types and optional columns, and leaves them off a six-column row', () => {
+    expect(row('Transfer', '3', '7', '')).toMatchObject({
+      ok: true,
+      movement: { event_type: 'transfer', quantity: 3, to_store_number: 7 },
+    })
+    expect(row('reversal', '3', ' ', other.toUpperCase())).toMatchObject({
+      ok: true,
+      movement: { event_type: 'reversal', reverses: other },
+    })
+    expect(row('adjustment', '0', '', '')).toMatchObject({ ok: true, movement: { quantity: 0 } })
+    const six = parseRow(good, map)
+    expect(six.ok && Object.keys(six.movement)).toEqual([
+      'transaction_id',
+      'event_type',
+      'occurred_at',
+      'store_number',
+      'item_number',
+      'quantity',
+    ])
+    expect(row('sale', '3', '', '')).toMatchObject({ ok: true })
+  })
+
+  it('refuses each broken correction with its own code', () => {
+    const code = (r: ReturnType<typeof row>) => (r.ok ? 'ok' : r.code)
+    expect(code(row('transfer', '3', '', ''))).toBe('MISSING_TO_STORE')
+    expect(code(row('transfer', '3', '5', ''))).toBe('SAME_STORE_TRANSFER')
+    expect(code(row('transfer', '3', 'x', ''))).toBe('INVALID_TO_STORE')
+    expect(code(row('reversal', '3', '', ''))).toBe('MISSING_REVERSES')
+    expect(code(row('reversal', '3', '', 'not-a-uuid'))).toBe('INVALID_REVERSES')
+    expect(code(row('reversal', '3', '', good[0]!))).toBe('INVALID_REVERSES')
+    expect(code(row('sale', '3', '7', ''))).toBe('UNEXPECTED_FIELD')
+    expect(code(row('incoming', '3', '', other))).toBe('UNEXPECTED_FIELD')
+    expect(code(row('sale', '0', '', ''))).toBe('INVALID_QUANTITY')
+    expect(code(row('refund', '3', '', ''))).toBe('UNKNOWN_EVENT_TYPE')
+  })
+})

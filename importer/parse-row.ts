@@ -1,11 +1,12 @@
 // Turns one CSV record into a StockMovement, or into a rejection with a stable code a person can act on.
-import type { EventType, StockMovement } from '../schemas/contract.ts'
+import { EVENT_TYPES, type EventType, type StockMovement } from '../schemas/contract.ts'
 import {
   checkMovement,
   clipText as clip,
   INT_FIELD_MAX,
   isUuid,
   type MovementProblemCode,
+  minQuantity,
 } from '../schemas/movement-rules.ts'
 
 /** The contract's own codes (schemas/movement-rules.ts) plus what only a CSV row can get wrong. */
@@ -34,9 +35,17 @@ const COLUMNS = {
   value: ['value', 'quantity'],
 } as const
 
+/** Columns a file may leave out: only the corrections use them, so the seed's six-column files stay valid. */
+const OPTIONAL_COLUMNS = {
+  to_store_number: ['to_store_number'],
+  reverses: ['reverses'],
+} as const
+
 export type Column = keyof typeof COLUMNS
+export type OptionalColumn = keyof typeof OPTIONAL_COLUMNS
 const COLUMN_NAMES = Object.keys(COLUMNS) as Column[]
-export type ColumnMap = Readonly<Record<Column, number>> & { readonly width: number }
+export type ColumnMap = Readonly<Record<Column, number>> &
+  Readonly<Partial<Record<OptionalColumn, number>>> & { readonly width: number }
 
 export type HeaderResult =
   | { ok: true; map: ColumnMap }
@@ -44,7 +53,7 @@ export type HeaderResult =
       ok: false
       missing: string[]
       /** Columns named more than once (`value` and `quantity`, say), each with the names found. */
-      ambiguous: { column: Column; names: string[] }[]
+      ambiguous: { column: Column | OptionalColumn; names: string[] }[]
     }
 
 /**
@@ -53,13 +62,20 @@ export type HeaderResult =
  */
 export function mapHeader(header: string[]): HeaderResult {
   const names = header.map((h) => h.trim().toLowerCase())
-  const map: Partial<Record<Column, number>> = {}
+  const map: Partial<Record<Column | OptionalColumn, number>> = {}
   const missing: string[] = []
-  const ambiguous: { column: Column; names: string[] }[] = []
-  for (const [col, aliases] of Object.entries(COLUMNS) as [Column, readonly string[]][]) {
+  const ambiguous: { column: Column | OptionalColumn; names: string[] }[] = []
+  const columns = [
+    ...(Object.entries(COLUMNS) as [Column, readonly string[]][]).map((e) => [...e, true] as const),
+    ...(Object.entries(OPTIONAL_COLUMNS) as [OptionalColumn, readonly string[]][]).map(
+      (e) => [...e, false] as const,
+    ),
+  ]
+  for (const [col, aliases, required] of columns) {
     const found = names.flatMap((n, i) => (aliases.includes(n) ? [i] : []))
-    if (found.length === 0) missing.push(col)
-    else if (found.length > 1) ambiguous.push({ column: col, names: found.map((i) => header[i]!.trim()) })
+    if (found.length === 0) {
+      if (required) missing.push(col)
+    } else if (found.length > 1) ambiguous.push({ column: col, names: found.map((i) => header[i]!.trim()) })
     else map[col] = found[0]
   }
   if (missing.length > 0 || ambiguous.length > 0) return { ok: false, missing, ambiguous }
@@ -71,10 +87,12 @@ const ISO_WITH_ZONE =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)$/i
 const POSITIVE_INT = /^[1-9]\d*$/
 
+const KNOWN_TYPES = new Set<string>(EVENT_TYPES)
+
 /** Event types are matched after trimming and lower-casing: "Sale" and " sale " are a sale. */
 export function parseEventType(raw: string): EventType | undefined {
   const v = raw.trim().toLowerCase()
-  return v === 'incoming' || v === 'sale' ? v : undefined
+  return KNOWN_TYPES.has(v) ? (v as EventType) : undefined
 }
 
 /** Epoch ms for an ISO-8601 timestamp with zone; undefined for anything else, including impossible dates. */
@@ -101,11 +119,29 @@ export function daysInMonth(year: number, month: number): number {
   return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!
 }
 
-function positiveInt(raw: string): number | undefined {
+function wholeAtLeast(raw: string, min: number): number | undefined {
   const v = raw.trim()
-  if (!POSITIVE_INT.test(v)) return undefined
+  if (!(POSITIVE_INT.test(v) || (min === 0 && v === '0'))) return undefined
   const n = Number(v)
   return n <= INT_FIELD_MAX ? n : undefined
+}
+
+const positiveInt = (raw: string) => wholeAtLeast(raw, 1)
+
+type Optional<T> = { ok: true; value: T | null } | { ok: false; code: RejectCode; message: string }
+
+/** A correction column: absent from the header or blank is null; anything else is read, or refused. */
+function optionalCell<T>(
+  fields: string[],
+  at: number | undefined,
+  read: (v: string) => T | undefined,
+  refusal: { code: RejectCode; what: string },
+): Optional<T> {
+  const raw = at === undefined ? '' : fields[at]!.trim()
+  if (raw === '') return { ok: true, value: null }
+  const value = read(raw)
+  if (value !== undefined) return { ok: true, value }
+  return { ok: false, code: refusal.code, message: `'${clip(raw)}' ${refusal.what}` }
 }
 
 export function parseRow(fields: string[], map: ColumnMap): RowResult {
@@ -124,7 +160,7 @@ export function parseRow(fields: string[], map: ColumnMap): RowResult {
     return {
       ok: false,
       code: 'UNKNOWN_EVENT_TYPE',
-      message: `event_type '${clip(get('event_type'))}' is not incoming or sale`,
+      message: `event_type '${clip(get('event_type'))}' is not one of ${EVENT_TYPES.join(', ')}`,
     }
   }
   const occurredAt = parseTimestamp(get('date'))
@@ -151,14 +187,25 @@ export function parseRow(fields: string[], map: ColumnMap): RowResult {
       message: `item_number '${clip(get('item_number'))}' is not a positive integer`,
     }
   }
-  const quantity = positiveInt(get('value'))
+  const min = minQuantity(eventType)
+  const quantity = wholeAtLeast(get('value'), min)
   if (quantity === undefined) {
     return {
       ok: false,
       code: 'INVALID_QUANTITY',
-      message: `value '${clip(get('value'))}' is not a whole number from 1 to ${INT_FIELD_MAX}`,
+      message: `value '${clip(get('value'))}' is not a whole number from ${min} to ${INT_FIELD_MAX}`,
     }
   }
+  const toStore = optionalCell(fields, map.to_store_number, positiveInt, {
+    code: 'INVALID_TO_STORE',
+    what: 'in to_store_number is not a positive integer',
+  })
+  if (!toStore.ok) return toStore
+  const reverses = optionalCell(fields, map.reverses, (v) => (isUuid(v) ? v.toLowerCase() : undefined), {
+    code: 'INVALID_REVERSES',
+    what: 'in reverses is not a UUID',
+  })
+  if (!reverses.ok) return reverses
   const movement: StockMovement = {
     transaction_id: id.toLowerCase(),
     event_type: eventType,
@@ -167,6 +214,9 @@ export function parseRow(fields: string[], map: ColumnMap): RowResult {
     item_number: item,
     quantity,
   }
+  // Only a row that has one carries a correction field, so an incoming or a sale stays the six fields.
+  if (toStore.value !== null) movement.to_store_number = toStore.value
+  if (reverses.value !== null) movement.reverses = reverses.value
   // The contract's own rules are the last word, so the importer never publishes what the processor refuses
   // (e.g. a zone offset that pushes a year-9999 date past the range).
   const problem = checkMovement(movement)

@@ -14,6 +14,8 @@ const movement: StockMovement = {
   store_number: 5,
   item_number: 12,
   quantity: 3,
+  to_store_number: null,
+  reverses: null,
 }
 
 const framed = (schemaId: number, body: Buffer) => {

@@ -6,14 +6,20 @@ import type { Sql, Tx } from '../lib/db.ts'
 import { AppError, classifyDbError, DecodeError, TopicChangedError } from '../lib/errors.ts'
 import type { Decoder } from '../lib/registry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
-import { REDRIVE_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
+import {
+  FILE_SHA256_HEADER,
+  REDRIVE_HEADER,
+  SOURCE_FILE_HEADER,
+  SOURCE_LINE_HEADER,
+} from '../schemas/headers.ts'
 import { checkMovement, parseProvenance } from '../schemas/movement-rules.ts'
 import {
   lockOrder,
+  type Original,
   type OutboxMessage,
+  type Parked,
   type Received,
   type RetryPolicy,
-  type StoreItem,
 } from './ledger-model.ts'
 import {
   bumpCounter,
@@ -32,12 +38,16 @@ import {
   conflictSha,
   type Intake,
   idsToClaim,
+  itemsReleasing,
+  itemsTouched,
   type PlanContext,
   rejectMessage,
+  reversalTargets,
   triage,
 } from './plan-batch.ts'
 import { applyMovements } from './plan-movements.ts'
 import { recordExpiry } from './positioning.ts'
+import { loadOriginals, loadReversedBy } from './reversal-store.ts'
 
 export interface BatchMessage {
   offset: number
@@ -136,6 +146,7 @@ async function intake(
 ): Promise<Intake[]> {
   const out: Intake[] = []
   const sourceFile = repeatedHeader(SOURCE_FILE_HEADER)
+  const sourceSha = repeatedHeader(FILE_SHA256_HEADER)
   for (const msg of messages) {
     let movement: StockMovement
     try {
@@ -160,12 +171,14 @@ async function intake(
     }
     // Postgres hands uuids back in lower case; one spelling keeps the claims and lookups exact.
     movement.transaction_id = movement.transaction_id.toLowerCase()
+    if (movement.reverses) movement.reverses = movement.reverses.toLowerCase()
     out.push({
       kind: 'movement',
       offset: msg.offset,
       received: {
         movement: movement as Received['movement'],
         sourceFile: provenance.value.sourceFile,
+        sourceSha256: sourceSha(msg.headers),
         sourceLine: provenance.value.sourceLine,
         topic,
         partition,
@@ -234,18 +247,19 @@ export async function applyBatch(
       const c = classify(t.candidates, claimed, await findExisting(tx, [...new Set(others)]))
       const outbox = [...t.outbox, ...(await recordConflicts(tx, c.conflicts, ctx))]
 
-      const keys = uniqueKeys(c.fresh)
-      const levels = await lockLevels(tx, keys, deps.lowStockDefault)
-      const parked = await loadParked(
-        tx,
-        uniqueKeys(c.fresh.filter((r) => r.movement.event_type === 'incoming')),
-      )
+      // A reversal's original is immutable once journaled, so it is read before the locks: its stores are
+      // among the items to lock. Who has reversed it is read after them.
+      const targets = reversalTargets(c.fresh)
+      const originals = targets.length > 0 ? await loadOriginals(tx, targets) : undefined
+      const levels = await lockLevels(tx, lockOrder(itemsTouched(c.fresh, originals)), deps.lowStockDefault)
+      const parked = await loadParked(tx, lockOrder(itemsReleasing(c.fresh)))
       const changes = applyMovements(c.fresh, {
         levels,
         parked,
         now: ctx.now,
         policy: deps.policy,
         topics: deps.topics,
+        ...(await reversalState(tx, originals, parked)),
       })
       changes.unfailed.push(...c.unfailed)
 
@@ -309,9 +323,19 @@ export async function refuseMessage(
   return stats
 }
 
-/** The items of `rs`, in lock order. */
-function uniqueKeys(rs: Received[]): StoreItem[] {
-  return lockOrder(rs.map((r) => ({ store: r.movement.store_number, item: r.movement.item_number })))
+/**
+ * The reversal state of a plan: the originals of every reversal in play, the batch's and the parked ones it
+ * may release, and who reversed them. Nothing when no reversal is in play, which keeps the common batch lean.
+ */
+async function reversalState(
+  tx: Tx,
+  originals: Map<string, Original | null> | undefined,
+  parked: Map<string, Parked[]>,
+): Promise<{ originals?: Map<string, Original | null>; reversedBy?: Map<string, string> }> {
+  const waiting = reversalTargets([...parked.values()].flat()).filter((id) => !originals?.has(id))
+  if (!originals && waiting.length === 0) return {}
+  const all = new Map([...(originals ?? []), ...(await loadOriginals(tx, waiting))])
+  return { originals: all, reversedBy: await loadReversedBy(tx, [...all.keys()]) }
 }
 
 /** Records each conflict once; only a conflict not recorded before is reported on `errors`. */

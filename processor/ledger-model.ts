@@ -1,6 +1,12 @@
 // The processor's in-memory view of one transaction's rows, and the changes it produces.
 // Pure data: the SQL side (ledger-store.ts) loads and writes these; the rules (plan-movements.ts) change them.
-import { type LowStock, movementKey, type StockError, type StockMovement } from '../schemas/contract.ts'
+import {
+  type EventType,
+  type LowStock,
+  movementKey,
+  type StockError,
+  type StockMovement,
+} from '../schemas/contract.ts'
 
 /** A `store:item` key: the contract's message key, which is also how the ledger groups rows in memory. */
 export type Key = string
@@ -23,8 +29,10 @@ export function lockOrder(items: Iterable<StoreItem>): StoreItem[] {
 
 /** A movement as received: the decoded value plus where it came from. */
 export interface Received {
-  movement: StockMovement & { event_type: 'incoming' | 'sale' }
+  movement: StockMovement & { event_type: EventType }
   sourceFile: string | null
+  /** The sha256 of the file the movement came from (the importer's header): what `stockflow revert` selects by. */
+  sourceSha256?: string | null
   sourceLine: number | null
   topic: string
   partition: number
@@ -46,9 +54,19 @@ export interface Level {
   dirty: boolean
 }
 
-export type ParkReason = 'INSUFFICIENT_STOCK' | 'UNKNOWN_ITEM'
-/** Why a movement ended in failed_movements: a sale given up on, or an incoming past STOCK_MAX. */
-export type FailCode = ParkReason | 'STOCK_LIMIT'
+/** Why a movement waits: its stock is not there yet, or (a reversal) its original has not been applied yet. */
+export type ParkReason = 'INSUFFICIENT_STOCK' | 'UNKNOWN_ITEM' | 'UNKNOWN_ORIGINAL'
+/**
+ * Why a movement ended in failed_movements: given up on after its attempts, past STOCK_MAX, a reversal
+ * refused at once (it can never apply), or an original withdrawn by its reversal before it was applied.
+ */
+export type FailCode =
+  | ParkReason
+  | 'STOCK_LIMIT'
+  | 'ALREADY_REVERSED'
+  | 'REVERSAL_MISMATCH'
+  | 'REVERSAL_OF_REVERSAL'
+  | 'WITHDRAWN'
 
 export interface Parked extends Received {
   reason: ParkReason
@@ -58,8 +76,26 @@ export interface Parked extends Received {
   nextAttemptAt: number
 }
 
+/** One store's side of an applied movement: how much it changed and what it left. */
+export interface Leg {
+  store: number
+  delta: number
+  quantityAfter: number
+}
+
 export interface Applied extends Received {
   attempts: number
+  /** The change at the movement's own store (journal leg 1). */
+  delta: number
+  quantityAfter: number
+  /** A transfer's destination, or the other store of a reversed transfer (journal leg 2). */
+  second?: Leg
+}
+
+/** An applied movement as a reversal needs it: its payload and what it did to each store. */
+export interface Original {
+  movement: StockMovement
+  legs: { store: number; delta: number }[]
 }
 
 export interface Failed extends Received {
@@ -129,6 +165,8 @@ export function samePayload(a: StockMovement, b: StockMovement): boolean {
     a.occurred_at === b.occurred_at &&
     a.store_number === b.store_number &&
     a.item_number === b.item_number &&
-    a.quantity === b.quantity
+    a.quantity === b.quantity &&
+    (a.to_store_number ?? null) === (b.to_store_number ?? null) &&
+    (a.reverses ?? null) === (b.reverses ?? null)
   )
 }

@@ -1,7 +1,7 @@
 import { arrayLiteral, chunks, dictionary, type Sql, type Transaction, type Tx } from '../lib/db.ts'
 import { UNIQUE_VIOLATION } from '../lib/errors.ts'
-import { movementKey, type StockMovement } from '../schemas/contract.ts'
-import type { Changes, Key, Level, Parked, RejectedMessage, StoredMovement } from './ledger-model.ts'
+import { type EventType, movementKey, type StockMovement } from '../schemas/contract.ts'
+import type { Applied, Changes, Key, Level, Parked, RejectedMessage, StoredMovement } from './ledger-model.ts'
 
 /**
  * Claims ids for this transaction; returns those nobody had. An id another open transaction is claiming
@@ -42,26 +42,32 @@ export async function writeRejected(tx: Tx, rows: RejectedMessage[]): Promise<vo
     on conflict do nothing`
 }
 
-const toMovement = (r: Record<string, unknown>): StockMovement => ({
+/** A movement as the journal, the parking lot and failed_movements store it. */
+export const toMovement = (r: Record<string, unknown>): StockMovement & { event_type: EventType } => ({
   transaction_id: r.transaction_id as string,
-  event_type: r.event_type as 'incoming' | 'sale',
+  event_type: r.event_type as EventType,
   occurred_at: (r.occurred_at as Date).getTime(),
   store_number: r.store_number as number,
   item_number: r.item_number as number,
   quantity: r.quantity as number,
+  to_store_number: (r.to_store_number as number | null) ?? null,
+  reverses: (r.reverses as string | null) ?? null,
 })
 
 /** Transaction ids this ledger has already seen, wherever they ended up. */
 export async function findExisting(tx: Tx, ids: string[]): Promise<Map<string, StoredMovement>> {
   if (ids.length === 0) return new Map()
   const rows = await tx`
-    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, 'journal' as where_
-      from stock_journal where transaction_id = any(${ids}::uuid[])
+    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, to_store_number,
+           reverses::text, 'journal' as where_
+      from stock_journal where transaction_id = any(${ids}::uuid[]) and leg = 1
     union all
-    select transaction_id::text, 'sale', occurred_at, store_number, item_number, quantity, 'parked'
+    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, to_store_number,
+           reverses::text, 'parked'
       from parked_sales where transaction_id = any(${ids}::uuid[])
     union all
-    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, 'failed'
+    select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, to_store_number,
+           reverses::text, 'failed'
       from failed_movements where transaction_id = any(${ids}::uuid[]) and redriven_at is null`
   return new Map(rows.map((r) => [r.transaction_id as string, { movement: toMovement(r), where: r.where_ }]))
 }
@@ -111,8 +117,9 @@ export async function lockLevels(
 }
 
 const toParked = (r: Record<string, unknown>): Parked => ({
-  movement: { ...toMovement(r), event_type: 'sale' },
+  movement: toMovement(r),
   sourceFile: r.source_file as string | null,
+  sourceSha256: r.source_sha256 as string | null,
   sourceLine: r.source_line as number | null,
   topic: r.topic as string,
   partition: r.partition as number,
@@ -131,7 +138,7 @@ export async function loadParked(
 ): Promise<Map<Key, Parked[]>> {
   if (keys.length === 0) return new Map()
   const rows = await tx`
-    select p.*, p.transaction_id::text as transaction_id, 'sale' as event_type from parked_sales p
+    select p.*, p.transaction_id::text as transaction_id, p.reverses::text as reverses from parked_sales p
     join unnest(${arrayLiteral(keys.map((k) => k.store))}::text::int[],
                 ${arrayLiteral(keys.map((k) => k.item))}::text::int[]) as k(store_number, item_number)
       using (store_number, item_number)
@@ -151,46 +158,67 @@ export function groupByKey(parked: Parked[]): Map<Key, Parked[]> {
   return out
 }
 
+export interface DueParked {
+  id: string
+  store: number
+  item: number
+  /** A transfer's destination, which the retry must lock as well. */
+  toStore: number | null
+  /** A reversal's original, whose stores the retry must lock as well. */
+  reverses: string | null
+}
+
 /**
- * The most overdue parked sales, at most `limit` (no locks). The scheduled retry takes exactly these,
- * and their keys, so the sales it locks are always the ones it selected.
+ * The most overdue parked movements, at most `limit` (no locks). The scheduled retry takes exactly these,
+ * and their keys, so the movements it locks are always the ones it selected.
  */
-export async function selectDueParked(
-  sql: Sql,
-  now: number,
-  limit: number,
-): Promise<{ id: string; store: number; item: number }[]> {
+export async function selectDueParked(sql: Sql, now: number, limit: number): Promise<DueParked[]> {
   const rows = await sql`
-    select transaction_id::text as id, store_number, item_number from parked_sales
+    select transaction_id::text as id, store_number, item_number, to_store_number, reverses::text from parked_sales
     where next_attempt_at <= ${new Date(now)}
     order by next_attempt_at, first_seen_at
     limit ${limit}`
-  return rows.map((r) => ({ id: r.id as string, store: r.store_number, item: r.item_number }))
+  return rows.map((r) => ({
+    id: r.id as string,
+    store: r.store_number,
+    item: r.item_number,
+    toStore: r.to_store_number,
+    reverses: r.reverses,
+  }))
 }
 
 /** Locks the given parked sales that are still due (another processor may have retried some), in arrival order. */
 export async function lockDueParked(tx: Tx, ids: string[], now: number): Promise<Parked[]> {
   if (ids.length === 0) return []
   const rows = await tx`
-    select p.*, p.transaction_id::text as transaction_id, 'sale' as event_type from parked_sales p
+    select p.*, p.transaction_id::text as transaction_id, p.reverses::text as reverses from parked_sales p
     where p.transaction_id = any(${ids}::uuid[]) and p.next_attempt_at <= ${new Date(now)}
     order by p.first_seen_at, p.partition, p."offset"
     for update`
   return rows.map(toParked)
 }
-
 export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Level>): Promise<void> {
   const a = changes.applied
   if (a.length > 0) {
     const types = dictionary(a.map((x) => x.movement.event_type))
     const files = dictionary(a.map((x) => x.sourceFile))
+    const shas = dictionary(a.map((x) => x.sourceSha256 ?? null))
     const topics = dictionary(a.map((x) => x.topic))
+    // Incomings and sales, nearly every row, carry neither correction field: those columns are only sent
+    // when a row of the batch has one.
+    const corrections = a.some(
+      (x) => x.movement.event_type !== 'incoming' && x.movement.event_type !== 'sale',
+    )
+    const toStores = corrections ? arrayLiteral(a.map((x) => x.movement.to_store_number ?? null)) : null
+    const reverses = corrections ? arrayLiteral(a.map((x) => x.movement.reverses ?? null)) : null
     await tx`
       insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity,
-                                 attempts, source_file, source_line, topic, partition, "offset")
+                                 attempts, source_file, source_line, topic, partition, "offset", delta,
+                                 quantity_after, source_sha256, to_store_number, reverses)
       select id, (${types.words}::text[])[type], to_timestamp(at / 1000) + (at % 1000) * interval '1 millisecond',
              store, item, qty, attempts, (${files.words}::text[])[file], line, (${topics.words}::text[])[topic],
-             part, off
+             part, off, delta, after, (${shas.words}::text[])[sha],
+             (${toStores}::text::int[])[ord::int], (${reverses}::text::uuid[])[ord::int]
       from unnest(
         ${arrayLiteral(a.map((x) => x.movement.transaction_id))}::text::uuid[],
         ${types.refs}::text::int[],
@@ -203,8 +231,13 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
         ${arrayLiteral(a.map((x) => x.sourceLine))}::text::bigint[],
         ${topics.refs}::text::int[],
         ${arrayLiteral(a.map((x) => x.partition))}::text::int[],
-        ${arrayLiteral(a.map((x) => x.offset))}::text::bigint[])
-        as u(id, type, at, store, item, qty, attempts, file, line, topic, part, off)`
+        ${arrayLiteral(a.map((x) => x.offset))}::text::bigint[],
+        ${arrayLiteral(a.map((x) => x.delta))}::text::bigint[],
+        ${arrayLiteral(a.map((x) => x.quantityAfter))}::text::bigint[],
+        ${shas.refs}::text::int[])
+        with ordinality as u(id, type, at, store, item, qty, attempts, file, line, topic, part, off, delta, after, sha, ord)`
+    const seconds = a.filter((x) => x.second)
+    if (seconds.length > 0) await writeSecondLegs(tx, seconds)
   }
   const dirty = [...levels.values()].filter((l) => l.dirty)
   if (dirty.length > 0) {
@@ -229,6 +262,10 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
   }
   const parkedRow = (p: Parked) => ({
     transaction_id: p.movement.transaction_id,
+    event_type: p.movement.event_type,
+    to_store_number: p.movement.to_store_number ?? null,
+    reverses: p.movement.reverses ?? null,
+    source_sha256: p.sourceSha256 ?? null,
     occurred_at: new Date(p.movement.occurred_at),
     store_number: p.movement.store_number,
     item_number: p.movement.item_number,
@@ -268,6 +305,9 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
       attempted_at: f.attemptedAt,
       source_file: f.sourceFile,
       source_line: f.sourceLine,
+      to_store_number: f.movement.to_store_number ?? null,
+      reverses: f.movement.reverses ?? null,
+      source_sha256: f.sourceSha256 ?? null,
     }))
     for (const chunk of chunks(rows)) {
       await tx`
@@ -277,6 +317,31 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
     }
   }
   await writeOutbox(tx, changes.outbox)
+}
+
+/** The other store of each transfer (and reversed transfer): leg 2, under the same transaction_id. */
+async function writeSecondLegs(tx: Tx, rows: Applied[]): Promise<void> {
+  const legs = rows.map((x) => ({
+    transaction_id: x.movement.transaction_id,
+    leg: 2,
+    event_type: x.movement.event_type,
+    occurred_at: new Date(x.movement.occurred_at),
+    store_number: x.second!.store,
+    item_number: x.movement.item_number,
+    quantity: x.movement.quantity,
+    delta: x.second!.delta,
+    quantity_after: x.second!.quantityAfter,
+    to_store_number: x.movement.to_store_number ?? null,
+    reverses: x.movement.reverses ?? null,
+    attempts: x.attempts,
+    source_file: x.sourceFile,
+    source_line: x.sourceLine,
+    source_sha256: x.sourceSha256 ?? null,
+    topic: x.topic,
+    partition: x.partition,
+    offset: x.offset,
+  }))
+  for (const chunk of chunks(legs)) await tx`insert into stock_journal ${tx(chunk)}`
 }
 
 export async function writeOutbox(tx: Tx, outbox: Changes['outbox']): Promise<void> {

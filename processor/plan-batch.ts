@@ -6,10 +6,12 @@ import { DbError } from '../lib/errors.ts'
 import { movementKey, type StockMovement } from '../schemas/contract.ts'
 import { errorId, messagePosition, stockError } from '../schemas/payloads.ts'
 import {
+  type Original,
   type OutboxMessage,
   type Received,
   type RejectedMessage,
   type StoredMovement,
+  type StoreItem,
   samePayload,
 } from './ledger-model.ts'
 
@@ -210,4 +212,44 @@ export function conflictError(c: Conflict, sha: string, ctx: PlanContext): Outbo
 
 function describe(m: StockMovement): string {
   return `${m.event_type} of ${m.quantity} at ${m.store_number}:${m.item_number}`
+}
+
+/** The originals a batch's reversals name, to be looked up before anything is locked. */
+export function reversalTargets(movements: Iterable<Received>): string[] {
+  const ids = new Set<string>()
+  for (const r of movements) if (r.movement.event_type === 'reversal') ids.add(r.movement.reverses!)
+  return [...ids]
+}
+
+/**
+ * Every item a batch may change: each movement's own, a transfer's destination, and the stores of a
+ * reversed original (a reversed transfer changes both of its stores).
+ */
+export function itemsTouched(
+  movements: Received[],
+  originals: ReadonlyMap<string, Original | null> | undefined,
+): StoreItem[] {
+  const out: StoreItem[] = []
+  for (const { movement: m } of movements) {
+    out.push({ store: m.store_number, item: m.item_number })
+    if (m.event_type === 'transfer') out.push({ store: m.to_store_number!, item: m.item_number })
+    if (m.event_type !== 'reversal') continue
+    for (const leg of originals?.get(m.reverses!)?.legs ?? [])
+      out.push({ store: leg.store, item: m.item_number })
+  }
+  return out
+}
+
+/**
+ * The items whose parked movements a batch may release: those it gives stock to or corrects. A batch of
+ * sales alone releases nothing, and skips the parking lot altogether.
+ */
+export function itemsReleasing(movements: Received[]): StoreItem[] {
+  const out: StoreItem[] = []
+  for (const { movement: m } of movements) {
+    if (m.event_type === 'sale') continue
+    out.push({ store: m.store_number, item: m.item_number })
+    if (m.event_type === 'transfer') out.push({ store: m.to_store_number!, item: m.item_number })
+  }
+  return out
 }

@@ -1,9 +1,9 @@
-// The ledger rules, applied in memory to rows the transaction has locked:
-// incoming adds; a sale applies only if stock covers it, else it is parked; stock arriving for a key
-// retries that key's parked sales in arrival order; crossings below a threshold emit one LowStock.
+// The ledger rules, applied in memory to rows the transaction has locked. What a movement does is decided
+// in plan-effects.ts; here it is applied, parked or given up: a movement stock does not cover is parked;
+// stock arriving for a key retries that key's parked movements in arrival order; a fall below a threshold
+// emits one LowStock.
 import { scheduleDelayMs } from '../lib/retry.ts'
 import { type LowStockSeverity, movementKey, type StockMovement } from '../schemas/contract.ts'
-import { STOCK_MAX } from '../schemas/movement-rules.ts'
 import { errorId, lowStock, messagePosition, stockError } from '../schemas/payloads.ts'
 import {
   type Changes,
@@ -13,15 +13,12 @@ import {
   type Level,
   type OutboxMessage,
   type Parked,
-  type ParkReason,
   type Received,
   type RetryPolicy,
 } from './ledger-model.ts'
+import { type Change, type Effect, type EffectContext, effectOf } from './plan-effects.ts'
 
-export interface ApplyContext {
-  levels: Map<Key, Level>
-  /** Parked sales of the keys in play, each list in arrival order. */
-  parked: Map<Key, Parked[]>
+export interface ApplyContext extends EffectContext {
   now: number
   policy: RetryPolicy
   topics: { errors: string; lowStock: string }
@@ -60,6 +57,7 @@ function lowStockEvent(
 export function evaluateLowStock(
   level: Level,
   m: StockMovement,
+  decreased: boolean,
   ctx: ApplyContext,
   out: OutboxMessage[],
 ): void {
@@ -71,8 +69,9 @@ export function evaluateLowStock(
     }
     return
   }
-  // Only a sale crosses downwards; a first delivery that is below the threshold is not a crossing.
-  if (m.event_type !== 'sale') return
+  // Only a decrease crosses downwards (a sale, a count, a transfer out, a reversal); a first delivery
+  // that is below the threshold is not a crossing.
+  if (!decreased) return
   const target: 1 | 2 = quantity === 0 ? 2 : 1
   if (level.lowState === 0) {
     level.lowEpisode++
@@ -86,89 +85,146 @@ export function evaluateLowStock(
   }
 }
 
-function levelFor(ctx: ApplyContext, m: StockMovement): Level {
-  const key = movementKey(m.store_number, m.item_number)
-  const level = ctx.levels.get(key)
-  if (!level) throw new Error(`stock level ${key} was not loaded for transaction ${m.transaction_id}`)
-  return level
-}
-
-function apply(level: Level, r: Received, attempts: number, ctx: ApplyContext, changes: Changes): void {
+/** Applies `changes` for `r`, remembers it as an original if a reversal may ask, and checks low stock. */
+function apply(
+  r: Received,
+  changes: Change[],
+  attempts: number,
+  ctx: ApplyContext,
+  out: Changes,
+  raised: Key[],
+): void {
   const m = r.movement
-  level.quantity += m.event_type === 'incoming' ? m.quantity : -m.quantity
-  if (level.quantity < 0) throw new Error(`invariant: ${m.transaction_id} would make stock negative`)
-  level.known = true
-  level.lastTransactionId = m.transaction_id
-  level.dirty = true
-  changes.applied.push({ ...r, attempts })
-  evaluateLowStock(level, m, ctx, changes.outbox)
+  for (const c of changes) {
+    c.level.quantity += c.delta
+    if (c.level.quantity < 0) throw new Error(`invariant: ${m.transaction_id} would make stock negative`)
+    c.level.known = true
+    c.level.lastTransactionId = m.transaction_id
+    c.level.dirty = true
+  }
+  const [own, other] = changes as [Change, Change | undefined]
+  out.applied.push({
+    ...r,
+    attempts,
+    delta: own.delta,
+    quantityAfter: own.level.quantity,
+    second: other && { store: other.level.store, delta: other.delta, quantityAfter: other.level.quantity },
+  })
+  if (ctx.originals) {
+    ctx.originals.set(m.transaction_id, {
+      movement: m,
+      legs: changes.map((c) => ({ store: c.level.store, delta: c.delta })),
+    })
+  }
+  if (m.event_type === 'reversal') ctx.reversedBy?.set(m.reverses!, m.transaction_id)
+  for (const c of changes) {
+    evaluateLowStock(c.level, m, c.delta < 0, ctx, out.outbox)
+    if (c.delta > 0) raised.push(movementKey(c.level.store, c.level.item))
+  }
+  // A reversal waiting for this movement may now apply: its key is worth another look.
+  if (ctx.reversedBy && m.event_type !== 'reversal') raised.push(movementKey(m.store_number, m.item_number))
 }
 
-function blocker(level: Level, quantity: number): ParkReason | undefined {
-  if (!level.known) return 'UNKNOWN_ITEM'
-  return level.quantity < quantity ? 'INSUFFICIENT_STOCK' : undefined
+/** Takes a parked movement out of the lot: un-parked if it was parked in this same plan, else deleted. */
+function unpark(p: Parked, ctx: ApplyContext, changes: Changes): void {
+  const list = ctx.parked.get(movementKey(p.movement.store_number, p.movement.item_number))
+  const at = list?.indexOf(p) ?? -1
+  if (at >= 0) list!.splice(at, 1)
+  const fresh = changes.parkedNew.indexOf(p)
+  if (fresh >= 0) changes.parkedNew.splice(fresh, 1)
+  else changes.parkedRemoved.push(p.movement.transaction_id)
 }
 
-/** Retries the parked sales of one key, oldest first, after its stock went up. Not counted as attempts. */
-function drainParked(level: Level, ctx: ApplyContext, changes: Changes): void {
-  const list = ctx.parked.get(movementKey(level.store, level.item))
-  if (!list) return
-  for (let i = 0; i < list.length; ) {
-    const p = list[i]!
-    if (blocker(level, p.movement.quantity) === undefined) {
-      list.splice(i, 1)
-      // Parked earlier in this same batch: it was never written, so un-park it instead of deleting it.
-      const fresh = changes.parkedNew.indexOf(p)
-      if (fresh >= 0) changes.parkedNew.splice(fresh, 1)
-      else changes.parkedRemoved.push(p.movement.transaction_id)
-      apply(level, p, p.attempts, ctx, changes)
-    } else i++
+/** A reversal of a movement still parked: the original leaves the lot as WITHDRAWN and is never applied. */
+function withdraw(p: Parked, by: Received, ctx: ApplyContext, changes: Changes): void {
+  unpark(p, ctx, changes)
+  changes.failed.push({
+    ...p,
+    code: 'WITHDRAWN',
+    // No error is published for it: withdrawing is what the reversal asked for, not a failure to alert on.
+    errorId: errorId('process', 'WITHDRAWN', p.movement.transaction_id, by.movement.transaction_id),
+  })
+}
+
+/** Decides `r`'s effect and applies it when it applies; the effect tells the caller what else to do. */
+function act(r: Received, attempts: number, ctx: ApplyContext, changes: Changes, raised: Key[]): Effect {
+  const effect = effectOf(r, ctx)
+  if (effect.kind !== 'apply') return effect
+  if (effect.withdraw) withdraw(effect.withdraw, r, ctx, changes)
+  apply(r, effect.changes, attempts, ctx, changes, raised)
+  return effect
+}
+
+/**
+ * Retries the parked movements of keys whose stock went up (or whose reversals' originals arrived), each
+ * key's oldest first, until nothing more applies. Not counted as attempts.
+ */
+function drainParked(raised: Key[], ctx: ApplyContext, changes: Changes): void {
+  for (let k = 0; k < raised.length; k++) {
+    const list = ctx.parked.get(raised[k]!)
+    if (!list) continue
+    for (let i = 0; i < list.length; ) {
+      const p = list[i]!
+      const before = list.length
+      const effect = effectOf(p, ctx)
+      if (effect.kind !== 'apply') {
+        i++
+        continue
+      }
+      unpark(p, ctx, changes)
+      if (effect.withdraw) withdraw(effect.withdraw, p, ctx, changes)
+      apply(p, effect.changes, p.attempts, ctx, changes, raised)
+      // Everything removed from this list sat at or after i; what stays there is next.
+      if (list.length >= before) i++
+    }
   }
 }
+
+/** Parks a movement that cannot apply yet, or gives it up when the policy allows a single attempt. */
+function park(r: Received, reason: Parked['reason'], ctx: ApplyContext, changes: Changes): void {
+  const parked: Parked = {
+    ...r,
+    reason,
+    attempts: 1,
+    attemptedAt: [ctx.now],
+    firstSeenAt: ctx.now,
+    nextAttemptAt: ctx.now + scheduleDelayMs(ctx.policy.scheduleMs, 1),
+  }
+  if (ctx.policy.maxAttempts <= 1) {
+    giveUpParked(parked, ctx, changes, false)
+    return
+  }
+  changes.parkedNew.push(parked)
+  if (r.movement.event_type === 'reversal')
+    ctx.reversedBy?.set(r.movement.reverses!, r.movement.transaction_id)
+  const key = movementKey(r.movement.store_number, r.movement.item_number)
+  const list = ctx.parked.get(key)
+  if (list) list.push(parked)
+  else ctx.parked.set(key, [parked])
+}
+
+const firstTry = (r: Received, ctx: ApplyContext) => ({
+  ...r,
+  attempts: 1,
+  attemptedAt: [ctx.now],
+  firstSeenAt: ctx.now,
+})
 
 /** Applies newly received movements (duplicates already removed), in offset order. */
 export function applyMovements(received: Received[], ctx: ApplyContext): Changes {
   const changes = emptyChanges()
+  const raised: Key[] = []
   for (const r of received) {
-    const level = levelFor(ctx, r.movement)
-    if (r.movement.event_type === 'incoming') {
-      if (level.quantity + r.movement.quantity > STOCK_MAX) {
-        const what = `incoming of ${r.movement.quantity} would take stock past ${STOCK_MAX}; refused`
-        giveUp(
-          { ...r, attempts: 1, attemptedAt: [ctx.now], firstSeenAt: ctx.now },
-          'STOCK_LIMIT',
-          what,
-          ctx,
-          changes,
-        )
-        continue
-      }
-      apply(level, r, 1, ctx, changes)
-      drainParked(level, ctx, changes)
-      continue
+    const effect = act(r, 1, ctx, changes, raised)
+    if (effect.kind === 'park' || effect.kind === 'defer') {
+      park(r, effect.kind === 'park' ? effect.reason : 'INSUFFICIENT_STOCK', ctx, changes)
+    } else if (effect.kind === 'fail') {
+      giveUp(firstTry(r, ctx), effect.code, effect.message, ctx, changes)
     }
-    const reason = blocker(level, r.movement.quantity)
-    if (reason === undefined) {
-      apply(level, r, 1, ctx, changes)
-      continue
+    if (raised.length > 0) {
+      drainParked(raised, ctx, changes)
+      raised.length = 0
     }
-    const parked: Parked = {
-      ...r,
-      reason,
-      attempts: 1,
-      attemptedAt: [ctx.now],
-      firstSeenAt: ctx.now,
-      nextAttemptAt: ctx.now + scheduleDelayMs(ctx.policy.scheduleMs, 1),
-    }
-    if (ctx.policy.maxAttempts <= 1) {
-      giveUpSale(parked, ctx, changes, false)
-      continue
-    }
-    changes.parkedNew.push(parked)
-    const key = movementKey(r.movement.store_number, r.movement.item_number)
-    const list = ctx.parked.get(key)
-    if (list) list.push(parked)
-    else ctx.parked.set(key, [parked])
   }
   return changes
 }
@@ -209,17 +265,19 @@ function giveUp(
   })
 }
 
-function giveUpSale(p: Parked, ctx: ApplyContext, changes: Changes, wasStored: boolean): void {
+function giveUpParked(p: Parked, ctx: ApplyContext, changes: Changes, wasStored: boolean): void {
   const m = p.movement
   if (wasStored) changes.parkedRemoved.push(m.transaction_id)
   const why =
     p.reason === 'UNKNOWN_ITEM'
       ? `item ${movementKey(m.store_number, m.item_number)} has never had stock`
-      : 'not enough stock'
+      : p.reason === 'UNKNOWN_ORIGINAL'
+        ? `the movement it reverses, ${m.reverses}, was never applied`
+        : 'not enough stock'
   giveUp(
     p,
     p.reason,
-    `sale of ${m.quantity} could not be applied after ${p.attempts} attempt(s): ${why}`,
+    `${m.event_type} of ${m.quantity} could not be applied after ${p.attempts} attempt(s): ${why}`,
     ctx,
     changes,
   )
@@ -231,24 +289,46 @@ function giveUpSale(p: Parked, ctx: ApplyContext, changes: Changes, wasStored: b
  */
 export function retryParked(due: Parked[], ctx: ApplyContext): Changes {
   const changes = emptyChanges()
+  const raised: Key[] = []
+  const removed = new Set<string>()
+  let seen = 0
   for (const p of due) {
-    const level = levelFor(ctx, p.movement)
+    for (; seen < changes.parkedRemoved.length; seen++) removed.add(changes.parkedRemoved[seen]!)
+    // Applied by a drain, or withdrawn by a reversal, earlier in this pass: no longer parked.
+    if (removed.has(p.movement.transaction_id)) continue
     const attempts = p.attempts + 1
-    const reason = blocker(level, p.movement.quantity)
-    if (reason === undefined) {
-      changes.parkedRemoved.push(p.movement.transaction_id)
-      apply(level, p, attempts, ctx, changes)
+    const effect = effectOf(p, ctx)
+    if (effect.kind === 'apply') {
+      unpark(p, ctx, changes)
+      if (effect.withdraw) withdraw(effect.withdraw, p, ctx, changes)
+      apply(p, effect.changes, attempts, ctx, changes, raised)
+      drainParked(raised, ctx, changes)
+      raised.length = 0
+      continue
+    }
+    if (effect.kind === 'fail') {
+      unpark(p, ctx, changes)
+      giveUp(
+        { ...p, attempts, attemptedAt: [...p.attemptedAt, ctx.now] },
+        effect.code,
+        effect.message,
+        ctx,
+        changes,
+      )
       continue
     }
     const next: Parked = {
       ...p,
-      reason,
+      // A decision this pass could not make (it holds too little) still counts, so nothing waits for ever.
+      reason: effect.kind === 'park' ? effect.reason : p.reason,
       attempts,
       attemptedAt: [...p.attemptedAt, ctx.now],
       nextAttemptAt: ctx.now + scheduleDelayMs(ctx.policy.scheduleMs, attempts),
     }
     if (attempts >= ctx.policy.maxAttempts || ctx.now - p.firstSeenAt >= ctx.policy.parkTimeoutMs) {
-      giveUpSale(next, ctx, changes, true)
+      unpark(p, ctx, changes)
+      // unpark recorded the removal already; giveUpParked must not record it twice.
+      giveUpParked(next, ctx, changes, false)
     } else {
       changes.parkedUpdated.push(next)
     }

@@ -17,6 +17,8 @@ const movementFields = {
   store_number: true,
   item_number: true,
   quantity: true,
+  to_store_number: true,
+  reverses: true,
 } satisfies Record<keyof StockMovement, true>
 
 const errorFields = {
@@ -61,6 +63,8 @@ const movement: StockMovement = {
   store_number: 5,
   item_number: 12,
   quantity: 400,
+  to_store_number: null,
+  reverses: null,
 }
 
 describe('contract', () => {
@@ -105,14 +109,14 @@ describe('contract', () => {
               type: {
                 type: 'enum',
                 name: 'EventType',
-                symbols: ['UNKNOWN', 'incoming', 'sale', 'transfer'],
+                symbols: ['UNKNOWN', 'incoming', 'sale', 'adjustment', 'transfer', 'reversal', 'recount'],
                 default: 'UNKNOWN',
               },
             }
           : f,
       ),
     } as never)
-    const buf = newer.toBuffer({ ...movement, event_type: 'transfer' })
+    const buf = newer.toBuffer({ ...movement, event_type: 'recount' })
     const read = TYPES.StockMovement.fromBuffer(buf, TYPES.StockMovement.createResolver(newer))
     expect(read.event_type).toBe('UNKNOWN')
   })

@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs'
 import avro from 'avsc'
 
-export type EventType = 'incoming' | 'sale'
+export type EventType = 'incoming' | 'sale' | 'adjustment' | 'transfer' | 'reversal'
+/** Every type a movement may have: incoming and sale since contract version 1, the corrections since version 2. */
+export const EVENT_TYPES: readonly EventType[] = ['incoming', 'sale', 'adjustment', 'transfer', 'reversal']
 /** UNKNOWN is what a reader sees for a symbol added by a newer writer. */
 export type DecodedEventType = EventType | 'UNKNOWN'
 
@@ -14,7 +16,15 @@ export interface StockMovement {
   occurred_at: number
   store_number: number
   item_number: number
+  /** > 0, except an adjustment's counted quantity, which may be 0. */
   quantity: number
+  /**
+   * A transfer's destination store. Optional with a null default in the schema (version 2), so a writer of
+   * version 1 and the code that builds sales and incomings need not name it; decoded, it is always present.
+   */
+  to_store_number?: number | null
+  /** A reversal's original transaction_id; null otherwise. Version 2, like to_store_number. */
+  reverses?: string | null
 }
 
 export type ErrorStage = 'import' | 'process'

@@ -1,7 +1,7 @@
 // What makes a StockMovement valid, in one place: the importer checks rows against it before publishing,
 // and the processor checks every decoded message against it before anything reaches Postgres. The
 // bounds below are also the database's column ranges, so a message that passes cannot make a statement fail.
-import type { StockMovement } from './contract.ts'
+import { EVENT_TYPES, type EventType, type StockMovement } from './contract.ts'
 
 /** Quantities, store and item numbers are Avro ints: whole numbers from 1 to 2^31 − 1. */
 export const INT_FIELD_MAX = 2 ** 31 - 1
@@ -49,6 +49,12 @@ export type MovementProblemCode =
   | 'INVALID_STORE'
   | 'INVALID_ITEM'
   | 'INVALID_QUANTITY'
+  | 'MISSING_TO_STORE'
+  | 'INVALID_TO_STORE'
+  | 'SAME_STORE_TRANSFER'
+  | 'MISSING_REVERSES'
+  | 'INVALID_REVERSES'
+  | 'UNEXPECTED_FIELD'
   | 'INVALID_PROVENANCE'
 
 export interface MovementProblem {
@@ -69,6 +75,11 @@ export function isCanonicalUuid(s: string): boolean {
 const wholeIn = (n: unknown, min: number, max: number): n is number =>
   typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max
 
+const KNOWN_TYPES = new Set<string>(EVENT_TYPES)
+
+/** The smallest quantity of a type: an adjustment is a count, and a count of nothing is a count. */
+export const minQuantity = (type: EventType): number => (type === 'adjustment' ? 0 : 1)
+
 /** The first rule a movement breaks, or undefined when it is valid. */
 export function checkMovement(m: StockMovement): MovementProblem | undefined {
   if (typeof m.transaction_id !== 'string' || !isUuid(m.transaction_id))
@@ -76,11 +87,12 @@ export function checkMovement(m: StockMovement): MovementProblem | undefined {
       code: 'INVALID_UUID',
       message: `transaction_id '${clip(String(m.transaction_id))}' is not a UUID`,
     }
-  if (m.event_type !== 'incoming' && m.event_type !== 'sale')
+  if (!KNOWN_TYPES.has(m.event_type))
     return {
       code: 'UNKNOWN_EVENT_TYPE',
-      message: `event_type '${clip(String(m.event_type))}' is not incoming or sale`,
+      message: `event_type '${clip(String(m.event_type))}' is not one of ${EVENT_TYPES.join(', ')}`,
     }
+  const type = m.event_type as EventType
   if (!wholeIn(m.occurred_at, OCCURRED_AT_MIN, OCCURRED_AT_MAX))
     return {
       code: 'INVALID_DATE',
@@ -93,11 +105,51 @@ export function checkMovement(m: StockMovement): MovementProblem | undefined {
     }
   if (!wholeIn(m.item_number, 1, INT_FIELD_MAX))
     return { code: 'INVALID_ITEM', message: `item_number ${m.item_number} is not from 1 to ${INT_FIELD_MAX}` }
-  if (!wholeIn(m.quantity, 1, INT_FIELD_MAX))
+  const min = minQuantity(type)
+  if (!wholeIn(m.quantity, min, INT_FIELD_MAX))
     return {
       code: 'INVALID_QUANTITY',
-      message: `quantity ${m.quantity} is not a whole number from 1 to ${INT_FIELD_MAX}`,
+      message: `quantity ${m.quantity} is not a whole number from ${min} to ${INT_FIELD_MAX}`,
     }
+  return checkCorrectionFields(type, m)
+}
+
+/** The version-2 fields: each belongs to one type, and is refused on any other. */
+function checkCorrectionFields(type: EventType, m: StockMovement): MovementProblem | undefined {
+  const to = m.to_store_number ?? null
+  const reverses = m.reverses ?? null
+  if (type === 'transfer') {
+    if (to === null)
+      return { code: 'MISSING_TO_STORE', message: 'a transfer needs to_store_number, the store receiving it' }
+    if (!wholeIn(to, 1, INT_FIELD_MAX))
+      return { code: 'INVALID_TO_STORE', message: `to_store_number ${to} is not from 1 to ${INT_FIELD_MAX}` }
+    if (to === m.store_number)
+      return {
+        code: 'SAME_STORE_TRANSFER',
+        message: `a transfer from store ${to} to itself moves nothing; to_store_number must be another store`,
+      }
+  } else if (to !== null) {
+    return {
+      code: 'UNEXPECTED_FIELD',
+      message: `to_store_number is set, but only a transfer takes one (this is a ${type})`,
+    }
+  }
+  if (type === 'reversal') {
+    if (reverses === null)
+      return { code: 'MISSING_REVERSES', message: 'a reversal needs reverses, the transaction_id it cancels' }
+    if (typeof reverses !== 'string' || !isUuid(reverses))
+      return { code: 'INVALID_REVERSES', message: `reverses '${clip(String(reverses))}' is not a UUID` }
+    if (reverses.toLowerCase() === m.transaction_id.toLowerCase())
+      return {
+        code: 'INVALID_REVERSES',
+        message: 'a reversal cannot reverse itself; reverses names its own transaction_id',
+      }
+  } else if (reverses !== null) {
+    return {
+      code: 'UNEXPECTED_FIELD',
+      message: `reverses is set, but only a reversal takes one (this is a ${type})`,
+    }
+  }
   return undefined
 }
 
