@@ -197,33 +197,53 @@ export async function lockDueParked(tx: Tx, ids: string[], now: number): Promise
     for update`
   return rows.map(toParked)
 }
-export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Level>): Promise<void> {
-  const a = changes.applied
-  if (a.length > 0) {
-    const types = dictionary(a.map((x) => x.movement.event_type))
-    const files = dictionary(a.map((x) => x.sourceFile))
-    const shas = dictionary(a.map((x) => x.sourceSha256 ?? null))
-    const topics = dictionary(a.map((x) => x.topic))
-    // Incomings and sales, nearly every row, carry neither correction field: those columns are only sent
-    // when a row of the batch has one.
-    const corrections = a.some(
-      (x) => x.movement.event_type !== 'incoming' && x.movement.event_type !== 'sale',
-    )
-    const toStores = corrections ? arrayLiteral(a.map((x) => x.movement.to_store_number ?? null)) : null
-    const reverses = corrections ? arrayLiteral(a.map((x) => x.movement.reverses ?? null)) : null
-    await tx`
+/** A journal row: an applied movement's leg 1, or its leg 2 with that store and change. */
+type JournalRow = Applied & { leg?: 2; store?: number }
+
+/**
+ * Writes applied movements to the journal in the order they were applied, leg 2 right after leg 1, so
+ * entry_id orders every store's rows as its running balance moved.
+ */
+async function writeJournal(tx: Tx, applied: Applied[]): Promise<void> {
+  const a: JournalRow[] = applied.some((x) => x.second)
+    ? applied.flatMap((x) =>
+        x.second
+          ? [
+              x,
+              {
+                ...x,
+                leg: 2 as const,
+                store: x.second.store,
+                delta: x.second.delta,
+                quantityAfter: x.second.quantityAfter,
+              },
+            ]
+          : [x],
+      )
+    : applied
+  const types = dictionary(a.map((x) => x.movement.event_type))
+  const files = dictionary(a.map((x) => x.sourceFile))
+  const shas = dictionary(a.map((x) => x.sourceSha256 ?? null))
+  const topics = dictionary(a.map((x) => x.topic))
+  // Incomings and sales, nearly every row, carry neither correction field: those columns are only sent
+  // when a row of the batch has one.
+  const corrections = a.some((x) => x.movement.event_type !== 'incoming' && x.movement.event_type !== 'sale')
+  const toStores = corrections ? arrayLiteral(a.map((x) => x.movement.to_store_number ?? null)) : null
+  const reverses = corrections ? arrayLiteral(a.map((x) => x.movement.reverses ?? null)) : null
+  const legs = corrections ? arrayLiteral(a.map((x) => x.leg ?? 1)) : null
+  await tx`
       insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity,
                                  attempts, source_file, source_line, topic, partition, "offset", delta,
-                                 quantity_after, source_sha256, to_store_number, reverses)
+                                 quantity_after, source_sha256, to_store_number, reverses, leg)
       select id, (${types.words}::text[])[type], to_timestamp(at / 1000) + (at % 1000) * interval '1 millisecond',
              store, item, qty, attempts, (${files.words}::text[])[file], line, (${topics.words}::text[])[topic],
              part, off, delta, after, (${shas.words}::text[])[sha],
-             (${toStores}::text::int[])[ord::int], (${reverses}::text::uuid[])[ord::int]
+             (${toStores}::text::int[])[ord::int], (${reverses}::text::uuid[])[ord::int], coalesce(leg, 1)
       from unnest(
         ${arrayLiteral(a.map((x) => x.movement.transaction_id))}::text::uuid[],
         ${types.refs}::text::int[],
         ${arrayLiteral(a.map((x) => x.movement.occurred_at))}::text::bigint[],
-        ${arrayLiteral(a.map((x) => x.movement.store_number))}::text::int[],
+        ${arrayLiteral(a.map((x) => x.store ?? x.movement.store_number))}::text::int[],
         ${arrayLiteral(a.map((x) => x.movement.item_number))}::text::int[],
         ${arrayLiteral(a.map((x) => x.movement.quantity))}::text::int[],
         ${arrayLiteral(a.map((x) => x.attempts))}::text::int[],
@@ -234,11 +254,14 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
         ${arrayLiteral(a.map((x) => x.offset))}::text::bigint[],
         ${arrayLiteral(a.map((x) => x.delta))}::text::bigint[],
         ${arrayLiteral(a.map((x) => x.quantityAfter))}::text::bigint[],
-        ${shas.refs}::text::int[])
-        with ordinality as u(id, type, at, store, item, qty, attempts, file, line, topic, part, off, delta, after, sha, ord)`
-    const seconds = a.filter((x) => x.second)
-    if (seconds.length > 0) await writeSecondLegs(tx, seconds)
-  }
+        ${shas.refs}::text::int[],
+        ${legs}::text::smallint[])
+        with ordinality as u(id, type, at, store, item, qty, attempts, file, line, topic, part, off, delta, after, sha,
+                             leg, ord)`
+}
+
+export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Level>): Promise<void> {
+  if (changes.applied.length > 0) await writeJournal(tx, changes.applied)
   const dirty = [...levels.values()].filter((l) => l.dirty)
   if (dirty.length > 0) {
     await tx`
@@ -317,31 +340,6 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
     }
   }
   await writeOutbox(tx, changes.outbox)
-}
-
-/** The other store of each transfer (and reversed transfer): leg 2, under the same transaction_id. */
-async function writeSecondLegs(tx: Tx, rows: Applied[]): Promise<void> {
-  const legs = rows.map((x) => ({
-    transaction_id: x.movement.transaction_id,
-    leg: 2,
-    event_type: x.movement.event_type,
-    occurred_at: new Date(x.movement.occurred_at),
-    store_number: x.second!.store,
-    item_number: x.movement.item_number,
-    quantity: x.movement.quantity,
-    delta: x.second!.delta,
-    quantity_after: x.second!.quantityAfter,
-    to_store_number: x.movement.to_store_number ?? null,
-    reverses: x.movement.reverses ?? null,
-    attempts: x.attempts,
-    source_file: x.sourceFile,
-    source_line: x.sourceLine,
-    source_sha256: x.sourceSha256 ?? null,
-    topic: x.topic,
-    partition: x.partition,
-    offset: x.offset,
-  }))
-  for (const chunk of chunks(legs)) await tx`insert into stock_journal ${tx(chunk)}`
 }
 
 export async function writeOutbox(tx: Tx, outbox: Changes['outbox']): Promise<void> {

@@ -5,7 +5,7 @@ import { createKafka } from '../../lib/kafka.ts'
 import { createDecoder, createRegistry, type Encoder } from '../../lib/registry.ts'
 import { createOutboxRelay, type OutboxRelay } from '../../processor/outbox-relay.ts'
 import { createProcessor, type Processor } from '../../processor/processor.ts'
-import { movementKey, type StockMovement } from '../../schemas/contract.ts'
+import { type EventType, movementKey, type StockMovement } from '../../schemas/contract.ts'
 import type { TestContext } from './context.ts'
 
 export async function startProcessor(
@@ -57,10 +57,11 @@ export async function startProcessor(
 let seq = 0
 /** A movement with a fresh, valid transaction id. */
 export function movement(
-  type: 'incoming' | 'sale',
+  type: EventType,
   store: number,
   item: number,
   quantity: number,
+  correction: { to?: number; reverses?: string } = {},
 ): StockMovement {
   seq++
   const hex = `${Date.now().toString(16)}${seq.toString(16).padStart(6, '0')}`.slice(-12).padStart(12, '0')
@@ -74,7 +75,14 @@ export function movement(
     store_number: store,
     item_number: item,
     quantity,
+    ...(correction.to === undefined ? {} : { to_store_number: correction.to }),
+    ...(correction.reverses === undefined ? {} : { reverses: correction.reverses }),
   }
+}
+
+/** The reversal of `m`, as a person or `stockflow revert` would write it: the original's store, item and quantity. */
+export function reversalOf(m: StockMovement): StockMovement {
+  return movement('reversal', m.store_number, m.item_number, m.quantity, { reverses: m.transaction_id })
 }
 
 export async function produceMovements(
