@@ -129,6 +129,8 @@ export interface DecoderOptions {
    */
   unknownSchemaGraceMs?: number
   clock?: () => number
+  /** The schema values are read into; the contract's own by default. An older one reads as an older reader would. */
+  reader?: avro.Type
 }
 
 /** The client's report of a request that got no answer from the registry at all. */
@@ -140,7 +142,7 @@ export function createDecoder<T>(
   name: SchemaName,
   opts: DecoderOptions = {},
 ): Decoder<T> {
-  const reader = TYPES[name]
+  const reader = opts.reader ?? TYPES[name]
   const resolvers = new Map<number, Resolver>()
   const graceMs = opts.unknownSchemaGraceMs ?? 60_000
   const clock = opts.clock ?? Date.now

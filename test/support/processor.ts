@@ -1,4 +1,5 @@
 // Runs a real processor (consumer, producer, relay) in-process for integration tests.
+import type avro from 'avsc'
 import type { Sql } from '../../lib/db.ts'
 import type { RenewableProducer } from '../../lib/kafka.ts'
 import { createKafka } from '../../lib/kafka.ts'
@@ -11,7 +12,13 @@ import type { TestContext } from './context.ts'
 export async function startProcessor(
   ctx: TestContext,
   producer: RenewableProducer,
-  opts: { sql?: Sql; onFatal?: (err: unknown) => void; relay?: OutboxRelay } = {},
+  opts: {
+    sql?: Sql
+    onFatal?: (err: unknown) => void
+    relay?: OutboxRelay
+    /** Reads events as a processor built on this (older) contract would. */
+    reader?: avro.Type
+  } = {},
 ): Promise<Processor> {
   const sql = opts.sql ?? ctx.sql
   const registry = createRegistry(ctx.config.registry)
@@ -30,6 +37,7 @@ export async function startProcessor(
     sql,
     decoder: createDecoder<StockMovement>(registry, 'StockMovement', {
       unknownSchemaGraceMs: ctx.config.registry.unknownSchemaGraceMs,
+      reader: opts.reader,
     }),
     relay:
       opts.relay ??
