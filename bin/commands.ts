@@ -65,6 +65,11 @@ const COMMANDS: Record<string, { about: string; needs: readonly UrlKey[]; load: 
     needs: ALL,
     load: async () => (await import('../ops/redrive.ts')).runRedrive,
   },
+  revert: {
+    about: 'undo an imported file with a reversal for each of its movements',
+    needs: ALL,
+    load: async () => (await import('../ops/revert.ts')).runRevert,
+  },
   stats: {
     about: 'stock, parked, errors, lag and throughput',
     needs: KAFKA_AND_DB,

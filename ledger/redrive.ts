@@ -6,7 +6,7 @@ import type { Sql, Tx } from '../lib/db.ts'
 import { AppError } from '../lib/errors.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
-import { movementKey, type StockMovement } from '../schemas/contract.ts'
+import { type EventType, movementKey, type StockMovement } from '../schemas/contract.ts'
 import { REDRIVE_HEADER, SOURCE_FILE_HEADER, SOURCE_LINE_HEADER } from '../schemas/headers.ts'
 
 export interface RedriveFilter {
@@ -21,7 +21,7 @@ export interface RedriveFilter {
 
 export interface FailedMovement {
   transaction_id: string
-  event_type: 'incoming' | 'sale'
+  event_type: EventType
   occurred_at: Date
   store_number: number
   item_number: number
@@ -30,6 +30,8 @@ export interface FailedMovement {
   failed_at: Date
   source_file: string | null
   source_line: number | null
+  to_store_number: number | null
+  reverses: string | null
 }
 
 function where(sql: Sql, f: RedriveFilter) {
@@ -44,7 +46,7 @@ function where(sql: Sql, f: RedriveFilter) {
 }
 
 const COLUMNS =
-  'transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, code, failed_at, source_file, source_line'
+  'transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, code, failed_at, source_file, source_line, to_store_number, reverses::text'
 
 /**
  * How many movements match, and a digest of their ids in order: what a preview showed, in a form a
@@ -90,6 +92,8 @@ export function createRedriveSender(deps: {
           store_number: r.store_number,
           item_number: r.item_number,
           quantity: r.quantity,
+          to_store_number: r.to_store_number,
+          reverses: r.reverses,
         }),
         headers: {
           [REDRIVE_HEADER]: String(auditId),

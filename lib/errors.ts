@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'FILE_CHANGED'
   | 'TOPIC_CHANGED'
   | 'REDRIVE_CHANGED'
+  | 'REVERT_NOT_FOUND'
+  | 'REVERT_AMBIGUOUS'
   | 'WEB_INPUT'
   | 'NOT_FOUND'
 

@@ -99,7 +99,7 @@ function reversalEffect(r: Received, own: Level, ctx: EffectContext): Effect {
   const waiting = ctx.parked.get(movementKey(m.store_number, m.item_number))
   const parkedOriginal = waiting?.find((p) => p.movement.transaction_id === target)
   if (parkedOriginal) {
-    if (parkedOriginal.movement.event_type === 'reversal') return reversalOfReversal(target)
+    // Even a parked reversal may be withdrawn: it was never applied, so this reverses nothing.
     const mismatch = mismatchOf(r, parkedOriginal.movement)
     if (mismatch) return mismatch
     return { kind: 'apply', changes: [{ level: own, delta: 0 }], withdraw: parkedOriginal }

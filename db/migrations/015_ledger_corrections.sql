@@ -130,3 +130,64 @@ do $$
 begin
   execute format('grant usage on all sequences in schema %I to stockflow_app', current_schema());
 end $$;
+
+-- Each import's movements, wherever they are, for `stockflow revert` and the console: applied (with what
+-- each did to its stores, and the reversal that cancels it if any), parked, or failed.
+create view import_movements as
+  select j.source_sha256 as sha256, j.transaction_id, j.event_type, j.occurred_at, j.store_number, j.item_number,
+         j.quantity, j.to_store_number, j.reverses, 'applied' as state, j.delta,
+         l2.store_number as second_store, l2.delta as second_delta,
+         coalesce(
+           (select r.transaction_id from stock_journal r where r.reverses = j.transaction_id and r.leg = 1),
+           (select p.transaction_id from parked_sales p where p.reverses = j.transaction_id limit 1)) as reversed_by
+  from stock_journal j
+  left join stock_journal l2 on l2.transaction_id = j.transaction_id and l2.leg = 2
+  where j.leg = 1 and j.source_sha256 is not null
+  union all
+  select p.source_sha256, p.transaction_id, p.event_type, p.occurred_at, p.store_number, p.item_number, p.quantity,
+         p.to_store_number, p.reverses, 'parked', null, null, null,
+         (select r.transaction_id from stock_journal r where r.reverses = p.transaction_id and r.leg = 1)
+  from parked_sales p
+  where p.source_sha256 is not null
+  union all
+  select f.source_sha256, f.transaction_id, f.event_type, f.occurred_at, f.store_number, f.item_number, f.quantity,
+         f.to_store_number, f.reverses, case f.code when 'WITHDRAWN' then 'withdrawn' else 'failed' end, null, null,
+         null, null
+  from failed_movements f
+  where f.source_sha256 is not null and f.redriven_at is null;
+
+-- Records a revert run, and dates its reversals: the first run of a file fixes the date for every later one,
+-- so a re-run sends identical reversals. The caller's role is recorded by Postgres.
+do $$
+begin
+  execute format($fn$
+    create function record_revert(p_sha256 text, p_file_name text, p_actor text, p_originals integer,
+                                  p_reversals integer, p_already integer, p_withdrawn integer, p_below_zero integer,
+                                  out revert_id bigint, out reversal_date timestamptz)
+    language plpgsql security definer set search_path = %I, pg_temp as $body$
+    begin
+      if not exists (select 1 from import_outcomes where sha256 = p_sha256) then
+        raise exception 'no import has sha256 %%', p_sha256 using errcode = '22023';
+      end if;
+      -- Two reverts of one file at once agree on the date: the second waits for the first to commit.
+      perform pg_advisory_xact_lock(hashtext('stockflow-revert:' || p_sha256));
+      select coalesce(min(r.reversal_date), now()) into reversal_date from file_reverts r where r.sha256 = p_sha256;
+      insert into file_reverts (sha256, file_name, actor, db_role, reversal_date, originals, reversals_sent,
+                                already_reversed, withdrawn, below_zero)
+      values (p_sha256, p_file_name, left(p_actor, 200), session_user, reversal_date, p_originals, p_reversals,
+              p_already, p_withdrawn, p_below_zero)
+      returning id into revert_id;
+    end
+    $body$ $fn$, current_schema());
+  execute format($fn$
+    create function finish_revert(p_id bigint)
+    returns void language sql security definer set search_path = %I, pg_temp as $body$
+      update file_reverts set finished_at = now() where id = p_id and finished_at is null
+    $body$ $fn$, current_schema());
+end $$;
+revoke all on function record_revert(text, text, text, integer, integer, integer, integer, integer) from public;
+revoke all on function finish_revert(bigint) from public;
+grant execute on function record_revert(text, text, text, integer, integer, integer, integer, integer)
+  to stockflow_web, stockflow_app;
+grant execute on function finish_revert(bigint) to stockflow_web, stockflow_app;
+grant select on import_movements to stockflow_app, stockflow_web;
