@@ -226,7 +226,7 @@ async function writeJournal(tx: Tx, applied: Applied[]): Promise<void> {
   const shas = dictionary(a.map((x) => x.sourceSha256 ?? null))
   const topics = dictionary(a.map((x) => x.topic))
   // Incomings and sales, nearly every row, carry neither correction field: those columns are only sent
-  // when a row of the batch has one.
+  // when a row of the batch has one (unnest pads a null array with nulls).
   const corrections = a.some((x) => x.movement.event_type !== 'incoming' && x.movement.event_type !== 'sale')
   const toStores = corrections ? arrayLiteral(a.map((x) => x.movement.to_store_number ?? null)) : null
   const reverses = corrections ? arrayLiteral(a.map((x) => x.movement.reverses ?? null)) : null
@@ -238,7 +238,7 @@ async function writeJournal(tx: Tx, applied: Applied[]): Promise<void> {
       select id, (${types.words}::text[])[type], to_timestamp(at / 1000) + (at % 1000) * interval '1 millisecond',
              store, item, qty, attempts, (${files.words}::text[])[file], line, (${topics.words}::text[])[topic],
              part, off, delta, after, (${shas.words}::text[])[sha],
-             (${toStores}::text::int[])[ord::int], (${reverses}::text::uuid[])[ord::int], coalesce(leg, 1)
+             to_store, reverses, coalesce(leg, 1)
       from unnest(
         ${arrayLiteral(a.map((x) => x.movement.transaction_id))}::text::uuid[],
         ${types.refs}::text::int[],
@@ -255,9 +255,11 @@ async function writeJournal(tx: Tx, applied: Applied[]): Promise<void> {
         ${arrayLiteral(a.map((x) => x.delta))}::text::bigint[],
         ${arrayLiteral(a.map((x) => x.quantityAfter))}::text::bigint[],
         ${shas.refs}::text::int[],
-        ${legs}::text::smallint[])
-        with ordinality as u(id, type, at, store, item, qty, attempts, file, line, topic, part, off, delta, after, sha,
-                             leg, ord)`
+        ${legs}::text::smallint[],
+        ${toStores}::text::int[],
+        ${reverses}::text::uuid[])
+        as u(id, type, at, store, item, qty, attempts, file, line, topic, part, off, delta, after, sha, leg, to_store,
+             reverses)`
 }
 
 export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Level>): Promise<void> {
