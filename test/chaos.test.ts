@@ -28,6 +28,9 @@ describe('chaos (short run)', () => {
       poison_reported: { ok: true },
       every_injected_message_accounted_once: { ok: true },
       processor_exits_only_when_killed: { ok: true },
+      corrections_refused_and_withdrawn: { ok: true },
+      running_balance_ends_at_stock: { ok: true },
+      file_reverted_during_the_run: { ok: true },
     })
     for (const kind of [
       'invalid-messages',

@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { HEADER, prng } from '../../bench/generate.ts'
+import { CORRECTIONS_HEADER, type CorrectionTruth, createCorrections } from './corrections.ts'
 import { addHostileFiles } from './hostile-files.ts'
 
 export interface GroundTruth {
@@ -16,6 +17,7 @@ export interface GroundTruth {
   /** `nameBytes`: the name on disk, when it is not UTF-8. */
   files: { name: string; nameBytes?: Buffer; content: string }[]
   rows: number
+  corrections: CorrectionTruth
 }
 
 function uuidFrom(rand: () => number): string {
@@ -45,18 +47,30 @@ export function generateChaosInput(
     stock: new Map(),
     files: [],
     rows: 0,
+    corrections: undefined as unknown as CorrectionTruth,
   }
   const perFile = Math.ceil(events / fileCount)
   const date = (n: number) => new Date(Date.UTC(2024, 0, 1) + n * 1000).toISOString().replace('.000Z', 'Z')
   // Rows of earlier files only: a repeat within one file would be a DUPLICATE_IN_FILE rejection instead.
   const earlier: string[] = []
   let n = 0
+  const corrections = createCorrections(
+    truth,
+    rand,
+    () => uuidFrom(rand),
+    () => date(n),
+  )
+  truth.corrections = corrections.extra
+  // Dropped first, so it is imported and applied early and the run reverts it while the faults go on.
+  truth.files.push(corrections.revertFile())
   for (let f = 0; f < fileCount; f++) {
     const name = `chaos-${String(f).padStart(3, '0')}.csv`
-    const lines = [HEADER]
+    // Every other file has the correction columns (and the corrections); the rest keep the seed's six.
+    const wide = f % 2 === 0
+    const lines = [wide ? CORRECTIONS_HEADER : HEADER]
     const current: string[] = []
     const add = (line: string) => {
-      lines.push(line)
+      lines.push(wide && line.split(',').length === 6 ? `${line},,` : line)
       n++
     }
     while (lines.length - 1 < perFile && n < events) {
@@ -94,6 +108,8 @@ export function generateChaosInput(
         truth.applied.add(sale)
         truth.applied.add(inc)
         truth.stock.set(k, level)
+      } else if (wide && r < 0.26) {
+        corrections.next(add)
       } else if (r < 0.5 && level >= qty) {
         const id = uuidFrom(rand)
         const line = `${id},sale,${date(n)},${store},${item},${qty}`

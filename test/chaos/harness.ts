@@ -17,6 +17,7 @@ import type { StockMovement } from '../../schemas/contract.ts'
 import { generateChaosInput, writeChaosFiles } from './generate.ts'
 import { checkInjected, createInjector, emptyInjected } from './injections.ts'
 import { checkInvariants } from './invariants.ts'
+import { revertDuringRun } from './revert-run.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/commands.ts', import.meta.url))
 
@@ -158,6 +159,13 @@ export async function runChaos(o: ChaosOptions) {
     const main = supervise([child('importer'), child('processor-a'), child('processor-b')], countExit, 10_000)
     sups.push(main)
     let extra: Supervisor | undefined
+    const reverting = revertDuringRun({
+      sql,
+      env,
+      revert: truth.corrections.revert,
+      say,
+      timeoutMs: o.windowMs + o.quiesceTimeoutMs,
+    })
 
     const dropEvery = (o.windowMs * 0.7) / files.length
     const timeline: ({ at: number; drop: string | Buffer } | Fault)[] = [
@@ -249,7 +257,8 @@ export async function runChaos(o: ChaosOptions) {
       say(`fault ${ev.kind}${ev.target ? ` ${ev.target}` : ''} at ${Date.now() - t0} ms`)
     }
 
-    say('faults over; waiting for quiescence')
+    say('faults over; waiting for the revert, then quiescence')
+    const reverted = await reverting
     const quiet = await waitQuiescent(o.quiesceTimeoutMs)
     const report = await checkInvariants(
       { sql, kafka, config, injected: injected_truth },
@@ -266,6 +275,7 @@ export async function runChaos(o: ChaosOptions) {
         injected_truth,
         config.processor.maxAttempts,
       ),
+      file_reverted_during_the_run: reverted,
       processor_exits_only_when_killed: {
         ok: unexpected.length === 0 && processorExits.length <= kills,
         kills_scheduled: kills,

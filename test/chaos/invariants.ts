@@ -50,7 +50,7 @@ export async function checkInvariants(deps: CheckDeps, truth: GroundTruth, poiso
     (await sql`select transaction_id::text as id from stock_journal`).map((r) => r.id as string),
   )
   const failed =
-    await sql`select transaction_id::text as id, error_id from failed_movements where redriven_at is null`
+    await sql`select transaction_id::text as id, error_id, code from failed_movements where redriven_at is null`
   const errors = await readErrors(deps)
   const errorIds = new Set(errors.map((e) => e.error_id))
   const failedIds = new Set(failed.map((f) => f.id as string))
@@ -61,7 +61,20 @@ export async function checkInvariants(deps: CheckDeps, truth: GroundTruth, poiso
   const givenUpUnreported = givenUp.filter((g) => !errorIds.has(g.errorId))
   const lost = [...truth.applied].filter((id) => !journal.has(id) && !gaveUp.has(id))
   // Injected ids have their own invariant; a reused id's surviving copy may land in the journal too.
-  const extra = [...journal].filter((id) => !expected.has(id) && !injected_truth.reused.has(id))
+  const c = truth.corrections
+  const extra = [...journal].filter(
+    (id) => !expected.has(id) && !injected_truth.reused.has(id) && !c.optional.has(id),
+  )
+  const failedCode = new Map(failed.map((f) => [f.id as string, f]))
+  // Refused corrections fail with their own code, once, on `errors` too; never in the journal.
+  const refusedWrong = [...c.refused].filter(([id, code]) => {
+    const f = failedCode.get(id)
+    return f?.code !== code || !errorIds.has(f.error_id) || journal.has(id)
+  })
+  // The reverted file's parked sale: withdrawn by the revert, or given up before it ran; never applied.
+  const withdrawnWrong = [...c.withdrawable].filter(
+    (id) => journal.has(id) || !['WITHDRAWN', 'UNKNOWN_ITEM'].includes(failedCode.get(id)?.code),
+  )
   const both = [...failedIds].filter((id) => journal.has(id))
   const failMissing = [...truth.failing].filter(
     (id) => !failedIds.has(id) || !errorIds.has(failed.find((f) => f.id === id)!.error_id),
@@ -103,6 +116,14 @@ export async function checkInvariants(deps: CheckDeps, truth: GroundTruth, poiso
       invalid_expected: truth.invalid.length,
       invalid_missing: invalidMissing.length,
     },
+    corrections_refused_and_withdrawn: {
+      ok: refusedWrong.length === 0 && withdrawnWrong.length === 0,
+      refused_expected: c.refused.size,
+      refused_wrong: refusedWrong.slice(0, 5),
+      withdrawable: c.withdrawable.size,
+      withdrawn_wrong: withdrawnWrong,
+    },
+    running_balance_ends_at_stock: await runningBalance(sql),
     stock_matches_ground_truth: {
       ok: stockDiff.length === 0 && neg?.n === 0,
       items: want.size,
@@ -123,4 +144,16 @@ export async function checkInvariants(deps: CheckDeps, truth: GroundTruth, poiso
     poison_reported: { ok: undecodable === poisons, produced: poisons, reported: undecodable },
   }
   return { pass: Object.values(invariants).every((i) => i.ok), invariants }
+}
+
+/** Every item's last journal row (by apply order) says what its stock is: quantity_after never drifts. */
+async function runningBalance(sql: Sql) {
+  const [r] = await sql`
+    select count(*)::int as items,
+           count(*) filter (where l.quantity <> j.quantity_after)::int as drifted
+    from stock_levels l
+    join lateral (select quantity_after from stock_journal j
+                  where j.store_number = l.store_number and j.item_number = l.item_number
+                  order by entry_id desc limit 1) j on true`
+  return { ok: r?.drifted === 0, items: r?.items, drifted: r?.drifted }
 }
