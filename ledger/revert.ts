@@ -232,6 +232,13 @@ export function createRevertSender(deps: {
   }
 }
 
+/** What a preview showed, in a form a confirmation can carry back: the reversals it would send. */
+export function planDigest(plan: Pick<RevertPlan, 'reversals'>): string {
+  const h = createHash('sha256')
+  for (const r of plan.reversals) h.update(`${r.transaction_id}\n`)
+  return h.digest('hex')
+}
+
 export interface RevertResult extends RevertPlan {
   auditId: number | null
   sent: number
@@ -248,9 +255,17 @@ export async function revert(deps: {
   selector: RevertSelector
   dryRun: boolean
   actor: string
+  /** A confirmed preview's digest: the revert publishes exactly what it showed, or nothing. */
+  expectDigest?: string
 }): Promise<RevertResult> {
   const plan = await previewRevert(deps.sql, deps.selector)
   if (deps.dryRun) return { ...plan, auditId: null, sent: 0 }
+  if (deps.expectDigest !== undefined && deps.expectDigest !== planDigest(plan)) {
+    throw new AppError(
+      'REVERT_CHANGED',
+      `the movements of ${plan.fileName} changed since the preview (${plan.reversals.length} to publish now); review them again`,
+    )
+  }
   if (!deps.send) throw new AppError('USAGE', 'a revert that publishes needs a producer')
   const c = plan.counts
   const [audit] = await deps.sql`

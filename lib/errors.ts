@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'REDRIVE_CHANGED'
   | 'REVERT_NOT_FOUND'
   | 'REVERT_AMBIGUOUS'
+  | 'REVERT_CHANGED'
   | 'WEB_INPUT'
   | 'NOT_FOUND'
 

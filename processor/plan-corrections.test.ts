@@ -285,3 +285,17 @@ describe('reversal', () => {
     expect(r.parkedUpdated).toEqual([])
   })
 })
+
+describe('a count of zero', () => {
+  it('is reversed by a reversal of quantity 0, which may wait for it', () => {
+    const ctx = ledger(5)
+    const count = rec('adjustment', 0)
+    const rev = rec('reversal', 0, { reverses: count.movement.transaction_id })
+    ctx.originals.set(count.movement.transaction_id, null)
+    const c = applyMovements([rev, count], ctx)
+    expect(journal(c)).toEqual([
+      ['adjustment', -5, 0],
+      ['reversal', 5, 5],
+    ])
+  })
+})

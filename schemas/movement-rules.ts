@@ -77,8 +77,11 @@ const wholeIn = (n: unknown, min: number, max: number): n is number =>
 
 const KNOWN_TYPES = new Set<string>(EVENT_TYPES)
 
-/** The smallest quantity of a type: an adjustment is a count, and a count of nothing is a count. */
-export const minQuantity = (type: EventType): number => (type === 'adjustment' ? 0 : 1)
+/**
+ * The smallest quantity of a type: an adjustment is a count, and a count of nothing is a count; a reversal
+ * carries its original's quantity, so the reversal of such a count carries 0 too.
+ */
+export const minQuantity = (type: EventType): number => (type === 'adjustment' || type === 'reversal' ? 0 : 1)
 
 /** The first rule a movement breaks, or undefined when it is valid. */
 export function checkMovement(m: StockMovement): MovementProblem | undefined {

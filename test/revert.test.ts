@@ -1,6 +1,6 @@
 // `stockflow revert` against the real stack: a file imported by the real importer and applied by the real
 // processor is undone by reversals, its parked movement withdrawn, idempotently, and across a crash.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Kafka } from 'kafkajs'
@@ -185,6 +185,26 @@ describe('stockflow revert', () => {
     expect((await ctx.sql`select count(*)::int as n from transaction_conflicts`)[0]!.n).toBe(0)
     const runs = await ctx.sql`select finished_at from file_reverts where file_name = 'crash.csv' order by id`
     expect(runs.map((r) => r.finished_at === null)).toEqual([true, false])
+  })
+
+  it('imports the examples: corrections.csv after example.csv counts, moves and reverses', async () => {
+    const examples = new URL('../examples/', import.meta.url)
+    await copyFile(new URL('example.csv', examples), join(inputDir, 'example.csv'))
+    await pollUntil('example applied', async () => (await stock(5, 12)) === 800)
+    await copyFile(new URL('corrections.csv', examples), join(inputDir, 'corrections.csv'))
+    await pollUntil('corrections applied', async () => (await stock(8, 27)) === 0)
+    expect([await stock(5, 12), await stock(6, 12), await stock(8, 27)]).toEqual([680, 100, 0])
+    const rows = await ctx.sql`
+      select event_type, leg, store_number, delta, quantity_after from stock_journal
+      where source_file = 'corrections.csv' order by entry_id`
+    expect(
+      rows.map((r) => [r.event_type, r.leg, r.store_number, Number(r.delta), Number(r.quantity_after)]),
+    ).toEqual([
+      ['adjustment', 1, 5, -20, 780],
+      ['transfer', 1, 5, -100, 680],
+      ['transfer', 2, 6, 100, 100],
+      ['reversal', 1, 8, -400, 0],
+    ])
   })
 
   it('refuses what it cannot name, with its own code', async () => {

@@ -1,7 +1,7 @@
 // The web console in a real browser (Debian's chromium through playwright-core), against the real stack:
 // a real importer and processor in-process, Kafka, the registry, and Postgres read as stockflow_web.
 // What each page shows and does; test/web-security.test.ts has what the console refuses.
-import { copyFile, readFile } from 'node:fs/promises'
+import { copyFile, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -88,8 +88,8 @@ describe('web console', () => {
     )
     const journal = await f.ctx.sql`
       select source_file, source_line from stock_journal where store_number = 5 and item_number = 12
-      order by applied_at desc, partition desc, "offset" desc`
-    const sources = await page.locator('#history tbody tr td:nth-child(5)').allInnerTexts()
+      order by entry_id desc`
+    const sources = await page.locator('#history tbody tr td:nth-child(6)').allInnerTexts()
     expect(sources).toEqual(journal.map((j) => `${j.source_file}:${j.source_line}`))
     expect(sources).toHaveLength(2)
 
@@ -204,6 +204,55 @@ describe('web console', () => {
     expect(replay.status()).toBe(400)
     expect(await replay.text()).toContain('this preview was already confirmed')
     expect(await f.ctx.sql`select count(*)::int as n from redrives`).toEqual([{ n: 2 }])
+  })
+
+  it('reverts an imported file from its page: a preview, a confirmation, and the item shows the corrections', async () => {
+    const header = 'transaction_id,event_type,date,store_number,item_number,value,to_store_number,reverses'
+    const rows = [
+      `a0000000-0000-4000-8000-000000000001,incoming,2024-05-01T08:00:00Z,70,1,30,,`,
+      `a0000000-0000-4000-8000-000000000002,adjustment,2024-05-01T09:00:00Z,70,1,25,,`,
+      `a0000000-0000-4000-8000-000000000003,transfer,2024-05-01T10:00:00Z,70,1,5,71,`,
+    ]
+    await writeFile(join(f.inputDir, 'wrong-day.csv'), `${header}\n${rows.join('\n')}\n`)
+    await pollUntil('wrong-day.csv applied', async () => (await f.level(71, 1)) === 5)
+    expect(await f.level(70, 1)).toBe(20)
+
+    await page.goto(`${base}/items/70/1`)
+    expect(await page.textContent('#last-count')).toMatch(/^25 on 2024-05-01 09:00:00Z \(−5\)$/)
+    expect(await page.locator('#history tbody tr td.after').allInnerTexts()).toEqual(['20', '25', '30'])
+    expect(await page.locator('#history tbody tr td.delta').allInnerTexts()).toEqual(['−5', '−5', '+30'])
+    expect(await page.locator('#corrections tbody tr').count()).toBe(2)
+
+    const [imp] = await f.ctx.sql`select id from import_outcomes where file_name = 'wrong-day.csv'`
+    await page.goto(`${base}/imports/${imp!.id}`)
+    await page.click('button:has-text("Preview a revert")')
+    await page.waitForURL(`${base}/imports/${imp!.id}/revert/preview`)
+    expect(await page.textContent('[data-count="to-reverse"]')).toBe('3')
+    expect(await page.textContent('[data-count="below-zero"]')).toBe('0')
+    expect(await page.locator('#revert-items tbody tr').allInnerTexts()).toEqual([
+      expect.stringMatching(/^70\s+1\s+20\s+0$/),
+      expect.stringMatching(/^71\s+1\s+5\s+0$/),
+    ])
+    expect(await f.ctx.sql`select count(*)::int as n from file_reverts`).toEqual([{ n: 0 }])
+    await screenshot(page, 'revert-preview')
+    await page.click('button:has-text("Publish 3 reversal(s)")')
+    await page.waitForURL(`${base}/imports/${imp!.id}`)
+    expect(await page.textContent('.flash-ok')).toContain('Published 3 reversal(s) for wrong-day.csv')
+    await pollUntil('reverted', async () => (await f.level(70, 1)) === 0 && (await f.level(71, 1)) === 0)
+    const [audit] = await f.ctx.sql`select actor, db_role, reversals_sent from file_reverts`
+    expect(audit).toEqual({ actor: 'web:local@127.0.0.1', db_role: 'stockflow_web', reversals_sent: 3 })
+    await page.reload()
+    expect(await page.textContent('#reverted')).toMatch(/^Reverted on /)
+    expect(await page.locator('#reverts tbody tr').count()).toBe(1)
+    await page.goto(`${base}/items/70/1`)
+    expect(await page.locator('#corrections tbody tr td:nth-child(2)').allInnerTexts()).toEqual([
+      'reversal',
+      'reversal',
+      'reversal',
+      'transfer to store 71',
+      'adjustment',
+    ])
+    await screenshot(page, 'item-corrections')
   })
 
   it('shows alerts and the pipeline: lag per partition, parked sales, throughput', async () => {

@@ -25,7 +25,7 @@ export async function registerImportPages(app: FastifyInstance, deps: WebDeps): 
   async function outcome(id: string) {
     const [row] = await sql`
       select id, file_name, sha256, status, code, message, rows_read, rows_accepted, rows_rejected, rejected_by_code,
-             started_at, finished_at, recorded_at
+             started_at, finished_at, recorded_at, reverted_at
       from import_history where id = ${keyPart(id)}`
     if (!row) throw new AppError('NOT_FOUND', `there is no import #${id}`)
     return row
@@ -78,8 +78,15 @@ export async function registerImportPages(app: FastifyInstance, deps: WebDeps): 
             () => undefined,
           )
         : undefined
+    const reverts = row.sha256
+      ? await sql`
+          select id, actor, requested_at, reversals_sent, withdrawn, finished_at from import_reverts
+          where sha256 = ${row.sha256} order by id desc limit 10`
+      : []
     return reply.page('import', `Import #${row.id}`, {
       row,
+      reverts,
+      canRevert: row.status === 'processed' && row.sha256 !== null,
       receipt: found?.receipt,
       rejected,
       page,

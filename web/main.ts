@@ -4,11 +4,12 @@ import type { Producer } from 'kafkajs'
 import { consumerLag } from '../ledger/lag.ts'
 import { readToOffsets } from '../ledger/offsets.ts'
 import { createRedriveSender, type RedriveSend } from '../ledger/redrive.ts'
+import { createRevertSender, type RevertSend } from '../ledger/revert.ts'
 import { loadConfig } from '../lib/config.ts'
 import { assertMigrated, createSql } from '../lib/db.ts'
 import { createIdempotentProducer, createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
-import { createEncoder, createRegistry } from '../lib/registry.ts'
+import { createEncoder, createRegistry, type Encoder } from '../lib/registry.ts'
 import type { StockMovement } from '../schemas/contract.ts'
 import { probeServices } from './pipeline-pages.ts'
 import { createWebServer } from './server.ts'
@@ -52,10 +53,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     return adminReady
   }
   let producer: Producer | undefined
-  let sender: Promise<RedriveSend> | undefined
-  // Built on the first re-drive, and kept: the schema registry and the producer are needed for nothing else.
-  const redriveSend: RedriveSend = async (auditId, rows) => {
-    sender ??= (async () => {
+  let events: Promise<{ producer: Producer; encoder: Encoder<StockMovement> }> | undefined
+  // Built on the first re-drive or revert, and kept: the registry and a producer are needed for nothing else.
+  const eventsProducer = () => {
+    events ??= (async () => {
       const encoder = await createEncoder<StockMovement>(
         createRegistry(config.registry),
         config.registry,
@@ -64,13 +65,17 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       )
       producer = createIdempotentProducer(kafka, { retries: 5 })
       await producer.connect()
-      return createRedriveSender({ producer, encoder, topic: config.topics.events })
+      return { producer, encoder }
     })()
-    sender.catch(() => {
-      sender = undefined
+    events.catch(() => {
+      events = undefined
     })
-    return (await sender)(auditId, rows)
+    return events
   }
+  const redriveSend: RedriveSend = async (auditId, rows) =>
+    createRedriveSender({ ...(await eventsProducer()), topic: config.topics.events })(auditId, rows)
+  const revertSend: RevertSend = async (file, reversals) =>
+    createRevertSender({ ...(await eventsProducer()), topic: config.topics.events })(file, reversals)
 
   const app = await createWebServer({
     sql,
@@ -78,6 +83,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     clock: Date.now,
     config,
     redriveSend,
+    revertSend,
     pipeline: {
       lag: () =>
         withTimeout(LAG_TIMEOUT_MS, 'Kafka did not answer in time', async () => {

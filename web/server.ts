@@ -22,6 +22,7 @@ import { registerErrorPages } from './error-pages.ts'
 import { registerImportPages } from './import-pages.ts'
 import { registerPipelinePages } from './pipeline-pages.ts'
 import { createRenderer, helpers, NAV, pageContext } from './render.ts'
+import { registerRevertPages } from './revert-pages.ts'
 import { registerStockPages } from './stock-pages.ts'
 import type { WebDeps } from './web-deps.ts'
 
@@ -106,7 +107,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
       err instanceof AppError
         ? err.code === 'NOT_FOUND'
           ? 404
-          : err.code === 'WEB_INPUT' || err.code === 'REDRIVE_CHANGED'
+          : err.code === 'WEB_INPUT' || err.code === 'REDRIVE_CHANGED' || err.code === 'REVERT_CHANGED'
             ? 400
             : 500
         : (err.statusCode ?? 500)
@@ -133,6 +134,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   await registerAuth(app, config.web)
   await registerStockPages(app, deps)
   await registerImportPages(app, deps)
+  await registerRevertPages(app, deps)
   await registerErrorPages(app, deps)
   await registerPipelinePages(app, deps)
   return app

@@ -64,20 +64,20 @@ export async function loadItem(sql: Sql, store: number, item: number, page: numb
     { total: number },
   ]
   const pg = paging(total, page, pageSize)
-  const [movements, series, parked, audit] = await Promise.all([
+  const [movements, series, parked, audit, lastCount, corrections] = await Promise.all([
     sql`
-      select transaction_id::text, event_type, quantity, occurred_at, applied_at, source_file, source_line
+      select transaction_id::text, event_type, quantity, delta, quantity_after, leg, to_store_number,
+             reverses::text, occurred_at, applied_at, source_file, source_line
       from journal_entries where store_number = ${store} and item_number = ${item}
-      order by applied_at desc, partition desc, "offset" desc
+      order by entry_id desc
       limit ${pageSize} offset ${pg.offset}`,
-    // The level after each movement, in the order they were applied, thinned evenly to CHART_POINTS; the
-    // count comes from the same statement, so a movement applied meanwhile cannot make it skip the latest.
+    // The level after each movement (the journal's running balance), in the order they were applied, thinned
+    // evenly to CHART_POINTS; the count comes from the same statement, so a movement applied meanwhile
+    // cannot make it skip the latest.
     sql`
       with steps as (
-        select applied_at,
-               sum(case event_type when 'incoming' then quantity else -quantity end)
-                 over (order by applied_at, partition, "offset") as level,
-               row_number() over (order by applied_at, partition, "offset") as n,
+        select applied_at, quantity_after as level,
+               row_number() over (order by entry_id) as n,
                count(*) over () as total
         from journal_entries where store_number = ${store} and item_number = ${item}
       )
@@ -91,11 +91,19 @@ export async function loadItem(sql: Sql, store: number, item: number, page: numb
     sql`
       select old_threshold, new_threshold, actor, changed_at from threshold_audit
       where store_number = ${store} and item_number = ${item} order by changed_at desc limit 10`,
+    sql`
+      select counted, delta, occurred_at, applied_at from last_counts
+      where store_number = ${store} and item_number = ${item}`,
+    sql`
+      select transaction_id::text, event_type, leg, delta, quantity_after, to_store_number, reverses::text,
+             original_type, original_delta, occurred_at, applied_at
+      from ledger_corrections where store_number = ${store} and item_number = ${item}
+      order by entry_id desc limit 10`,
   ])
   const chart = stepChart(
     series.map((s) => ({ t: (s.applied_at as Date).getTime(), level: s.level as number })),
   )
-  return { level, movements, paging: pg, chart, parked, audit }
+  return { level, movements, paging: pg, chart, parked, audit, lastCount: lastCount[0], corrections }
 }
 
 /** A store or item number from the path: a positive 32-bit integer, or the page does not exist. */

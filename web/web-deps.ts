@@ -2,6 +2,7 @@
 // that the page modules and the server do not import each other.
 import type { PartitionLag } from '../ledger/lag.ts'
 import type { RedriveSend } from '../ledger/redrive.ts'
+import type { RevertSend } from '../ledger/revert.ts'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import type { Logger } from '../lib/log.ts'
@@ -26,5 +27,7 @@ export interface WebDeps {
   config: Pick<Config, 'web' | 'importer' | 'processor' | 'topics'>
   /** Sends re-driven movements to `events`; without it the console previews only. */
   redriveSend: RedriveSend | undefined
+  /** Publishes a reverted file's reversals; without it the console previews only. */
+  revertSend?: RevertSend
   pipeline: PipelineProbe
 }

@@ -11,6 +11,7 @@ import type { Browser } from 'playwright-core'
 import { inject } from 'vitest'
 import { consumerLag } from '../../ledger/lag.ts'
 import { createRedriveSender } from '../../ledger/redrive.ts'
+import { createRevertSender } from '../../ledger/revert.ts'
 import { loadConfig } from '../../lib/config.ts'
 import { createSql, type Sql } from '../../lib/db.ts'
 import { createKafka } from '../../lib/kafka.ts'
@@ -76,6 +77,11 @@ export async function startConsoleFixture(prefix: string): Promise<ConsoleFixtur
         clock: Date.now,
         config,
         redriveSend: createRedriveSender({
+          producer: importer.producer,
+          encoder: movements,
+          topic: config.topics.events,
+        }),
+        revertSend: createRevertSender({
           producer: importer.producer,
           encoder: movements,
           topic: config.topics.events,
