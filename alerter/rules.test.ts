@@ -32,6 +32,36 @@ describe('alert rules', () => {
     )
   })
 
+  it('a refused reversal says what to do about it', () => {
+    const e = (code: string) =>
+      stockError(
+        {
+          error_id: code,
+          stage: 'process',
+          code,
+          message: 'm',
+          movement: {
+            transaction_id: '7e1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6b',
+            event_type: 'reversal',
+            occurred_at: 1,
+            store_number: 5,
+            item_number: 12,
+            quantity: 3,
+            reverses: '8947695b-7f19-44b6-96b6-7f8ed041fe57',
+          },
+        },
+        0,
+      )
+    const next = (code: string) => fromError(e(code), rules)?.line.split('. Next: ')[1]
+    expect(next('UNKNOWN_ORIGINAL')).toBe(
+      'check that 8947695b-7f19-44b6-96b6-7f8ed041fe57 is the movement to cancel; once it has been sent, run ' +
+        'stockflow redrive --code UNKNOWN_ORIGINAL --store 5 --item 12',
+    )
+    expect(next('ALREADY_REVERSED')).toMatch(/^nothing: /)
+    expect(next('REVERSAL_OF_REVERSAL')).toMatch(/new transaction_id$/)
+    expect(next('REVERSAL_MISMATCH')).toMatch(/store, item and quantity$/)
+  })
+
   it('a file refused as a whole reads as its message, without a line', () => {
     const e = stockError(
       {

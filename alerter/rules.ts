@@ -35,6 +35,17 @@ export function nextStep(e: StockError): string | undefined {
       return 'if the recreated topic is right, run stockflow offsets --accept-reset'
     case 'TRANSACTION_CONFLICT':
       return 'the first payload stands; correct the source system that reused the id'
+    case 'UNKNOWN_ORIGINAL':
+      return m
+        ? `check that ${m.reverses} is the movement to cancel; once it has been sent, run ` +
+            `stockflow redrive --code UNKNOWN_ORIGINAL --store ${m.store_number} --item ${m.item_number}`
+        : undefined
+    case 'ALREADY_REVERSED':
+      return 'nothing: the movement was reversed once already, and that reversal stands'
+    case 'REVERSAL_OF_REVERSAL':
+      return 'to redo the cancelled movement, send it again under a new transaction_id'
+    case 'REVERSAL_MISMATCH':
+      return "send the reversal again, under a new transaction_id, with the original's store, item and quantity"
     default:
       return undefined
   }

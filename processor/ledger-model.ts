@@ -131,7 +131,8 @@ export interface RejectedMessage {
 /** Where a known transaction id already is. */
 export interface StoredMovement {
   movement: StockMovement
-  where: 'journal' | 'parked' | 'failed'
+  /** 'withdrawn': failed as WITHDRAWN, cancelled by its reversal; never brought back, not even by a re-drive. */
+  where: 'journal' | 'parked' | 'failed' | 'withdrawn'
 }
 
 /** Everything one transaction writes. */

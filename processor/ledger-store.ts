@@ -67,7 +67,7 @@ export async function findExisting(tx: Tx, ids: string[]): Promise<Map<string, S
       from parked_sales where transaction_id = any(${ids}::uuid[])
     union all
     select transaction_id::text, event_type, occurred_at, store_number, item_number, quantity, to_store_number,
-           reverses::text, 'failed'
+           reverses::text, case code when 'WITHDRAWN' then 'withdrawn' else 'failed' end
       from failed_movements where transaction_id = any(${ids}::uuid[]) and redriven_at is null`
   return new Map(rows.map((r) => [r.transaction_id as string, { movement: toMovement(r), where: r.where_ }]))
 }

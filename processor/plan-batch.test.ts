@@ -148,6 +148,11 @@ describe('classify', () => {
     expect([changed.fresh.length, changed.conflicts.length]).toEqual([0, 1])
   })
 
+  it('a withdrawn movement is never brought back, not even by a re-drive: its reversal already stands', () => {
+    const c = classify([rec(1, 4, 5, true)], new Set(), new Map([stored(4, 'withdrawn')]))
+    expect([c.fresh.length, c.unfailed, c.duplicates]).toEqual([0, [], 1])
+  })
+
   it('a claim with no recorded movement is refused like bad data (the ledger was edited), not retried forever', () => {
     let thrown: unknown
     try {

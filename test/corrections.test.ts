@@ -2,6 +2,7 @@
 // order per key, with the journal's running balance, and the out-of-order cases parked until they can apply.
 import type { Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRedriveSender, redrive } from '../ledger/redrive.ts'
 import type { RenewableProducer } from '../lib/kafka.ts'
 import type { Encoder } from '../lib/registry.ts'
 import type { Processor } from '../processor/processor.ts'
@@ -212,5 +213,25 @@ describe('ledger corrections', () => {
     const redrivable =
       await ctx.sql`select 1 from redrivable_movements where transaction_id = ${sale.transaction_id}`
     expect(redrivable).toHaveLength(0)
+  })
+  it('a transfer that failed for want of stock is re-driven, destination and all, once its stock is booked', async () => {
+    const item = 108
+    const t = movement('transfer', 1, item, 2, { to: 3 })
+    await send([t])
+    await pollUntil('transfer failed', async () => (await failedCode(t.transaction_id)) === 'UNKNOWN_ITEM', {
+      timeoutMs: 20_000,
+    })
+    await send([movement('incoming', 1, item, 5)])
+    await pollUntil('stock booked', async () => (await level(1, item)) === 5)
+    const result = await redrive({
+      sql: ctx.sql,
+      send: createRedriveSender({ producer, encoder: enc, topic: ctx.config.topics.events }),
+      filter: { code: 'UNKNOWN_ITEM', item },
+      dryRun: false,
+      actor: 'test',
+    })
+    expect(result.count).toBe(1)
+    await pollUntil('transfer applied', async () => (await journaled(t.transaction_id)) === 2)
+    expect([await level(1, item), await level(3, item)]).toEqual([3, 2])
   })
 })

@@ -212,6 +212,9 @@ describe('stockflow revert', () => {
       code: 'REVERT_NOT_FOUND',
     })
     await expect(runRevert([], ctx.env, () => {})).rejects.toMatchObject({ code: 'USAGE' })
+    const help: string[] = []
+    expect(await runRevert(['--help'], ctx.env, (l) => help.push(l))).toBe(0)
+    expect(help.join('\n')).toMatch(/^usage: stockflow revert FILE/)
     await expect(runRevert(['--sha256', 'abc'], ctx.env, () => {})).rejects.toMatchObject({ code: 'USAGE' })
   })
 })

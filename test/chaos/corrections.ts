@@ -1,5 +1,7 @@
 // Counts, transfers and reversals for the chaos run, with a ground truth no interleaving can change.
-// Each kind of key has its own stores, so what it sees never depends on another partition's timing:
+// Files may be imported in any order (a killed importer resumes one while the next is dropped), so every
+// file has keys of its own (items 10f+1 … 10f+10 of file f), and each kind of key has its own stores, so
+// what a key sees never depends on another file or another partition's timing:
 //   stores 11-12: counts, incomings, sales and reversals of them (one partition's order decides all);
 //   stores 13-14: sources of transfers, stocked by incomings only; a reversal there may precede its original;
 //   stores 15-16: destinations of transfers, which only ever receive (and give back on a reversal);
@@ -56,9 +58,16 @@ export function createCorrections(
     `${id},${type},${date()},${store},${item},${qty},${to},${rev}`
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!
 
-  /** One or two correction rows, added through `add`. */
-  function next(add: (line: string) => void): void {
-    const item = 1 + Math.floor(rand() * 10)
+  let file = -1
+  /** One or two correction rows of file `f`, added through `add`. */
+  function next(add: (line: string) => void, f: number): void {
+    if (f !== file) {
+      // A reversal names only movements of its own file, which arrive before it in the file's order.
+      file = f
+      counted.length = 0
+      transfers.length = 0
+    }
+    const item = 1 + f * 10 + Math.floor(rand() * 10)
     const r = rand()
     if (r < 0.3) {
       // A count key: stock it, count it, sell from it.

@@ -109,7 +109,7 @@ export function generateChaosInput(
         truth.applied.add(inc)
         truth.stock.set(k, level)
       } else if (wide && r < 0.26) {
-        corrections.next(add)
+        corrections.next(add, f)
       } else if (r < 0.5 && level >= qty) {
         const id = uuidFrom(rand)
         const line = `${id},sale,${date(n)},${store},${item},${qty}`
