@@ -6,12 +6,16 @@ export async function applyPerEvent(sql: Sql, movements: StockMovement[]): Promi
   const started = performance.now()
   for (const m of movements) {
     await sql.begin(async (tx) => {
+      const delta = m.event_type === 'incoming' ? m.quantity : -m.quantity
       const inserted = await tx`
-        insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity, topic, partition, "offset")
-        values (${m.transaction_id}, ${m.event_type}, ${new Date(m.occurred_at)}, ${m.store_number}, ${m.item_number}, ${m.quantity}, 'baseline', 0, 0)
+        insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity, topic,
+                                   partition, "offset", delta, quantity_after)
+        values (${m.transaction_id}, ${m.event_type}, ${new Date(m.occurred_at)}, ${m.store_number}, ${m.item_number},
+                ${m.quantity}, 'baseline', 0, 0, ${delta},
+                coalesce((select quantity from stock_levels
+                          where store_number = ${m.store_number} and item_number = ${m.item_number}), 0) + ${delta})
         on conflict do nothing returning 1`
       if (inserted.length === 0) return
-      const delta = m.event_type === 'incoming' ? m.quantity : -m.quantity
       await tx`
         insert into stock_levels (store_number, item_number, quantity, last_transaction_id)
         values (${m.store_number}, ${m.item_number}, ${Math.max(0, delta)}, ${m.transaction_id})

@@ -45,12 +45,19 @@ try {
   // The journal: JOURNAL movements spread over the items, incoming then sales, over the last 30 days.
   await owner`
     insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity,
-                               applied_at, source_file, source_line, topic, partition, "offset")
-    select gen_random_uuid(), case when n % 3 = 0 then 'sale' else 'incoming' end,
-           now() - make_interval(secs => n % 2592000), 1 + (n % ${STORES}), 1 + ((n / ${STORES}) % ${ITEMS}),
-           1 + n % 50, now() - make_interval(secs => (${JOURNAL} - n) * 2), 'bench-' || (n / 10000) || '.csv',
-           2 + n % 10000, 'events', n % 6, n
-    from generate_series(1, ${JOURNAL}) n`
+                               applied_at, source_file, source_line, topic, partition, "offset", delta, quantity_after)
+    select id, type, occurred_at, store, item, qty, applied_at, file, line, 'events', n % 6, n, delta,
+           -- Only the page's figures are measured: the running balance need not end at stock_levels here.
+           greatest(0, sum(delta) over (partition by store, item order by n))
+    from (
+      select n, gen_random_uuid() as id, case when n % 3 = 0 then 'sale' else 'incoming' end as type,
+             now() - make_interval(secs => n % 2592000) as occurred_at, 1 + (n % ${STORES}) as store,
+             1 + ((n / ${STORES}) % ${ITEMS}) as item, 1 + n % 50 as qty,
+             now() - make_interval(secs => (${JOURNAL} - n) * 2) as applied_at, 'bench-' || (n / 10000) || '.csv' as file,
+             2 + n % 10000 as line, case when n % 3 = 0 then -(1 + n % 50) else 1 + n % 50 end as delta
+      from generate_series(1, ${JOURNAL}) n
+    ) g
+    order by n`
   await owner`analyze`
   say(`${STOCK} stock rows and ${JOURNAL} journal rows in ${Math.round((Date.now() - filled) / 1000)} s`)
 
