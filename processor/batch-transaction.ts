@@ -27,6 +27,7 @@ import {
   findExisting,
   loadParked,
   lockLevels,
+  parkedReach,
   writeChanges,
   writeOutbox,
   writeRejected,
@@ -38,6 +39,7 @@ import {
   conflictSha,
   type Intake,
   idsToClaim,
+  itemsReached,
   itemsReleasing,
   itemsTouched,
   type PlanContext,
@@ -248,11 +250,17 @@ export async function applyBatch(
       const outbox = [...t.outbox, ...(await recordConflicts(tx, c.conflicts, ctx))]
 
       // A reversal's original is immutable once journaled, so it is read before the locks: its stores are
-      // among the items to lock. Who has reversed it is read after them.
-      const targets = reversalTargets(c.fresh)
+      // among the items to lock, as are those of the parked transfers and reversals this batch may release.
+      // Who has reversed an original is read after the locks.
+      const releasing = lockOrder(itemsReleasing(c.fresh))
+      const reach = await parkedReach(tx, releasing)
+      const targets = [
+        ...new Set([...reversalTargets(c.fresh), ...reach.flatMap((p) => (p.reverses ? [p.reverses] : []))]),
+      ]
       const originals = targets.length > 0 ? await loadOriginals(tx, targets) : undefined
-      const levels = await lockLevels(tx, lockOrder(itemsTouched(c.fresh, originals)), deps.lowStockDefault)
-      const parked = await loadParked(tx, lockOrder(itemsReleasing(c.fresh)))
+      const items = [...itemsTouched(c.fresh, originals), ...itemsReached(reach, originals)]
+      const levels = await lockLevels(tx, lockOrder(items), deps.lowStockDefault)
+      const parked = await loadParked(tx, releasing)
       const changes = applyMovements(c.fresh, {
         levels,
         parked,

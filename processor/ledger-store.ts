@@ -131,6 +131,25 @@ const toParked = (r: Record<string, unknown>): Parked => ({
   nextAttemptAt: (r.next_attempt_at as Date).getTime(),
 })
 
+/**
+ * What the parked transfers and reversals of `keys` reach beyond their own item, read before anything is
+ * locked (no lock: one parked after this read is left for the scheduled retry): the batch that may release
+ * them locks their destinations and originals' stores too.
+ */
+export async function parkedReach(
+  tx: Tx,
+  keys: { store: number; item: number }[],
+): Promise<{ item: number; toStore: number | null; reverses: string | null }[]> {
+  if (keys.length === 0) return []
+  const rows = await tx`
+    select p.item_number, p.to_store_number, p.reverses::text from parked_sales p
+    join unnest(${arrayLiteral(keys.map((k) => k.store))}::text::int[],
+                ${arrayLiteral(keys.map((k) => k.item))}::text::int[]) as k(store_number, item_number)
+      using (store_number, item_number)
+    where p.event_type in ('transfer', 'reversal')`
+  return rows.map((r) => ({ item: r.item_number, toStore: r.to_store_number, reverses: r.reverses }))
+}
+
 /** Parked sales of the given keys, each key's list in arrival order, locked. Call after lockLevels. */
 export async function loadParked(
   tx: Tx,

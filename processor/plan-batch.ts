@@ -253,3 +253,17 @@ export function itemsReleasing(movements: Received[]): StoreItem[] {
   }
   return out
 }
+
+/** The items parked transfers and reversals reach beyond their own: a destination, a reversed original's stores. */
+export function itemsReached(
+  parked: { item: number; toStore: number | null; reverses: string | null }[],
+  originals: ReadonlyMap<string, Original | null> | undefined,
+): StoreItem[] {
+  const out: StoreItem[] = []
+  for (const p of parked) {
+    if (p.toStore !== null) out.push({ store: p.toStore, item: p.item })
+    for (const leg of originals?.get(p.reverses ?? '')?.legs ?? [])
+      out.push({ store: leg.store, item: p.item })
+  }
+  return out
+}

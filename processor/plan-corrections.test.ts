@@ -299,3 +299,35 @@ describe('a count of zero', () => {
     ])
   })
 })
+
+describe('found in review', () => {
+  it('a parked sale rescheduled by a retry pass and then released in the same pass is not written back', () => {
+    const ctx = ledger(0, 0)
+    const sale = rec('sale', 5, { store: 2 })
+    const t = rec('transfer', 5, { to: 2 })
+    const parked = applyMovements([sale, t], ctx).parkedNew
+    expect(parked).toHaveLength(2)
+    ctx.levels.get('1:1')!.quantity = 10
+    ctx.levels.get('1:1')!.known = true
+    const r = retryParked(parked, { ...ctx, now: 2000 })
+    expect(journal(r)).toEqual([
+      ['transfer', -5, 5, 2, 5, 5],
+      ['sale', -5, 0],
+    ])
+    expect(r.parkedRemoved.sort()).toEqual([sale.movement.transaction_id, t.movement.transaction_id].sort())
+    expect(r.parkedUpdated).toEqual([])
+  })
+
+  it('a withdrawn reversal cancels nothing: its original can still be reversed in the same batch', () => {
+    const ctx = ledger(0)
+    const sale = rec('sale', 5)
+    const r1 = rec('reversal', 5, { reverses: sale.movement.transaction_id })
+    const r2 = rec('reversal', 5, { reverses: r1.movement.transaction_id })
+    const r3 = rec('reversal', 5, { reverses: sale.movement.transaction_id })
+    ctx.originals.set(sale.movement.transaction_id, null)
+    ctx.originals.set(r1.movement.transaction_id, null)
+    const c = applyMovements([r1, r2, r3], ctx)
+    expect(failed(c)).toEqual([['reversal', 'WITHDRAWN']])
+    expect(c.parkedNew.map((p) => p.movement.transaction_id)).toEqual([r3.movement.transaction_id])
+  })
+})

@@ -133,11 +133,20 @@ function unpark(p: Parked, ctx: ApplyContext, changes: Changes): void {
   const fresh = changes.parkedNew.indexOf(p)
   if (fresh >= 0) changes.parkedNew.splice(fresh, 1)
   else changes.parkedRemoved.push(p.movement.transaction_id)
+  // A retry pass may have rescheduled it before a later movement released it: the delete must be the last
+  // word, or the rescheduled row would be written back after it was applied.
+  const id = p.movement.transaction_id
+  const updated = changes.parkedUpdated.findIndex((u) => u.movement.transaction_id === id)
+  if (updated >= 0) changes.parkedUpdated.splice(updated, 1)
 }
 
 /** A reversal of a movement still parked: the original leaves the lot as WITHDRAWN and is never applied. */
 function withdraw(p: Parked, by: Received, ctx: ApplyContext, changes: Changes): void {
   unpark(p, ctx, changes)
+  // A withdrawn reversal cancels nothing: its original may be reversed by another.
+  const m = p.movement
+  if (m.event_type === 'reversal' && ctx.reversedBy?.get(m.reverses!) === m.transaction_id)
+    ctx.reversedBy.delete(m.reverses!)
   changes.failed.push({
     ...p,
     code: 'WITHDRAWN',

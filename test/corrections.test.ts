@@ -234,4 +234,19 @@ describe('ledger corrections', () => {
     await pollUntil('transfer applied', async () => (await journaled(t.transaction_id)) === 2)
     expect([await level(1, item), await level(3, item)]).toEqual([3, 2])
   })
+  it('the batch that brings a parked transfer its stock moves it before a later sale can take that stock', async () => {
+    const item = 109
+    const t = movement('transfer', 1, item, 5, { to: 2 })
+    await send([t])
+    await pollUntil('transfer parked', async () => {
+      const [p] = await ctx.sql`select 1 from parked_sales where transaction_id = ${t.transaction_id}`
+      return p !== undefined
+    })
+    const sale = movement('sale', 1, item, 8)
+    await send([movement('incoming', 1, item, 10), sale])
+    await pollUntil('transfer applied', async () => (await journaled(t.transaction_id)) === 2)
+    const [p] = await ctx.sql`select reason from parked_sales where transaction_id = ${sale.transaction_id}`
+    expect(p?.reason).toBe('INSUFFICIENT_STOCK')
+    expect([await level(1, item), await level(2, item)]).toEqual([5, 5])
+  })
 })

@@ -26,11 +26,13 @@ alter table stock_journal drop constraint stock_journal_quantity_check,
     check (quantity > 0 or (quantity = 0 and event_type in ('adjustment', 'reversal')));
 
 -- Rows from before this migration: incomings and sales, whose running balance follows from apply order.
+-- The journal is insert-only, so adding entry_id numbered its rows in the order they were written, which is
+-- the order they were applied in (applied_at and offset are not: a sale released by an incoming was written
+-- after it, in the same transaction, with a lower offset).
 update stock_journal set delta = case event_type when 'sale' then -quantity else quantity end;
 update stock_journal j set quantity_after = r.after
 from (
-  select transaction_id, leg,
-         sum(delta) over (partition by store_number, item_number order by applied_at, "offset", transaction_id) as after
+  select transaction_id, leg, sum(delta) over (partition by store_number, item_number order by entry_id) as after
   from stock_journal
 ) r
 where r.transaction_id = j.transaction_id and r.leg = j.leg;
