@@ -27,6 +27,8 @@ export interface ImportMovement {
   second_store: number | null
   second_delta: number | null
   reversed_by: string | null
+  /** A reversal of it that failed (it can be re-driven, not sent again: its id would be the same). */
+  failed_reversal: string | null
 }
 
 export interface RevertCounts {
@@ -38,6 +40,8 @@ export interface RevertCounts {
   toWithdraw: number
   /** Of toReverse, those whose item would go below zero: their reversal parks, then fails. */
   belowZero: number
+  /** Movements whose reversal failed before (say, for want of stock): re-drive it, `stockflow redrive`. */
+  reversalFailed: number
   /** Reversals in the file itself: a reversal is never reversed, so these are left. */
   reversalsInFile: number
   /** Movements of the file that failed or were withdrawn before: nothing to undo. */
@@ -56,7 +60,7 @@ export interface RevertPlan {
   fileName: string
   rowsAccepted: number
   counts: RevertCounts
-  /** Stock of every item the revert changes, now and after. */
+  /** Stock of every item the revert changes, now and after (a reversal that would park changes nothing). */
   items: ItemOutcome[]
   /**
    * The reversals to publish, newest original first: undone in the reverse of the order they were done, a
@@ -124,11 +128,12 @@ export function planRevert(
     alreadyReversed: 0,
     toWithdraw: 0,
     belowZero: 0,
+    reversalFailed: 0,
     reversalsInFile: 0,
     notApplied: 0,
   }
   const after = new Map<string, ItemOutcome>()
-  const change = (store: number, item: number, delta: number) => {
+  const outcome = (store: number, item: number) => {
     const key = movementKey(store, item)
     let o = after.get(key)
     if (!o) {
@@ -136,10 +141,11 @@ export function planRevert(
       o = { store, item, quantity, after: quantity }
       after.set(key, o)
     }
-    o.after += delta
+    return o
   }
   const reversals: StockMovement[] = []
-  const takers: { m: ImportMovement; keys: string[] }[] = []
+  // `movements` come newest first, the order the reversals are sent and applied in: each is simulated on the
+  // stock its predecessors leave, and one that would take an item below zero parks (and changes nothing).
   for (const m of movements) {
     if (m.state === 'failed' || m.state === 'withdrawn') {
       counts.notApplied++
@@ -149,12 +155,14 @@ export function planRevert(
       counts.alreadyReversed++
       continue
     }
-    if (m.event_type === 'reversal') {
-      // A parked reversal of the file is withdrawn like any parked movement; an applied one stays.
-      if (m.state === 'applied') {
-        counts.reversalsInFile++
-        continue
-      }
+    if (m.failed_reversal !== null) {
+      counts.reversalFailed++
+      continue
+    }
+    // A parked reversal of the file is withdrawn like any parked movement; an applied one stays.
+    if (m.event_type === 'reversal' && m.state === 'applied') {
+      counts.reversalsInFile++
+      continue
     }
     reversals.push({
       transaction_id: reversalIdOf(m.transaction_id),
@@ -170,14 +178,16 @@ export function planRevert(
       continue
     }
     counts.toReverse++
-    const legs = [{ store: m.store_number, delta: m.delta ?? 0 }]
-    if (m.second_store !== null) legs.push({ store: m.second_store, delta: m.second_delta ?? 0 })
-    for (const l of legs) change(l.store, m.item_number, -l.delta)
-    const keys = legs.filter((l) => l.delta > 0).map((l) => movementKey(l.store, m.item_number))
-    if (keys.length > 0) takers.push({ m, keys })
+    const legs = [{ o: outcome(m.store_number, m.item_number), change: -(m.delta ?? 0) }]
+    if (m.second_store !== null) {
+      legs.push({ o: outcome(m.second_store, m.item_number), change: -(m.second_delta ?? 0) })
+    }
+    if (legs.some((l) => l.o.after + l.change < 0)) counts.belowZero++
+    else for (const l of legs) l.o.after += l.change
   }
-  for (const t of takers) if (t.keys.some((k) => after.get(k)!.after < 0)) counts.belowZero++
-  const items = [...after.values()].sort((a, b) => a.store - b.store || a.item - b.item)
+  const items = [...after.values()]
+    .filter((o) => o.after !== o.quantity)
+    .sort((a, b) => a.store - b.store || a.item - b.item)
   return { counts, items, reversals }
 }
 
@@ -187,7 +197,7 @@ export async function previewRevert(sql: Sql, sel: RevertSelector, now = Date.no
   return (await sql.begin('isolation level repeatable read read only', async (tx) => {
     const movements = (await tx`
       select transaction_id::text, event_type, store_number, item_number, quantity, state, delta, second_store,
-             second_delta, reversed_by::text
+             second_delta, reversed_by::text, failed_reversal::text
       from import_movements where sha256 = ${target.sha256}
       order by occurred_at desc, transaction_id desc`) as unknown as ImportMovement[]
     for (const m of movements) {

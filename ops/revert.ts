@@ -106,6 +106,7 @@ export async function runRevert(
         already_reversed: c.alreadyReversed,
         to_withdraw: c.toWithdraw,
         would_go_below_zero: c.belowZero,
+        reversal_failed_before: c.reversalFailed,
         reversals_in_file: c.reversalsInFile,
         not_applied: c.notApplied,
         published: r.sent,
@@ -114,6 +115,12 @@ export async function runRevert(
     )
     for (const i of r.items)
       out(JSON.stringify({ store: i.store, item: i.item, now: i.quantity, after: i.after }))
+    if (c.reversalFailed > 0) {
+      console.error(
+        `${c.reversalFailed} movement(s) of the file have a reversal that failed (see failed_movements); ` +
+          `once its cause is fixed, re-drive it: stockflow redrive --file 'stockflow revert ${r.fileName}'`,
+      )
+    }
     console.error(
       args.dryRun
         ? `would publish ${r.reversals.length} reversal(s) for ${r.fileName}`

@@ -38,8 +38,9 @@ export async function collectStats(env: NodeJS.ProcessEnv, windowSeconds = 300) 
           from stock_levels where last_transaction_id is not null`,
       sql`select count(*)::int as n from parked_sales`,
       sql`select code, count(*)::int as n from errored_movements group by code order by n desc`,
+      // Movements, not journal rows: a transfer's two legs are one movement.
       sql`select count(*)::int as applied from stock_journal
-          where applied_at > now() - make_interval(secs => ${windowSeconds})`,
+          where leg = 1 and applied_at > now() - make_interval(secs => ${windowSeconds})`,
       readToOffsets(sql, config.processor.groupId, config.topics.events),
       sql`select level, code, count from import_problems order by count desc, code`,
     ])

@@ -146,20 +146,25 @@ create view import_movements as
          l2.store_number as second_store, l2.delta as second_delta,
          coalesce(
            (select r.transaction_id from stock_journal r where r.reverses = j.transaction_id and r.leg = 1),
-           (select p.transaction_id from parked_sales p where p.reverses = j.transaction_id limit 1)) as reversed_by
+           (select p.transaction_id from parked_sales p where p.reverses = j.transaction_id limit 1)) as reversed_by,
+         (select f.transaction_id from failed_movements f
+          where f.reverses = j.transaction_id and f.redriven_at is null and f.code <> 'WITHDRAWN' limit 1)
+           as failed_reversal
   from stock_journal j
   left join stock_journal l2 on l2.transaction_id = j.transaction_id and l2.leg = 2
   where j.leg = 1 and j.source_sha256 is not null
   union all
   select p.source_sha256, p.transaction_id, p.event_type, p.occurred_at, p.store_number, p.item_number, p.quantity,
          p.to_store_number, p.reverses, 'parked', null, null, null,
-         (select r.transaction_id from stock_journal r where r.reverses = p.transaction_id and r.leg = 1)
+         (select r.transaction_id from stock_journal r where r.reverses = p.transaction_id and r.leg = 1),
+         (select f.transaction_id from failed_movements f
+          where f.reverses = p.transaction_id and f.redriven_at is null and f.code <> 'WITHDRAWN' limit 1)
   from parked_sales p
   where p.source_sha256 is not null
   union all
   select f.source_sha256, f.transaction_id, f.event_type, f.occurred_at, f.store_number, f.item_number, f.quantity,
          f.to_store_number, f.reverses, case f.code when 'WITHDRAWN' then 'withdrawn' else 'failed' end, null, null,
-         null, null
+         null, null, null
   from failed_movements f
   where f.source_sha256 is not null and f.redriven_at is null;
 
