@@ -40,7 +40,11 @@ alter table stock_journal alter column delta set not null, alter column quantity
 
 -- A movement is reversed at most once; the processor decides it, and this refuses what slips past.
 create unique index stock_journal_reversed_once on stock_journal (reverses) where leg = 1 and reverses is not null;
-create index stock_journal_source_sha on stock_journal (source_sha256) where source_sha256 is not null;
+-- An item's rows in apply order (the console's item page, its running balance) replace the index by apply
+-- time: every index is paid for on each of the journal's inserts, the hottest statement there is. So is one
+-- on source_sha256, which only `stockflow revert` reads: it scans the journal instead (a second or so per
+-- ten million rows), for an action taken by hand, rarely.
+drop index stock_journal_item;
 create index stock_journal_item_entry on stock_journal (store_number, item_number, entry_id);
 
 -- The parking lot holds every type that can wait: sales and transfers for stock, reversals for stock or for
@@ -57,7 +61,6 @@ alter table parked_sales drop constraint parked_sales_quantity_check,
 alter table parked_sales drop constraint parked_sales_reason_check,
   add constraint parked_sales_reason_check check (reason in ('INSUFFICIENT_STOCK', 'UNKNOWN_ITEM', 'UNKNOWN_ORIGINAL'));
 create index parked_sales_reverses on parked_sales (reverses) where reverses is not null;
-create index parked_sales_source_sha on parked_sales (source_sha256) where source_sha256 is not null;
 
 alter table failed_movements
   add column to_store_number integer,
