@@ -130,6 +130,12 @@ const positiveInt = (raw: string) => wholeAtLeast(raw, 1)
 
 type Optional<T> = { ok: true; value: T | null } | { ok: false; code: RejectCode; message: string }
 
+// Shared, so a row of the seed's six columns allocates nothing for the columns it does not have.
+const ABSENT = Object.freeze({ ok: true, value: null }) as Optional<never>
+const TO_STORE = { code: 'INVALID_TO_STORE', what: 'in to_store_number is not a positive integer' } as const
+const REVERSES = { code: 'INVALID_REVERSES', what: 'in reverses is not a UUID' } as const
+const readReverses = (v: string) => (isUuid(v) ? v.toLowerCase() : undefined)
+
 /** A correction column: absent from the header or blank is null; anything else is read, or refused. */
 function optionalCell<T>(
   fields: string[],
@@ -137,8 +143,9 @@ function optionalCell<T>(
   read: (v: string) => T | undefined,
   refusal: { code: RejectCode; what: string },
 ): Optional<T> {
-  const raw = at === undefined ? '' : fields[at]!.trim()
-  if (raw === '') return { ok: true, value: null }
+  if (at === undefined) return ABSENT
+  const raw = fields[at]!.trim()
+  if (raw === '') return ABSENT
   const value = read(raw)
   if (value !== undefined) return { ok: true, value }
   return { ok: false, code: refusal.code, message: `'${clip(raw)}' ${refusal.what}` }
@@ -196,15 +203,9 @@ export function parseRow(fields: string[], map: ColumnMap): RowResult {
       message: `value '${clip(get('value'))}' is not a whole number from ${min} to ${INT_FIELD_MAX}`,
     }
   }
-  const toStore = optionalCell(fields, map.to_store_number, positiveInt, {
-    code: 'INVALID_TO_STORE',
-    what: 'in to_store_number is not a positive integer',
-  })
+  const toStore = optionalCell(fields, map.to_store_number, positiveInt, TO_STORE)
   if (!toStore.ok) return toStore
-  const reverses = optionalCell(fields, map.reverses, (v) => (isUuid(v) ? v.toLowerCase() : undefined), {
-    code: 'INVALID_REVERSES',
-    what: 'in reverses is not a UUID',
-  })
+  const reverses = optionalCell(fields, map.reverses, readReverses, REVERSES)
   if (!reverses.ok) return reverses
   const movement: StockMovement = {
     transaction_id: id.toLowerCase(),
