@@ -198,7 +198,7 @@ export async function previewRevert(sql: Sql, sel: RevertSelector, now = Date.no
     const movements = (await tx`
       select transaction_id::text, event_type, store_number, item_number, quantity, state, delta, second_store,
              second_delta, reversed_by::text, failed_reversal::text
-      from import_movements where sha256 = ${target.sha256}
+      from import_movements where source_digest = ('x' || left(${target.sha256}, 16))::bit(64)::bigint
       order by occurred_at desc, transaction_id desc`) as unknown as ImportMovement[]
     for (const m of movements) {
       m.delta = m.delta === null ? null : Number(m.delta)

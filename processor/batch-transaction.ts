@@ -37,6 +37,7 @@ import {
   classify,
   conflictError,
   conflictSha,
+  fileDigest,
   type Intake,
   idsToClaim,
   itemsReached,
@@ -136,6 +137,22 @@ function repeatedHeader(name: string): (h: BatchMessage['headers']) => string | 
   }
 }
 
+/** A file's sha256 header as the journal keeps it, its first 64 bits; computed once per run of one file. */
+function repeatedDigest(
+  sha: (h: BatchMessage['headers']) => string | null,
+): (h: BatchMessage['headers']) => string | null {
+  let last: string | null = null
+  let digest: string | null = null
+  return (h) => {
+    const text = sha(h)
+    if (text !== last) {
+      last = text
+      digest = fileDigest(text)
+    }
+    return digest
+  }
+}
+
 /**
  * Decodes and validates each message. Only a registry outage throws (retriable); anything else is an Intake.
  * Runs for every message the processor sees, so it allocates little: the decoded object is kept, not copied.
@@ -148,7 +165,7 @@ async function intake(
 ): Promise<Intake[]> {
   const out: Intake[] = []
   const sourceFile = repeatedHeader(SOURCE_FILE_HEADER)
-  const sourceSha = repeatedHeader(FILE_SHA256_HEADER)
+  const sourceDigest = repeatedDigest(repeatedHeader(FILE_SHA256_HEADER))
   for (const msg of messages) {
     let movement: StockMovement
     try {
@@ -180,7 +197,7 @@ async function intake(
       received: {
         movement: movement as Received['movement'],
         sourceFile: provenance.value.sourceFile,
-        sourceSha256: sourceSha(msg.headers),
+        sourceDigest: sourceDigest(msg.headers),
         sourceLine: provenance.value.sourceLine,
         topic,
         partition,

@@ -31,8 +31,11 @@ export function lockOrder(items: Iterable<StoreItem>): StoreItem[] {
 export interface Received {
   movement: StockMovement & { event_type: EventType }
   sourceFile: string | null
-  /** The sha256 of the file the movement came from (the importer's header): what `stockflow revert` selects by. */
-  sourceSha256?: string | null
+  /**
+   * The file the movement came from: the first 64 bits of its sha256 (the importer's header), as decimal
+   * text for a bigint column. What `stockflow revert` selects an import's movements by.
+   */
+  sourceDigest?: string | null
   sourceLine: number | null
   topic: string
   partition: number

@@ -119,7 +119,8 @@ export async function lockLevels(
 const toParked = (r: Record<string, unknown>): Parked => ({
   movement: toMovement(r),
   sourceFile: r.source_file as string | null,
-  sourceSha256: r.source_sha256 as string | null,
+  // As text: a bigint read as a JavaScript number would lose its low bits.
+  sourceDigest: r.source_digest as string | null,
   sourceLine: r.source_line as number | null,
   topic: r.topic as string,
   partition: r.partition as number,
@@ -157,7 +158,8 @@ export async function loadParked(
 ): Promise<Map<Key, Parked[]>> {
   if (keys.length === 0) return new Map()
   const rows = await tx`
-    select p.*, p.transaction_id::text as transaction_id, p.reverses::text as reverses from parked_sales p
+    select p.*, p.transaction_id::text as transaction_id, p.reverses::text as reverses,
+           p.source_digest::text as source_digest from parked_sales p
     join unnest(${arrayLiteral(keys.map((k) => k.store))}::text::int[],
                 ${arrayLiteral(keys.map((k) => k.item))}::text::int[]) as k(store_number, item_number)
       using (store_number, item_number)
@@ -210,7 +212,8 @@ export async function selectDueParked(sql: Sql, now: number, limit: number): Pro
 export async function lockDueParked(tx: Tx, ids: string[], now: number): Promise<Parked[]> {
   if (ids.length === 0) return []
   const rows = await tx`
-    select p.*, p.transaction_id::text as transaction_id, p.reverses::text as reverses from parked_sales p
+    select p.*, p.transaction_id::text as transaction_id, p.reverses::text as reverses,
+           p.source_digest::text as source_digest from parked_sales p
     where p.transaction_id = any(${ids}::uuid[]) and p.next_attempt_at <= ${new Date(now)}
     order by p.first_seen_at, p.partition, p."offset"
     for update`
@@ -242,7 +245,7 @@ async function writeJournal(tx: Tx, applied: Applied[]): Promise<void> {
     : applied
   const types = dictionary(a.map((x) => x.movement.event_type))
   const files = dictionary(a.map((x) => x.sourceFile))
-  const shas = dictionary(a.map((x) => x.sourceSha256 ?? null))
+  const digests = dictionary(a.map((x) => x.sourceDigest ?? null))
   const topics = dictionary(a.map((x) => x.topic))
   // Incomings and sales, nearly every row, carry neither correction field: those columns are only sent
   // when a row of the batch has one (unnest pads a null array with nulls).
@@ -253,10 +256,10 @@ async function writeJournal(tx: Tx, applied: Applied[]): Promise<void> {
   await tx`
       insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity,
                                  attempts, source_file, source_line, topic, partition, "offset", delta,
-                                 quantity_after, source_sha256, to_store_number, reverses, leg)
+                                 quantity_after, source_digest, to_store_number, reverses, leg)
       select id, (${types.words}::text[])[type], to_timestamp(at / 1000) + (at % 1000) * interval '1 millisecond',
              store, item, qty, attempts, (${files.words}::text[])[file], line, (${topics.words}::text[])[topic],
-             part, off, delta, after, (${shas.words}::text[])[sha],
+             part, off, delta, after, (${digests.words}::text[])[sha]::bigint,
              to_store, reverses, coalesce(leg, 1)
       from unnest(
         ${arrayLiteral(a.map((x) => x.movement.transaction_id))}::text::uuid[],
@@ -273,7 +276,7 @@ async function writeJournal(tx: Tx, applied: Applied[]): Promise<void> {
         ${arrayLiteral(a.map((x) => x.offset))}::text::bigint[],
         ${arrayLiteral(a.map((x) => x.delta))}::text::bigint[],
         ${arrayLiteral(a.map((x) => x.quantityAfter))}::text::bigint[],
-        ${shas.refs}::text::int[],
+        ${digests.refs}::text::int[],
         ${legs}::text::smallint[],
         ${toStores}::text::int[],
         ${reverses}::text::uuid[])
@@ -309,7 +312,7 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
     event_type: p.movement.event_type,
     to_store_number: p.movement.to_store_number ?? null,
     reverses: p.movement.reverses ?? null,
-    source_sha256: p.sourceSha256 ?? null,
+    source_digest: p.sourceDigest ?? null,
     occurred_at: new Date(p.movement.occurred_at),
     store_number: p.movement.store_number,
     item_number: p.movement.item_number,
@@ -351,7 +354,7 @@ export async function writeChanges(tx: Tx, changes: Changes, levels: Map<Key, Le
       source_line: f.sourceLine,
       to_store_number: f.movement.to_store_number ?? null,
       reverses: f.movement.reverses ?? null,
-      source_sha256: f.sourceSha256 ?? null,
+      source_digest: f.sourceDigest ?? null,
     }))
     for (const chunk of chunks(rows)) {
       await tx`

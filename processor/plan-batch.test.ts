@@ -5,6 +5,7 @@ import {
   classify,
   conflictError,
   conflictSha,
+  fileDigest,
   type Intake,
   idsToClaim,
   MAX_RAW_BYTES,
@@ -181,5 +182,15 @@ describe('classify', () => {
 
   it('makes control characters printable', () => {
     expect(printable('a\u0000b\nc')).toBe('a\\u0000b\\u000ac')
+  })
+
+  it('keeps the first 64 bits of a file sha256 as Postgres reads them, signed, and nothing of a header that is not one', () => {
+    const sha = (head: string) => head + '0'.repeat(64 - head.length)
+    expect(fileDigest(sha('0000000000000001'))).toBe('1')
+    expect(fileDigest(sha('ffffffffffffffff'))).toBe('-1')
+    expect(fileDigest(sha('8000000000000000'))).toBe('-9223372036854775808')
+    expect(fileDigest(sha('7FFFFFFFFFFFFFFF'))).toBe('9223372036854775807')
+    expect(fileDigest('abc')).toBeNull()
+    expect(fileDigest(null)).toBeNull()
   })
 })

@@ -267,3 +267,12 @@ export function itemsReached(
   }
   return out
 }
+
+/**
+ * The first 64 bits of a sha256 in hex, as a signed bigint in decimal text: what `('x' || left(sha, 16))::bit(64)::bigint`
+ * gives in Postgres. Anything but a sha256 is no file's.
+ */
+export function fileDigest(sha: string | null): string | null {
+  if (sha === null || !/^[0-9a-f]{64}$/i.test(sha)) return null
+  return BigInt.asIntN(64, BigInt(`0x${sha.slice(0, 16)}`)).toString()
+}

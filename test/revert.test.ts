@@ -82,7 +82,7 @@ describe('stockflow revert', () => {
     )
     await pollUntil('file applied or parked', async () => {
       const [r] = await ctx.sql`
-        select (select count(*) from stock_journal where source_sha256 is not null and leg = 1)::int as j,
+        select (select count(*) from stock_journal where source_digest is not null and leg = 1)::int as j,
                (select count(*) from parked_sales)::int as p`
       return r!.j === 6 && r!.p === 1
     })
