@@ -247,8 +247,9 @@ async function writeJournal(tx: Tx, applied: Applied[]): Promise<void> {
   const files = dictionary(a.map((x) => x.sourceFile))
   const digests = dictionary(a.map((x) => x.sourceDigest ?? null))
   const topics = dictionary(a.map((x) => x.topic))
-  // Incomings and sales, nearly every row, carry neither correction field: those columns are only sent
-  // when a row of the batch has one (unnest pads a null array with nulls).
+  // Incomings and sales, nearly every row, carry neither correction field, and their delta is their quantity
+  // with the type's sign: those columns are only sent when a row of the batch is a correction (unnest pads a
+  // null array with nulls). Every byte of this statement is paid for on every event.
   const corrections = a.some((x) => x.movement.event_type !== 'incoming' && x.movement.event_type !== 'sale')
   const toStores = corrections ? arrayLiteral(a.map((x) => x.movement.to_store_number ?? null)) : null
   const reverses = corrections ? arrayLiteral(a.map((x) => x.movement.reverses ?? null)) : null
@@ -259,7 +260,8 @@ async function writeJournal(tx: Tx, applied: Applied[]): Promise<void> {
                                  quantity_after, source_digest, to_store_number, reverses, leg)
       select id, (${types.words}::text[])[type], to_timestamp(at / 1000) + (at % 1000) * interval '1 millisecond',
              store, item, qty, attempts, (${files.words}::text[])[file], line, (${topics.words}::text[])[topic],
-             part, off, delta, after, (${digests.words}::text[])[sha]::bigint,
+             part, off, coalesce(delta, case (${types.words}::text[])[type] when 'sale' then -qty else qty end), after,
+             (${digests.words}::text[])[sha]::bigint,
              to_store, reverses, coalesce(leg, 1)
       from unnest(
         ${arrayLiteral(a.map((x) => x.movement.transaction_id))}::text::uuid[],
@@ -274,7 +276,7 @@ async function writeJournal(tx: Tx, applied: Applied[]): Promise<void> {
         ${topics.refs}::text::int[],
         ${arrayLiteral(a.map((x) => x.partition))}::text::int[],
         ${arrayLiteral(a.map((x) => x.offset))}::text::bigint[],
-        ${arrayLiteral(a.map((x) => x.delta))}::text::bigint[],
+        ${corrections ? arrayLiteral(a.map((x) => x.delta)) : null}::text::bigint[],
         ${arrayLiteral(a.map((x) => x.quantityAfter))}::text::bigint[],
         ${digests.refs}::text::int[],
         ${legs}::text::smallint[],
