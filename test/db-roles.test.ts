@@ -24,8 +24,9 @@ describe.runIf(appUrl)('stockflow_app role', () => {
     )
 
   it('may insert and read the journal but never rewrite or delete it', async () => {
-    await app`insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity, topic, partition, "offset")
-              values ('eeeeeeee-0000-4000-8000-000000000001', 'incoming', now(), 1, 1, 5, 't', 0, 0)`
+    await app`insert into stock_journal (transaction_id, event_type, occurred_at, store_number, item_number, quantity, topic,
+                                         partition, "offset", delta, quantity_after)
+              values ('eeeeeeee-0000-4000-8000-000000000001', 'incoming', now(), 1, 1, 5, 't', 0, 0, 5, 5)`
     expect(await app`select quantity from stock_journal`).toEqual([{ quantity: 5 }])
     expect(await sqlstate(app`update stock_journal set quantity = 6`)).toBe('42501')
     expect(await sqlstate(app`delete from stock_journal`)).toBe('42501')

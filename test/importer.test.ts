@@ -53,6 +53,9 @@ describe('importer', () => {
       store_number: 5,
       item_number: 12,
       quantity: 400,
+      // A six-column row is read by the version-2 contract with the correction fields at their defaults.
+      to_store_number: null,
+      reverses: null,
     })
     expect(first?.headers).toMatchObject({
       'stockflow-source-file': 'example.csv',

@@ -77,6 +77,6 @@ describe('local stack restart', () => {
     } finally {
       await consumer.disconnect()
     }
-    expect(got).toEqual(sent)
+    expect(got).toEqual(sent.map((m) => ({ ...m, to_store_number: null, reverses: null })))
   })
 })
