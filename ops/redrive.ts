@@ -2,6 +2,7 @@
 import { userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
 import type { Producer } from 'kafkajs'
+import { connectEventsProducer } from '../ledger/events-producer.ts'
 import {
   createRedriveSender,
   type FailedMovement,
@@ -12,10 +13,8 @@ import {
 import { loadConfig } from '../lib/config.ts'
 import { createSql } from '../lib/db.ts'
 import { UsageError } from '../lib/errors.ts'
-import { createIdempotentProducer, createKafka } from '../lib/kafka.ts'
+import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
-import { createEncoder, createRegistry } from '../lib/registry.ts'
-import type { StockMovement } from '../schemas/contract.ts'
 
 const USAGE = `usage: stockflow redrive (--code C | --store N | --item N | --file F | --since ISO | --until ISO)… [--dry-run]
        stockflow redrive --all [--dry-run]
@@ -88,17 +87,12 @@ export async function runRedrive(
     let send: RedriveSend | undefined
     if (!dryRun) {
       const log = createLogger({ name: 'redrive', level: 'error' })
-      const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-redrive`)
-      const registry = createRegistry(config.registry)
-      const encoder = await createEncoder<StockMovement>(
-        registry,
-        config.registry,
-        config.topics.events,
-        'StockMovement',
+      const events = await connectEventsProducer(
+        createKafka(config.kafka, log, `${config.kafka.clientId}-redrive`),
+        config,
       )
-      producer = createIdempotentProducer(kafka, { retries: 5 })
-      await producer.connect()
-      send = createRedriveSender({ producer, encoder, topic: config.topics.events })
+      producer = events.producer
+      send = createRedriveSender(events)
     }
     const print = (rows: FailedMovement[]) => {
       for (const r of rows) {

@@ -2,14 +2,13 @@
 import { userInfo } from 'node:os'
 import { parseArgs } from 'node:util'
 import type { Producer } from 'kafkajs'
+import { connectEventsProducer } from '../ledger/events-producer.ts'
 import { createRevertSender, type RevertSend, revert } from '../ledger/revert.ts'
 import { loadConfig } from '../lib/config.ts'
 import { createSql } from '../lib/db.ts'
 import { UsageError } from '../lib/errors.ts'
-import { createIdempotentProducer, createKafka } from '../lib/kafka.ts'
+import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
-import { createEncoder, createRegistry } from '../lib/registry.ts'
-import type { StockMovement } from '../schemas/contract.ts'
 
 const USAGE = `usage: stockflow revert FILE [--dry-run]
        stockflow revert --sha256 HASH [--dry-run]
@@ -77,16 +76,12 @@ export async function runRevert(
     let send: RevertSend | undefined
     if (!args.dryRun) {
       const log = createLogger({ name: 'revert', level: 'error' })
-      const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-revert`)
-      const encoder = await createEncoder<StockMovement>(
-        createRegistry(config.registry),
-        config.registry,
-        config.topics.events,
-        'StockMovement',
+      const events = await connectEventsProducer(
+        createKafka(config.kafka, log, `${config.kafka.clientId}-revert`),
+        config,
       )
-      producer = createIdempotentProducer(kafka, { retries: 5 })
-      await producer.connect()
-      send = createRevertSender({ producer, encoder, topic: config.topics.events })
+      producer = events.producer
+      send = createRevertSender(events)
     }
     const r = await revert({
       sql,

@@ -1,16 +1,14 @@
 // Composition root of the web console: reads the environment, builds clients, handles signals.
 // Kafka is needed only for lag and re-drives: the console starts without it and shows stock meanwhile.
-import type { Producer } from 'kafkajs'
+import { connectEventsProducer, type EventsProducer } from '../ledger/events-producer.ts'
 import { consumerLag } from '../ledger/lag.ts'
 import { readToOffsets } from '../ledger/offsets.ts'
 import { createRedriveSender, type RedriveSend } from '../ledger/redrive.ts'
 import { createRevertSender, type RevertSend } from '../ledger/revert.ts'
 import { loadConfig } from '../lib/config.ts'
 import { assertMigrated, createSql } from '../lib/db.ts'
-import { createIdempotentProducer, createKafka } from '../lib/kafka.ts'
+import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
-import { createEncoder, createRegistry, type Encoder } from '../lib/registry.ts'
-import type { StockMovement } from '../schemas/contract.ts'
 import { probeServices } from './pipeline-pages.ts'
 import { createWebServer } from './server.ts'
 
@@ -52,30 +50,19 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     })
     return adminReady
   }
-  let producer: Producer | undefined
-  let events: Promise<{ producer: Producer; encoder: Encoder<StockMovement> }> | undefined
+  let events: Promise<EventsProducer> | undefined
   // Built on the first re-drive or revert, and kept: the registry and a producer are needed for nothing else.
   const eventsProducer = () => {
-    events ??= (async () => {
-      const encoder = await createEncoder<StockMovement>(
-        createRegistry(config.registry),
-        config.registry,
-        config.topics.events,
-        'StockMovement',
-      )
-      producer = createIdempotentProducer(kafka, { retries: 5 })
-      await producer.connect()
-      return { producer, encoder }
-    })()
+    events ??= connectEventsProducer(kafka, config)
     events.catch(() => {
       events = undefined
     })
     return events
   }
   const redriveSend: RedriveSend = async (auditId, rows) =>
-    createRedriveSender({ ...(await eventsProducer()), topic: config.topics.events })(auditId, rows)
+    createRedriveSender(await eventsProducer())(auditId, rows)
   const revertSend: RevertSend = async (file, reversals) =>
-    createRevertSender({ ...(await eventsProducer()), topic: config.topics.events })(file, reversals)
+    createRevertSender(await eventsProducer())(file, reversals)
 
   const app = await createWebServer({
     sql,
@@ -104,7 +91,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     stopping = true
     log.info({ signal }, 'draining: finishing requests in progress')
     await app.close()
-    await Promise.allSettled([producer?.disconnect(), admin.disconnect(), sql.end({ timeout: 5 })])
+    await Promise.allSettled([
+      events?.then((e) => e.producer.disconnect()),
+      admin.disconnect(),
+      sql.end({ timeout: 5 }),
+    ])
     log.info('web console stopped')
     process.exit(0)
   }
