@@ -34,6 +34,7 @@ export interface FailedMovement {
   reverses: string | null
 }
 
+/** The filter as SQL; record_redrive (migration 017) reads the same filter the same way to check a count. */
 function where(sql: Sql, f: RedriveFilter) {
   return sql`
     where true
@@ -41,8 +42,8 @@ function where(sql: Sql, f: RedriveFilter) {
       ${f.store !== undefined ? sql`and store_number = ${f.store}` : sql``}
       ${f.item !== undefined ? sql`and item_number = ${f.item}` : sql``}
       ${f.file ? sql`and source_file = ${f.file}` : sql``}
-      ${f.since ? sql`and failed_at >= ${new Date(f.since)}` : sql``}
-      ${f.until ? sql`and failed_at < ${new Date(f.until)}` : sql``}`
+      ${f.since ? sql`and failed_at >= ${f.since}::timestamptz` : sql``}
+      ${f.until ? sql`and failed_at < ${f.until}::timestamptz` : sql``}`
 }
 
 const COLUMNS =

@@ -6,10 +6,19 @@ describe('set_item_threshold under concurrent edits', () => {
   let ctx: TestContext
   beforeAll(async () => {
     ctx = await createTestContext('threshold_audit')
+    // Item 9 at store 9 has had a movement (quantity 6); item 8 never had one.
+    await ctx.sql`insert into stock_levels (store_number, item_number, quantity, last_transaction_id)
+                  values (9, 9, 6, gen_random_uuid())`
   })
   afterAll(async () => {
     await ctx.close()
   })
+
+  const sqlstate = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: { code?: string }) => e.code,
+    )
 
   it('serialises two first edits of one item: both apply, in order, and the audit chains them', async () => {
     let release: () => void = () => {}
@@ -18,7 +27,7 @@ describe('set_item_threshold under concurrent edits', () => {
     })
     // The first edit stays uncommitted while the second one starts.
     const first = ctx.sql.begin(async (tx) => {
-      await tx`select set_item_threshold(9, 9, 5, 'web:a@127.0.0.1')`
+      await tx`select set_item_threshold(9, 9, 5, 'cli:a', 10)`
       await held
     })
     await pollUntil('the first edit in progress', async () => {
@@ -27,7 +36,7 @@ describe('set_item_threshold under concurrent edits', () => {
         where state = 'idle in transaction' and datname = current_database() and application_name = 'test-threshold_audit'`
       return (r?.n ?? 0) >= 1
     })
-    const second = ctx.sql`select set_item_threshold(9, 9, 7, 'web:b@127.0.0.1')`.then(
+    const second = ctx.sql`select set_item_threshold(9, 9, 7, 'cli:b', 10)`.then(
       () => 'ok',
       (e: { code?: string }) => e.code,
     )
@@ -47,8 +56,40 @@ describe('set_item_threshold under concurrent edits', () => {
     expect(
       await ctx.sql`select old_threshold, new_threshold, actor from threshold_changes order by id`,
     ).toEqual([
-      { old_threshold: null, new_threshold: 5, actor: 'web:a@127.0.0.1' },
-      { old_threshold: 5, new_threshold: 7, actor: 'web:b@127.0.0.1' },
+      { old_threshold: null, new_threshold: 5, actor: 'cli:a' },
+      { old_threshold: 5, new_threshold: 7, actor: 'cli:b' },
     ])
+  })
+
+  it('recomputes the state at once: 6 on hand is LOW under 7, OK under 6, and entering LOW opens an episode', async () => {
+    const before =
+      await ctx.sql`select low_state, low_episode from stock_levels where store_number = 9 and item_number = 9`
+    expect(await ctx.sql`select set_item_threshold(9, 9, 6, 'cli:c', 10) as s`).toEqual([{ s: 'OK' }])
+    expect(
+      await ctx.sql`select low_state from stock_levels where store_number = 9 and item_number = 9`,
+    ).toEqual([{ low_state: 0 }])
+    expect(await ctx.sql`select set_item_threshold(9, 9, 7, 'cli:c', 10) as s`).toEqual([{ s: 'LOW' }])
+    expect(
+      await ctx.sql`select low_state, low_episode from stock_levels where store_number = 9 and item_number = 9`,
+    ).toEqual([{ low_state: 1, low_episode: before[0]!.low_episode + 1 }])
+    // Back to the default (10): still LOW, and no new episode.
+    expect(await ctx.sql`select set_item_threshold(9, 9, null, 'cli:c', 10) as s`).toEqual([{ s: 'LOW' }])
+    expect(
+      await ctx.sql`select low_episode from stock_levels where store_number = 9 and item_number = 9`,
+    ).toEqual([{ low_episode: before[0]!.low_episode + 1 }])
+  })
+
+  it('refuses what cannot be true: an item never booked, a console actor from another role, an empty actor', async () => {
+    const changes = await ctx.sql`select count(*)::int as n from threshold_changes`
+    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 8, 5, 'cli:a', 10)`)).toBe('22023')
+    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 9, 5, 'web:anyone', 10)`)).toBe('42501')
+    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 9, 5, ' ', 10)`)).toBe('22023')
+    expect(await ctx.sql`select count(*)::int as n from threshold_changes`).toEqual(changes)
+  })
+
+  it('records the calling role beside the actor', async () => {
+    const [row] =
+      await ctx.sql`select db_role, current_user as me from threshold_audit order by id desc limit 1`
+    expect(row!.db_role).toBe(row!.me)
   })
 })

@@ -4,11 +4,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { type Config, urlHost } from '../lib/config.ts'
+import type { Sql } from '../lib/db.ts'
 import { one } from './stock-query.ts'
 
 declare module '@fastify/secure-session' {
   interface SessionData {
     user: string
+    /** The server-side session (web_sessions) this cookie belongs to: sign-out ends it there. */
+    sid: string
     flash: { kind: 'ok' | 'error'; text: string } | undefined
   }
 }
@@ -20,6 +23,22 @@ export function passwordMatches(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest()
   const b = createHash('sha256').update(expected).digest()
   return timingSafeEqual(a, b)
+}
+
+/** How long a sign-in lasts, in the cookie and on the server. */
+export const SESSION_SECONDS = 12 * 3600
+
+/**
+ * The name given at sign-in, as the audit and the header show it: free text, so markup, control and
+ * format characters (a right-to-left override among them) are taken out, and runs of space become one.
+ */
+export function cleanName(text: string): string {
+  return text
+    .replace(/<[^>]*>/g, '')
+    .replace(/\s+/g, ' ')
+    .replace(/[<>"'`&\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '')
+    .trim()
+    .slice(0, 64)
 }
 
 /** A redirect target after login: a path on this console only, never another site. */
@@ -93,14 +112,25 @@ export function isForeign(
   return new URL(origin).host !== host.toLowerCase()
 }
 
-export async function registerAuth(app: FastifyInstance, web: Config['web']): Promise<void> {
+/** Whether a cookie's server-side session is still open (not signed out, not expired). */
+async function sessionLive(sql: Sql, sid: unknown): Promise<boolean> {
+  if (typeof sid !== 'string' || !/^[0-9a-f-]{36}$/.test(sid)) return false
+  const rows = await sql`select 1 from live_web_sessions where id = ${sid}::uuid`
+  return rows.length === 1
+}
+
+export async function registerAuth(app: FastifyInstance, web: Config['web'], sql: Sql): Promise<void> {
   const password = web.password
   if (password === undefined) return
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0] ?? '/'
     if (OPEN_PATHS.some((p) => path === p || (p.endsWith('/') && path.startsWith(p)))) return
-    if (req.session.get('user')) return
+    if (req.session.get('user')) {
+      if (await sessionLive(sql, req.session.get('sid'))) return
+      // Signed out elsewhere, or expired on the server: this copy of the cookie is worth nothing now.
+      req.session.delete()
+    }
     if (req.method === 'GET') return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`)
     reply.code(401)
     return reply.page('error', '401', { status: 401, message: 'Sign in first.' })
@@ -119,7 +149,7 @@ export async function registerAuth(app: FastifyInstance, web: Config['web']): Pr
     },
     async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, string | string[] | undefined>
-      const name = (one(body, 'name') ?? '').trim().slice(0, 64)
+      const name = cleanName(one(body, 'name') ?? '')
       const next = safeNext(one(body, 'next'))
       if (!name || !passwordMatches(one(body, 'password') ?? '', password)) {
         req.log.warn({ ip: req.ip }, 'console login refused')
@@ -131,14 +161,20 @@ export async function registerAuth(app: FastifyInstance, web: Config['web']): Pr
         })
       }
       // A fresh session at login: nothing set before it (a planted CSRF secret included) carries over.
+      const [opened] = await sql`select open_web_session(${name}, ${req.ip}, ${SESSION_SECONDS})::text as id`
       req.session.regenerate([])
       req.session.set('user', name)
+      req.session.set('sid', opened!.id as string)
       req.log.info({ user: name, ip: req.ip }, 'console login')
       return reply.redirect(next)
     },
   )
 
   app.post('/logout', { preHandler: app.csrfProtection }, async (req, reply) => {
+    const sid = req.session.get('sid')
+    if (typeof sid === 'string' && /^[0-9a-f-]{36}$/.test(sid)) {
+      await sql`select end_web_session(${sid}::uuid)`
+    }
     req.session.delete()
     return reply.redirect('/login')
   })

@@ -17,7 +17,7 @@ import Fastify, {
   LogController,
 } from 'fastify'
 import { AppError } from '../lib/errors.ts'
-import { allowedHosts, guardHosts, registerAuth } from './auth.ts'
+import { allowedHosts, guardHosts, registerAuth, SESSION_SECONDS } from './auth.ts'
 import { registerErrorPages } from './error-pages.ts'
 import { registerImportPages } from './import-pages.ts'
 import { registerPipelinePages } from './pipeline-pages.ts'
@@ -73,7 +73,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   await app.register(secureSession, {
     key: sessionKey(config.web.sessionSecret, config.web.password),
     cookieName: 'stockflow_session',
-    expiry: 12 * 3600,
+    expiry: SESSION_SECONDS,
     cookie: { path: '/', httpOnly: true, sameSite: 'strict', secure: config.web.cookieSecure },
   })
   await app.register(csrf, {
@@ -131,7 +131,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ ok: true }))
   guardHosts(app, allowedHosts(config.web))
   app.get('/', async (_req, reply) => reply.redirect('/stock'))
-  await registerAuth(app, config.web)
+  await registerAuth(app, config.web, deps.sql)
   await registerStockPages(app, deps)
   await registerImportPages(app, deps)
   await registerRevertPages(app, deps)

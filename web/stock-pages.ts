@@ -16,6 +16,8 @@ import {
 } from './stock-query.ts'
 import type { WebDeps } from './web-deps.ts'
 
+const STATE_WORDS: Record<string, string> = { OK: 'OK', LOW: 'low', OUT_OF_STOCK: 'out of stock' }
+
 /** Points on the chart at most: a busy item's history is thinned to this many, keeping the latest. */
 const CHART_POINTS = 400
 
@@ -169,18 +171,24 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
     const store = keyPart(params.store)
     const item = keyPart(params.item)
     const threshold = parseThreshold(one((req.body ?? {}) as Record<string, string>, 'threshold'))
+    let state: string | null
     try {
-      await sql`select set_item_threshold(${store}, ${item}, ${threshold}, ${actorOf(req)})`
+      const [row] = await sql`
+        select set_item_threshold(${store}, ${item}, ${threshold}, ${actorOf(req)},
+                                  ${config.processor.lowStockDefault}) as state`
+      state = row!.state as string | null
     } catch (err) {
+      if ((err as { code?: string }).code === '22023') throw new AppError('WEB_INPUT', (err as Error).message)
       throw classifyDbError(err, { op: 'set-threshold', store, item })
     }
-    req.log.info({ store, item, threshold, actor: actorOf(req) }, 'threshold changed from the console')
+    req.log.info({ store, item, threshold, state, actor: actorOf(req) }, 'threshold changed from the console')
+    const now = state === null ? '' : ` The item is now ${STATE_WORDS[state] ?? state}.`
     flash(
       req,
       'ok',
       threshold === null
-        ? `Item ${item} at store ${store} now uses the store's threshold (or the default).`
-        : `Threshold for item ${item} at store ${store} set to ${threshold}. It applies from the next movement.`,
+        ? `Item ${item} at store ${store} now uses the store's threshold (or the default).${now}`
+        : `Threshold for item ${item} at store ${store} set to ${threshold}.${now}`,
     )
     return reply.redirect(`/items/${store}/${item}`)
   })
