@@ -134,11 +134,12 @@ export async function takeDueGroups(
 export async function lowStateNow(tx: Tx, marks: readonly LowStockMark[]): Promise<Map<string, LevelNow>> {
   const keys = [...new Map(marks.map((m) => [movementKey(m.store, m.item), m])).values()]
   if (keys.length === 0) return new Map()
+  const stores = keys.map((k) => k.store)
+  const items = keys.map((k) => k.item)
   const rows = await tx`
     select l.store_number, l.item_number, l.low_state, l.low_episode
     from stock_levels l
-    join unnest(${keys.map((k) => k.store)}::int[], ${keys.map((k) => k.item)}::int[]) as k(store_number, item_number)
-      using (store_number, item_number)`
+    join unnest(${stores}::int[], ${items}::int[]) as k(store_number, item_number) using (store_number, item_number)`
   return new Map(
     rows.map((r) => [
       movementKey(r.store_number, r.item_number),
