@@ -1,5 +1,7 @@
 // SQL for the alerter: dedupe, pending items, grouped alerts and their delivery state.
 import { chunks, type Sql, type Tx } from '../lib/db.ts'
+import { movementKey } from '../schemas/contract.ts'
+import type { LevelNow, LowStockMark, LowStockSighting } from './low-stock-digest.ts'
 import type { AlertItem, PendingGroup } from './rules.ts'
 
 /** Records items not seen before as pending; returns how many were new. Redeliveries are dropped here. */
@@ -21,6 +23,10 @@ export async function addPending(tx: Tx, items: AlertItem[], seenOnly: string[])
       line: i.line,
       code: i.code ?? null,
       file_claim: i.fileClaim ?? null,
+      source_line: i.sourceLine ?? null,
+      store_number: i.lowStock?.store ?? null,
+      item_number: i.lowStock?.item ?? null,
+      episode: i.lowStock?.episode ?? null,
     }))
   for (const chunk of chunks(rows)) await tx`insert into alert_pending ${tx(chunk)}`
   return rows.length
@@ -36,7 +42,12 @@ export interface FileOutcome {
   rejectedCsv: string | null
 }
 
-export type DueGroup = PendingGroup & { ids: string[]; outcome?: FileOutcome }
+export type DueGroup = PendingGroup & {
+  ids: string[]
+  outcome?: FileOutcome
+  /** Low-stock events: every one of the window, not only the first lines. */
+  sightings?: LowStockSighting[]
+}
 
 /**
  * Groups whose oldest item is older than the digest window, removed from pending in the same transaction.
@@ -58,7 +69,8 @@ export async function takeDueGroups(
              and (g.claim = '' or g.first <= ${new Date(now - Math.max(windowMs, holdMs))}
                   or exists (select 1 from import_outcomes o where o.claim_key = g.claim))) due
     where p.alert_key = due.alert_key and coalesce(p.file_claim, '') = due.claim
-    returning p.source_id, p.alert_key, p.kind, p.severity, p.line, p.code, p.received_at, p.file_claim`
+    returning p.source_id, p.alert_key, p.kind, p.severity, p.line, p.code, p.received_at, p.file_claim,
+              p.source_line, p.store_number, p.item_number, p.episode`
   const groups = new Map<string, DueGroup & { claim: string | null }>()
   for (const r of rows.sort(
     (a, b) => (a.received_at as Date).getTime() - (b.received_at as Date).getTime(),
@@ -73,6 +85,7 @@ export async function takeDueGroups(
         lines: [],
         count: 0,
         codes: {},
+        rows: 0,
         ids: [],
         claim: r.file_claim,
       }
@@ -80,6 +93,18 @@ export async function takeDueGroups(
     }
     g.count++
     if (r.code) g.codes[r.code] = (g.codes[r.code] ?? 0) + 1
+    if (r.source_line !== null) g.rows = (g.rows ?? 0) + 1
+    if (r.store_number !== null) {
+      g.sightings ??= []
+      g.sightings.push({
+        sourceId: r.source_id,
+        line: r.line,
+        severity: r.severity,
+        store: r.store_number,
+        item: r.item_number,
+        episode: r.episode,
+      })
+    }
     g.ids.push(r.source_id)
     if (g.lines.length < 5) g.lines.push(r.line)
     if (r.severity === 'critical') g.severity = 'critical'
@@ -100,6 +125,27 @@ export async function takeDueGroups(
     }
   }
   return [...groups.values()]
+}
+
+/**
+ * The ledger's low-stock episode state of these items now, by store:item: the processor's own record of
+ * whether an episode has ended, which no event carries. Items the ledger has no row for are absent.
+ */
+export async function lowStateNow(tx: Tx, marks: readonly LowStockMark[]): Promise<Map<string, LevelNow>> {
+  const keys = [...new Map(marks.map((m) => [movementKey(m.store, m.item), m])).values()]
+  if (keys.length === 0) return new Map()
+  const stores = keys.map((k) => k.store)
+  const items = keys.map((k) => k.item)
+  const rows = await tx`
+    select l.store_number, l.item_number, l.low_state, l.low_episode
+    from stock_levels l
+    join unnest(${stores}::int[], ${items}::int[]) as k(store_number, item_number) using (store_number, item_number)`
+  return new Map(
+    rows.map((r) => [
+      movementKey(r.store_number, r.item_number),
+      { lowState: r.low_state as number, lowEpisode: r.low_episode as number },
+    ]),
+  )
 }
 
 export async function recentlyAlerted(

@@ -11,8 +11,9 @@ import type { Decoder } from '../lib/registry.ts'
 import { runLoop } from '../lib/retry.ts'
 import type { LowStock, StockError } from '../schemas/contract.ts'
 import { FILE_CLAIM_HEADER } from '../schemas/headers.ts'
-import { addPending, insertAlert, recentlyAlerted, takeDueGroups } from './alert-store.ts'
+import { addPending, insertAlert, lowStateNow, recentlyAlerted, takeDueGroups } from './alert-store.ts'
 import { createDelivery } from './delivery.ts'
+import { digestLowStock, lowStockText } from './low-stock-digest.ts'
 import { type AlertItem, alertText, fromError, fromLowStock } from './rules.ts'
 import type { Sink } from './webhook.ts'
 
@@ -73,10 +74,22 @@ export function createAlerter(deps: AlerterDeps): Alerter {
 
   async function flushDue(): Promise<boolean> {
     const now = deps.clock()
+    const quiet: { ids: string[]; text: string }[] = []
     const created = await sql.begin(async (tx) => {
       const groups = await takeDueGroups(tx, cfg.digestWindowMs, cfg.importHoldMs, now)
       const out = []
       for (const g of groups) {
+        if (g.sightings) {
+          // Judged as the window closes: only items still low then are alerted; those that recovered are counted.
+          const digest = digestLowStock(g.sightings, await lowStateNow(tx, g.sightings))
+          if (digest.stillLow.length === 0) {
+            quiet.push({ ids: g.ids, text: lowStockText(digest) })
+            continue
+          }
+          g.lowStock = digest
+          g.count = digest.stillLow.length
+          g.severity = digest.stillLow.some((s) => s.severity === 'critical') ? 'critical' : 'warning'
+        }
         const o = g.outcome
         if (o) {
           // The file is done: its outcome has the true count and where its rejected rows were archived.
@@ -86,7 +99,9 @@ export function createAlerter(deps: AlerterDeps): Alerter {
           g.rejectedCsv = o.rejectedCsv
           g.fileFailed = o.failed
         }
-        const throttled = o ? false : await recentlyAlerted(tx, g.key, cfg.throttleMs, now)
+        // A file's outcome and a low-stock window are each alerted once by construction; a repeat of either
+        // is news (another import, another crossing), so neither is throttled.
+        const throttled = o || g.lowStock ? false : await recentlyAlerted(tx, g.key, cfg.throttleMs, now)
         const alertId = createHash('sha256')
           .update(o ? `${g.key}\u0000outcome:${o.id}` : `${g.key}\u0000${g.ids[0]}`)
           .digest('hex')
@@ -107,6 +122,7 @@ export function createAlerter(deps: AlerterDeps): Alerter {
       }
       return out
     })
+    for (const { ids, text } of quiet) log.info({ lowStock: { events: ids.length } }, `${text}; no alert`)
     for (const { alertId, g, text, throttled } of created) {
       // The log is the sink that always works; throttled alerts are logged at a lower level.
       const fields = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { stockError } from '../schemas/payloads.ts'
-import { alertText, fromError } from './rules.ts'
+import { alertText, fromError, fromLowStock, LOW_STOCK_KEY } from './rules.ts'
 
 const rules = { errorCodes: ['*'], lowStockSeverities: ['LOW', 'OUT_OF_STOCK'] }
 
@@ -130,5 +130,76 @@ describe('alert rules', () => {
     )
     expect(fromError(row, rules, 'abc')?.fileClaim).toBe('abc')
     expect(fromError({ ...row, source_line: null }, rules, 'abc')?.fileClaim).toBeUndefined()
+  })
+
+  it('a single rejected row names its file and code, and where to fix it, as a digest does', () => {
+    const row = stockError(
+      {
+        error_id: 'r1',
+        stage: 'import',
+        code: 'INVALID_UUID',
+        message: "'abc' is not a UUID",
+        source_file: 'north.csv',
+        source_line: 4,
+      },
+      0,
+    )
+    const item = fromError(row, rules, 'claim')!
+    expect(item.sourceLine).toBe(4)
+    const group = {
+      key: item.key,
+      kind: 'error',
+      severity: 'warning',
+      lines: [item.line],
+      count: 1,
+      codes: { INVALID_UUID: 1 },
+      rows: 1,
+    }
+    expect(alertText(group)).toBe(
+      "1 row rejected from file north.csv (INVALID_UUID): line 4 INVALID_UUID: 'abc' is not a UUID. " +
+        'Fix it in processed/north.csv.rejected.csv and drop it into the input folder again.',
+    )
+    expect(alertText({ ...group, rejectedCsv: 'processed/north-1.csv.rejected.csv' })).toContain(
+      'Fix it in processed/north-1.csv.rejected.csv and drop it',
+    )
+    expect(alertText({ ...group, fileFailed: true })).toBe(
+      "1 row rejected from file north.csv (INVALID_UUID): line 4 INVALID_UUID: 'abc' is not a UUID. " +
+        'The file failed as a whole (its own alert says why): fix this row in the file itself and drop it again.',
+    )
+    // A file refused as a whole is no row: it keeps its own message, which names the file.
+    const whole = fromError(
+      { ...row, code: 'MISSING_COLUMNS', source_line: null, message: 'file north.csv was not imported: x' },
+      rules,
+    )!
+    expect(whole.sourceLine).toBeUndefined()
+    expect(alertText({ ...group, lines: [whole.line], codes: { MISSING_COLUMNS: 1 }, rows: 0 })).toBe(
+      'file north.csv was not imported: x',
+    )
+  })
+
+  it('low-stock events share one key per window and carry their store, item and episode', () => {
+    const item = fromLowStock(
+      {
+        event_id: '5:12:3:OUT_OF_STOCK',
+        episode: 3,
+        severity: 'OUT_OF_STOCK',
+        store_number: 5,
+        item_number: 12,
+        quantity: 0,
+        threshold: 10,
+        transaction_id: '7e1b3fb4-0b4b-4a5c-9a9a-1c2d3e4f5a6b',
+        occurred_at: 1,
+        detected_at: 2,
+      },
+      rules,
+    )!
+    expect(item).toEqual({
+      sourceId: 'low-stock:5:12:3:OUT_OF_STOCK',
+      key: LOW_STOCK_KEY,
+      kind: 'low-stock',
+      severity: 'critical',
+      line: 'store 5 item 12 is OUT OF STOCK',
+      lowStock: { store: 5, item: 12, episode: 3 },
+    })
   })
 })

@@ -1,5 +1,9 @@
 // Which errors and low-stock events become alerts, how they are grouped, and how an alert reads.
 import type { LowStock, StockError } from '../schemas/contract.ts'
+import { type LowStockDigest, type LowStockMark, lowStockText } from './low-stock-digest.ts'
+
+/** Low-stock events group into one digest per window, judged when it closes (low-stock-digest.ts). */
+export const LOW_STOCK_KEY = 'low-stock'
 
 export interface AlertRules {
   /** Error codes that alert; '*' means all. */
@@ -19,6 +23,10 @@ export interface AlertItem {
   code?: string
   /** A rejected row of an imported file: the key its import's outcome is recorded under. */
   fileClaim?: string
+  /** A rejected row's line in its file; absent for a file refused as a whole. */
+  sourceLine?: number
+  /** A low-stock event: its store, item and episode. */
+  lowStock?: LowStockMark
 }
 
 /** What a person does about a processing error: the command that fixes it, when there is one. */
@@ -70,7 +78,10 @@ export function fromError(e: StockError, rules: AlertRules, fileClaim?: string):
       line,
       code: e.code,
     }
-    if (e.source_line !== null && fileClaim) item.fileClaim = fileClaim
+    if (e.source_line !== null) {
+      item.sourceLine = e.source_line
+      if (fileClaim) item.fileClaim = fileClaim
+    }
     return item
   }
   // Processing errors name the transaction and where it came from, and the command that fixes it.
@@ -87,14 +98,14 @@ export function fromLowStock(l: LowStock, rules: AlertRules): AlertItem | undefi
   if (!rules.lowStockSeverities.includes(l.severity)) return undefined
   return {
     sourceId: `low-stock:${l.event_id}`,
-    // One alert per episode and severity: the event id already says which.
-    key: `low-stock:${l.event_id}`,
+    key: LOW_STOCK_KEY,
     kind: 'low-stock',
     severity: l.severity === 'OUT_OF_STOCK' ? 'critical' : 'warning',
     line:
       l.severity === 'OUT_OF_STOCK'
         ? `store ${l.store_number} item ${l.item_number} is OUT OF STOCK`
         : `store ${l.store_number} item ${l.item_number} is low: ${l.quantity} left (threshold ${l.threshold})`,
+    lowStock: { store: l.store_number, item: l.item_number, episode: l.episode },
   }
 }
 
@@ -110,22 +121,38 @@ export interface PendingGroup {
   rejectedCsv?: string | null
   /** The file failed as a whole after its rows were read: there is no rejected-rows file to fix. */
   fileFailed?: boolean
+  /** How many of the items are rejected rows (with a line), not files refused as a whole. */
+  rows?: number
+  /** A low-stock window, judged against the ledger when it closed. */
+  lowStock?: LowStockDigest
 }
 
-/** The text of one alert: a single item reads as itself, a burst as a digest with its first lines. */
+/** What to do with a file's rejected rows: fix them in the archived rejected CSV, or in the file itself. */
+function fixRows(g: PendingGroup, file: string, them: 'it' | 'them'): string {
+  return g.fileFailed
+    ? `The file failed as a whole (its own alert says why): fix ${them === 'it' ? 'this row' : 'these rows'} in the file itself and drop it again.`
+    : `Fix ${them} in ${g.rejectedCsv ?? `processed/${file}.rejected.csv`} and drop it into the input folder again.`
+}
+
+/**
+ * The text of one alert: a burst reads as a digest with its first lines; a single item as itself, except a
+ * single rejected row, which names its file and code as the digest does.
+ */
 export function alertText(g: PendingGroup, maxLines = 5): string {
-  if (g.count === 1) return g.lines[0] ?? g.key
+  if (g.lowStock) return lowStockText(g.lowStock)
+  const file = g.key.startsWith('import:') ? g.key.slice('import:'.length) : undefined
+  if (g.count === 1) {
+    const code = Object.keys(g.codes)[0]
+    if (file === undefined || g.rows !== 1 || !code) return g.lines[0] ?? g.key
+    return `1 row rejected from file ${file} (${code}): ${g.lines[0]}. ${fixRows(g, file, 'it')}`
+  }
   const first = g.lines.slice(0, maxLines).join('; ')
-  if (g.key.startsWith('import:')) {
-    const file = g.key.slice('import:'.length)
+  if (file !== undefined) {
     const codes = Object.entries(g.codes)
       .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
       .map(([c, n]) => `${c}=${n}`)
       .join(', ')
-    const next = g.fileFailed
-      ? 'The file failed as a whole (its own alert says why): fix these rows in the file itself and drop it again.'
-      : `Fix them in ${g.rejectedCsv ?? `processed/${file}.rejected.csv`} and drop it into the input folder again.`
-    return `${g.count} rows rejected from file ${file} (${codes}); first lines: ${first}. ${next}`
+    return `${g.count} rows rejected from file ${file} (${codes}); first lines: ${first}. ${fixRows(g, file, 'them')}`
   }
   return `${g.count} × ${g.key}; first: ${first}`
 }

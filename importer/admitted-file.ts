@@ -3,7 +3,7 @@
 // that is kept) reads that descriptor, so swapping the name for a link after the check changes nothing.
 import { createHash } from 'node:crypto'
 import { constants, createReadStream, createWriteStream } from 'node:fs'
-import { type FileHandle, lstat, open, readlink, realpath } from 'node:fs/promises'
+import { type FileHandle, lstat, open, readlink, realpath, stat } from 'node:fs/promises'
 import { relative, sep } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -113,9 +113,16 @@ async function* readRange(fh: FileHandle, start: number, end: number | undefined
   }
 }
 
-/** A source for files named on the command line (`stockflow import`), where links are the user's choice. */
-export function pathSource(path: string, size: number): FileSource {
-  return { size, stream: (opts = {}) => createReadStream(path, opts) }
+/**
+ * A source for files named on the command line (`stockflow import`), where links are the user's choice.
+ * Its identity is read like an admitted file's, so its failure is keyed the same way.
+ */
+export function pathSource(path: string, size: number): FileSource & Pick<AdmittedFile, 'identity'> {
+  return {
+    size,
+    stream: (opts = {}) => createReadStream(path, opts),
+    identity: async () => fileIdentity(await stat(path, { bigint: true })),
+  }
 }
 
 export async function sha256Of(source: FileSource): Promise<string> {

@@ -1,9 +1,9 @@
 // `stockflow import FILE…`: imports files once, without watching or moving them.
 
-import { stat } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
-import { outputPath } from '../ledger/input-folder.ts'
+import { outputPath, type Receipt } from '../ledger/input-folder.ts'
 import { loadConfig } from '../lib/config.ts'
 import { UsageError } from '../lib/errors.ts'
 import {
@@ -18,8 +18,11 @@ import { createRegistry } from '../lib/registry.ts'
 import { pathSource, sha256Of } from './admitted-file.ts'
 import { createImportEncoders } from './encoders.ts'
 import { importFile } from './import-file.ts'
+import { claimKeyOf, publishFileFailure } from './outcomes.ts'
 import { createPublisher } from './publisher.ts'
-import { writeReceipt } from './receipt.ts'
+import { refusedReceipt, writeReceipt } from './receipt.ts'
+
+type PathSource = ReturnType<typeof pathSource>
 
 /** 0: every row accepted; 2: some rows rejected; 1: a file failed or could not be published. */
 export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -36,11 +39,24 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
   const { movements, errors } = await createImportEncoders(registry, config)
   const producer = createIdempotentProducer(kafka, { retries: 5 })
   await producer.connect()
+  // A file that fails as a whole goes on `errors` as the watcher reports it, so the alerter tells someone;
+  // the one-shot import records no outcome (no database), and that is the only difference.
+  const failures = { producer, errors, topics: config.topics, clock: Date.now }
+  const conclude = async (file: string, source: PathSource, receipt: Receipt) => {
+    await publishFileFailure(failures, receipt, { key: await claimKeyOf(source, receipt.sha256) })
+    await writeReceipt(outputPath(file, '.receipt.json'), receipt)
+    const detail = receipt.error ? ` ${receipt.error.code}: ${receipt.error.message}` : ''
+    console.log(
+      `${file}: ${receipt.status}, ${receipt.rows_read} rows, ${receipt.rows_accepted} accepted, ${receipt.rows_rejected} rejected, ${receipt.rows_per_second} rows/s${detail}`,
+    )
+  }
   let code = 0
   try {
     for (const file of positionals) {
+      let read: { source: PathSource; sha256: string } | undefined
       try {
         const source = pathSource(file, (await stat(file)).size)
+        read = { source, sha256: await sha256Of(source) }
         const publisher = createPublisher({
           producer,
           batchRows: config.importer.batchRows,
@@ -53,25 +69,31 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
           {
             source,
             name: basename(file),
-            sha256: await sha256Of(source),
+            sha256: read.sha256,
             rejectedPath: outputPath(file, '.rejected.csv'),
           },
         )
-        await writeReceipt(outputPath(file, '.receipt.json'), receipt)
-        const detail = receipt.error ? ` ${receipt.error.code}: ${receipt.error.message}` : ''
-        console.log(
-          `${file}: ${receipt.status}, ${receipt.rows_read} rows, ${receipt.rows_accepted} accepted, ${receipt.rows_rejected} rejected, ${receipt.rows_per_second} rows/s${detail}`,
-        )
+        await conclude(file, source, receipt)
         if (receipt.status === 'failed') code = 1
         else if (receipt.rows_rejected > 0 && code === 0) code = 2
       } catch (err) {
-        console.error(`${file}: failed: ${(err as Error).message}`)
         code = 1
-        // A refused request may have been written in part; the next file needs a new producer id.
-        if (refusedByBroker(err))
-          await producer
-            .renew()
-            .catch((e: Error) => console.error(`reconnecting to Kafka failed: ${e.message}`))
+        const refused = refusedByBroker(err)
+        if (!refused || !read) {
+          console.error(`${file}: failed: ${(err as Error).message}`)
+          continue
+        }
+        try {
+          // A refused request may have been written in part; the next request needs a new producer id.
+          await producer.renew()
+          await rm(outputPath(file, '.rejected.csv'), { force: true })
+          const content = { sha256: read.sha256, bytes: read.source.size }
+          await conclude(file, read.source, refusedReceipt(basename(file), refused, content, Date.now()))
+        } catch (e) {
+          console.error(
+            `${file}: failed: ${(err as Error).message}; reporting it failed too: ${(e as Error).message}`,
+          )
+        }
       }
     }
   } finally {

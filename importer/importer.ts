@@ -18,7 +18,7 @@ import { importFile } from './import-file.ts'
 import type { ImporterMetrics } from './importer-metrics.ts'
 import { claimKeyOf, reportOutcome } from './outcomes.ts'
 import { createPublisher } from './publisher.ts'
-import { rejectedReceipt, writeReceipt } from './receipt.ts'
+import { refusedReceipt, rejectedReceipt, writeReceipt } from './receipt.ts'
 import { type FolderWatch, watchFolder } from './watch-folder.ts'
 
 export interface ImporterDeps {
@@ -178,14 +178,12 @@ export function createImporter(deps: ImporterDeps): Importer {
     // The refused request may have been written in part: only a new producer id keeps the next file's
     // batches from being taken for duplicates of it.
     await deps.producer.renew()
-    const receipt = rejectedReceipt(
+    const receipt = refusedReceipt(
       rel,
-      'PUBLISH_REFUSED',
-      `the broker refused to take this file's rows (${reason}); rows before that point may have been published. Drop the file again once the broker's limits or the rows are fixed: rows already applied are skipped`,
+      reason,
+      { sha256: await sha256Of(file), bytes: file.size },
       deps.clock(),
     )
-    receipt.sha256 = await sha256Of(file)
-    receipt.bytes = file.size
     await rm(outputPath(path, '.rejected.csv'), { force: true })
     await conclude(file, path, rel, 'failed', receipt)
     deps.metrics?.files.inc({ status: 'failed' })

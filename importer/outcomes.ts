@@ -10,12 +10,16 @@ import type { StockError } from '../schemas/contract.ts'
 import { SOURCE_FILE_HEADER } from '../schemas/headers.ts'
 import { errorId, stockError } from '../schemas/payloads.ts'
 
-export interface OutcomeDeps {
-  sql: Sql
+/** What putting a file's failure on `errors` needs: the watcher and `stockflow import` both have it. */
+export interface FailureDeps {
   producer: Producer
   errors: Encoder<StockError>
   topics: { errors: string }
   clock: () => number
+}
+
+export interface OutcomeDeps extends FailureDeps {
+  sql: Sql
 }
 
 /**
@@ -35,7 +39,11 @@ export async function claimKeyOf(file: { identity(): Promise<string> }, sha256: 
 }
 
 /** The StockError for a file refused as a whole; undefined when the file itself was fine. */
-export function fileFailure(receipt: Receipt, of: OutcomeOf, now: number): StockError | undefined {
+export function fileFailure(
+  receipt: Receipt,
+  of: Pick<OutcomeOf, 'key'>,
+  now: number,
+): StockError | undefined {
   if (receipt.status !== 'failed' || !receipt.error) return undefined
   const { code, message } = receipt.error
   return stockError(
@@ -51,21 +59,33 @@ export function fileFailure(receipt: Receipt, of: OutcomeOf, now: number): Stock
   )
 }
 
-export async function reportOutcome(deps: OutcomeDeps, receipt: Receipt, of: OutcomeOf): Promise<void> {
+/**
+ * Puts a file refused as a whole on `errors`, keyed and headed by its name, so the alerter tells someone;
+ * nothing for a file that was fine. Returns the error sent, if any.
+ */
+export async function publishFileFailure(
+  deps: FailureDeps,
+  receipt: Receipt,
+  of: Pick<OutcomeOf, 'key'>,
+): Promise<StockError | undefined> {
   const failure = fileFailure(receipt, of, deps.clock())
-  if (failure) {
-    await deps.producer.send({
-      topic: deps.topics.errors,
-      acks: -1,
-      messages: [
-        {
-          key: receipt.file,
-          value: deps.errors.encode(failure),
-          headers: { [SOURCE_FILE_HEADER]: receipt.file },
-        },
-      ],
-    })
-  }
+  if (!failure) return undefined
+  await deps.producer.send({
+    topic: deps.topics.errors,
+    acks: -1,
+    messages: [
+      {
+        key: receipt.file,
+        value: deps.errors.encode(failure),
+        headers: { [SOURCE_FILE_HEADER]: receipt.file },
+      },
+    ],
+  })
+  return failure
+}
+
+export async function reportOutcome(deps: OutcomeDeps, receipt: Receipt, of: OutcomeOf): Promise<void> {
+  await publishFileFailure(deps, receipt, of)
   try {
     await deps.sql`
       insert into import_outcomes (file_name, sha256, status, code, message, rows_read, rows_accepted, rows_rejected,

@@ -105,3 +105,24 @@ export function rejectedReceipt(
     error: code && message ? { code, message } : null,
   }
 }
+
+/**
+ * The receipt of a file whose rows the broker refused for good (`reason`, from refusedByBroker): the
+ * watcher and `stockflow import` report it alike. Rows before the refusal may be on the topics already.
+ */
+export function refusedReceipt(
+  file: string,
+  reason: string,
+  content: { sha256: string; bytes: number },
+  now: number,
+): Receipt {
+  const receipt = rejectedReceipt(
+    file,
+    'PUBLISH_REFUSED',
+    `the broker refused to take this file's rows (${reason}); rows before that point may have been published. Drop the file again once the broker's limits or the rows are fixed: rows already applied are skipped`,
+    now,
+  )
+  receipt.sha256 = content.sha256
+  receipt.bytes = content.bytes
+  return receipt
+}
