@@ -62,7 +62,11 @@ function cacheDir() {
   if (value === '~') return homedir()
   if (value.startsWith('~/')) return join(homedir(), value.slice(2))
   if (value.startsWith('~') || value.includes('$')) {
-    explain(`STOCKFLOW_CACHE_DIR=${value} is not a path it can use: write it out, or start it with ~/.`)
+    process.stderr.write(
+      `stockflow: STOCKFLOW_CACHE_DIR=${value} is not a path stockflow can use (.env expands neither ` +
+        `~user nor variables): write the path out, or start it with ~/.\n`,
+    )
+    process.exit(1)
   }
   return resolve(value)
 }

@@ -65,10 +65,42 @@ async function runLocked(
   env: NodeJS.ProcessEnv,
   say: (msg: string) => void,
 ): Promise<number> {
-  // Listen before starting anything, so Ctrl-C during start-up still stops what was started.
+  const configured = env.KAFKA_BROKERS && env.SCHEMA_REGISTRY_URL && env.DATABASE_URL
+  // Read now, so that a cache folder that cannot be used is said before anything is made or started.
+  const cacheDir = configured ? undefined : defaultCacheDir(env)
+  // The input folder exists from the first second, so `cp file input/` works while the stack starts.
+  const inputDir = env.INPUT_DIR ?? './input'
+  mkdirSync(inputDir, { recursive: true })
+
+  // Ports are read as the services will read them; the URLs do not matter for that, and are not known
+  // yet when the stack is ours, so placeholders stand in for them.
+  const portConfig = loadConfig({
+    KAFKA_BROKERS: '127.0.0.1:9',
+    SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9',
+    DATABASE_URL: 'postgres://127.0.0.1:9/x',
+    ...env,
+  })
+  const ports: Record<'importer' | 'processor' | 'alerter' | 'web', ServicePort> = {
+    importer: { key: 'IMPORTER_PORT', host: portConfig.healthHost, port: portConfig.importer.port },
+    processor: { key: 'PROCESSOR_PORT', host: portConfig.healthHost, port: portConfig.processor.port },
+    alerter: { key: 'ALERTER_PORT', host: portConfig.healthHost, port: portConfig.alerter.port },
+    web: { key: 'WEB_PORT', host: portConfig.web.host, port: portConfig.web.port },
+  }
+  const taken = await portProblems(Object.values(ports))
+  if (taken.length > 0) {
+    say(`cannot start: ${taken.join('; ')}.`)
+    return 1
+  }
+
+  // Listen before starting anything, so Ctrl-C during start-up still stops what was started. The checks
+  // above start nothing.
+  let stopRequested = false
   let requestStop: () => void = () => {}
   const stopSignal = new Promise<void>((resolve) => {
-    requestStop = resolve
+    requestStop = () => {
+      stopRequested = true
+      resolve()
+    }
   })
   let failed: string | undefined
   const stopFor = (why: string) => {
@@ -84,38 +116,13 @@ async function runLocked(
   })
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
 
-  // The input folder exists from the first second, so `cp file input/` works while the stack starts.
-  const inputDir = env.INPUT_DIR ?? './input'
-  mkdirSync(inputDir, { recursive: true })
-
-  // Ports are read as the services will read them (the stack's URLs do not matter for that).
-  const portConfig = loadConfig({
-    KAFKA_BROKERS: '127.0.0.1:9',
-    SCHEMA_REGISTRY_URL: 'http://127.0.0.1:9',
-    DATABASE_URL: 'postgres://127.0.0.1:9/x',
-    ...env,
-  })
-  const ports: Record<'importer' | 'processor' | 'alerter' | 'web', ServicePort> = {
-    importer: { key: 'IMPORTER_PORT', host: portConfig.healthHost, port: portConfig.importer.port },
-    processor: { key: 'PROCESSOR_PORT', host: portConfig.healthHost, port: portConfig.processor.port },
-    alerter: { key: 'ALERTER_PORT', host: portConfig.healthHost, port: portConfig.alerter.port },
-    web: { key: 'WEB_PORT', host: portConfig.web.host, port: portConfig.web.port },
-  }
-  const taken = await portProblems(Object.values(ports))
-  if (taken.length > 0) {
-    unwatch()
-    say(`cannot start: ${taken.join('; ')}.`)
-    return 1
-  }
-
   let stack: Stack | undefined
-  const configured = env.KAFKA_BROKERS && env.SCHEMA_REGISTRY_URL && env.DATABASE_URL
   try {
     if (!configured) {
       say('starting the local stack (Kafka, schema registry, Postgres); the first run downloads them')
       stack = await startStack({
         dir: stackDir,
-        cacheDir: defaultCacheDir(env),
+        cacheDir,
         ports: stackPorts(env),
         kafkaVersion: kafkaVersion(env),
         existing: {
@@ -126,6 +133,8 @@ async function runLocked(
         log: say,
       })
     }
+    // Asked to stop while the stack was starting (a first run downloads for minutes): start nothing more.
+    if (stopRequested) return 0
     const ownerEnv: NodeJS.ProcessEnv = { ...env, ...stack?.env, INPUT_DIR: inputDir }
     const config = loadConfig(ownerEnv)
     const sql = createSql({ url: config.db.url, max: 1, name: 'stockflow-start' })
@@ -185,7 +194,7 @@ async function runLocked(
       say('stopping the local stack…')
       await stack.stop()
     }
+    say('stopped')
   }
-  say('stopped')
   return failed === undefined ? 0 : 1
 }

@@ -47,9 +47,11 @@ export function supervise(
       const held = spec.port && (await bindProblem(spec.port.host, spec.port.port)) === 'EADDRINUSE'
       if (stopping) return
       if (spec.port && held) {
-        const problem = describePortProblem(spec.port, 'EADDRINUSE')
-        log(`${spec.name} exited (${signal ?? `code ${code}`}): ${problem}; not restarting it`)
-        opts.onPortTaken?.(problem)
+        // The owner says what the port is and what to do, once; this line only accounts for the exit.
+        log(
+          `${spec.name} exited (${signal ?? `code ${code}`}) and another program holds its port; not restarting it`,
+        )
+        opts.onPortTaken?.(describePortProblem(spec.port, 'EADDRINUSE'))
         return
       }
       // A child that stayed up a while gets a fresh backoff; one that crash-loops waits longer each time.
