@@ -64,6 +64,10 @@ export function acquireStartLock(path: string): { release: () => void } {
     if (owner !== undefined && owner !== process.pid) throw alreadyRunning(owner, path)
     rmSync(path, { force: true })
   }
+  // Lost the race twice: another start took the lock between our look and our write.
   const owner = liveOwner(readText(path), sameProcessAlive)
-  throw alreadyRunning(owner ?? 0, path)
+  if (owner !== undefined) throw alreadyRunning(owner, path)
+  throw new AppError('ALREADY_RUNNING', `another stockflow start is starting in this folder (${path})`, {
+    context: { path },
+  })
 }
