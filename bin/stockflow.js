@@ -5,9 +5,9 @@
 // in the cache folder and hands over to it, so `npm ci && npm start` works on the Node a machine has.
 // Plain JavaScript with nothing newer than Node 14 can parse, on purpose.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const MINIMUM = [22, 22, 0]
@@ -39,13 +39,45 @@ function explain(reason) {
   process.exit(1)
 }
 
+/**
+ * STOCKFLOW_CACHE_DIR from the environment, else from .env in this folder, with ~/ expanded as
+ * infra/cache-dir.ts does for the rest of stockflow (this file cannot import TypeScript).
+ */
+function cacheDir() {
+  let value = process.env.STOCKFLOW_CACHE_DIR
+  if (!value && existsSync('.env')) {
+    // The last assignment wins, as in every reader of .env.
+    const lines = readFileSync('.env', 'utf8').split('\n')
+    for (const l of lines) {
+      const m = /^\s*(?:export\s+)?STOCKFLOW_CACHE_DIR\s*=\s*(.*)$/.exec(l)
+      if (m)
+        value = m[1]
+          .replace(/\s+#.*$/, '')
+          .trim()
+          .replace(/^(['"])(.*)\1$/, '$2')
+    }
+  }
+  value = (value || '').trim()
+  if (!value) return join(homedir(), '.cache', 'stockflow')
+  if (value === '~') return homedir()
+  if (value.startsWith('~/')) return join(homedir(), value.slice(2))
+  if (value.startsWith('~') || value.includes('$')) {
+    process.stderr.write(
+      `stockflow: STOCKFLOW_CACHE_DIR=${value} is not a path stockflow can use (.env expands neither ` +
+        `~user nor variables): write the path out, or start it with ~/.\n`,
+    )
+    process.exit(1)
+  }
+  return resolve(value)
+}
+
 /** A Node that runs stockflow: the cached one, fetched first when it is missing. */
 function bringNode() {
   const pkg = `node-${process.platform}-${process.arch}`
   if (process.platform !== 'linux' && process.platform !== 'darwin') {
     explain(`No ${pkg} package can be fetched for this platform.`)
   }
-  const home = join(process.env.STOCKFLOW_CACHE_DIR || join(homedir(), '.cache', 'stockflow'), 'node')
+  const home = join(cacheDir(), 'node')
   const node = join(home, 'node_modules', pkg, 'bin', 'node')
   const cached = existsSync(node) ? versionOf(node) : undefined
   if (cached && runsStockflow(cached)) return node

@@ -24,12 +24,38 @@ import { refusedReceipt, writeReceipt } from './receipt.ts'
 
 type PathSource = ReturnType<typeof pathSource>
 
+const USAGE = `usage: stockflow import FILE…
+
+Imports each FILE once, as the importer would, without watching a folder or moving the file: its rows go
+to the events topic, its rejected rows to errors, and its receipt (and rejected rows, if any) are written
+beside it as FILE.receipt.json and FILE.rejected.csv. One line per file on stdout; logs go to stderr.
+Exits 0 when every row was accepted, 2 when some were rejected, 1 when a file failed.`
+
+/** The files, or undefined when help was asked for. */
+export function parseImportArgs(argv: string[]): string[] | undefined {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h', default: false } },
+  })
+  if (values.help) return undefined
+  if (positionals.length === 0) throw new UsageError('USAGE', `${USAGE}\n\nName at least one FILE.`)
+  return positionals
+}
+
 /** 0: every row accepted; 2: some rows rejected; 1: a file failed or could not be published. */
 export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} })
-  if (positionals.length === 0) throw new UsageError('USAGE', 'usage: stockflow import FILE…')
+  const positionals = parseImportArgs(argv)
+  if (!positionals) {
+    console.log(USAGE)
+    return 0
+  }
   const config = loadConfig(env)
-  const log = createLogger({ name: 'import', level: config.log.level === 'info' ? 'warn' : config.log.level })
+  const log = createLogger({
+    name: 'import',
+    level: config.log.level === 'info' ? 'warn' : config.log.level,
+    stderr: true,
+  })
   const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-import-cli`)
   const admin = kafka.admin()
   await admin.connect()

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
-import { type Daemon, run, spawnDaemon, stopDaemon, waitFor } from './processes.ts'
+import { type Daemon, mavenRepo, run, spawnDaemon, stopDaemon, waitFor } from './processes.ts'
 
 export const DEFAULT_KAFKA_VERSION = '3.9.1'
 export const SUPPORTED_KAFKA = /^(3\.9|4\.[01])\.\d+$/
@@ -53,6 +53,7 @@ export async function ensureKafkaJars(cacheDir: string, version = DEFAULT_KAFKA_
   await run('mvn', [
     '-q',
     '-B',
+    mavenRepo(cacheDir),
     '-f',
     pomFor(version),
     `-Dkafka.version=${version}`,

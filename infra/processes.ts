@@ -1,6 +1,7 @@
 // Child-process plumbing for the local stack: detached process groups, log files, bounded waits.
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { openSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 
 const execFileAsync = promisify(execFile)
@@ -160,6 +161,15 @@ export async function run(
     const detail = (e.stderr || e.stdout || '').toString().trim().split('\n').slice(-15).join('\n')
     throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${detail}`)
   }
+}
+
+/**
+ * Maven's option that keeps its repository (the plugin and every jar it fetched) inside the cache folder
+ * instead of ~/.m2, so that STOCKFLOW_CACHE_DIR holds everything the stack downloaded, and removing it
+ * removes all of it.
+ */
+export function mavenRepo(cacheDir: string): string {
+  return `-Dmaven.repo.local=${join(cacheDir, 'maven')}`
 }
 
 export async function which(cmd: string): Promise<string | undefined> {

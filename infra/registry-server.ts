@@ -3,7 +3,7 @@
 // Postgres's rows do: an event still on the topic decodes against the schema it was written with.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Daemon, run, spawnDaemon, stopDaemon, waitFor } from './processes.ts'
+import { type Daemon, mavenRepo, run, spawnDaemon, stopDaemon, waitFor } from './processes.ts'
 
 // 3.1.x is not published on Maven Central and 3.3.x needs Java 21; 2.6.x runs on the Java 17 we have.
 export const APICURIO_VERSION = '2.6.13.Final'
@@ -31,6 +31,7 @@ export async function ensureApicurio(cacheDir: string): Promise<string> {
   await run('mvn', [
     '-q',
     '-B',
+    mavenRepo(cacheDir),
     'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy',
     `-Dartifact=io.apicurio:apicurio-registry-app:${APICURIO_VERSION}:tar.gz:all`,
     `-DoutputDirectory=${dir}`,

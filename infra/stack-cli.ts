@@ -2,7 +2,7 @@
 import { chmodSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { DEFAULT_KAFKA_VERSION, kafkaVersion } from './kafka-server.ts'
-import { DEV_PORTS, formatEnv, stackPorts, startStack } from './stack.ts'
+import { DEV_PORTS, defaultCacheDir, formatEnv, stackPorts, startStack } from './stack.ts'
 
 // Not --env-file: Node takes that flag for itself even after the script's name.
 const USAGE = `usage: stockflow stack [--dir DIR] [--write-env PATH] [--fresh]
@@ -13,10 +13,10 @@ Other stockflow commands run in the same folder find this stack by themselves.
 A part is skipped when KAFKA_BROKERS, SCHEMA_REGISTRY_URL or DATABASE_URL is already set.
 Ports: STACK_KAFKA_PORT (${DEV_PORTS.kafka}), STACK_KAFKA_CONTROLLER_PORT (${DEV_PORTS.kafkaController}),
        STACK_REGISTRY_PORT (${DEV_PORTS.registry}), STACK_POSTGRES_PORT (${DEV_PORTS.postgres}).
-Downloads are cached in STOCKFLOW_CACHE_DIR (default ~/.cache/stockflow).`
+Downloads (and the Maven repository that fetches them) are kept in STOCKFLOW_CACHE_DIR (default\n~/.cache/stockflow; in .env too, where ~/ is expanded).`
 
-export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({
+export function parseStackArgs(argv: string[]) {
+  return parseArgs({
     args: argv,
     options: {
       dir: { type: 'string', default: '.stack/dev' },
@@ -24,7 +24,11 @@ export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promi
       fresh: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
-  })
+  }).values
+}
+
+export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const values = parseStackArgs(argv)
   if (values.help) {
     console.log(USAGE)
     return 0
@@ -50,7 +54,7 @@ export async function runStackCli(argv: string[], env: NodeJS.ProcessEnv): Promi
   const stack = await startStack({
     dir: values.dir,
     fresh: values.fresh,
-    cacheDir: env.STOCKFLOW_CACHE_DIR,
+    cacheDir: defaultCacheDir(env),
     ports: stackPorts(env),
     kafkaVersion: kafkaVersion(env),
     existing: {

@@ -1,8 +1,8 @@
 // The local stack: Kafka, the schema registry and Postgres, each started unless its URL is configured.
 // Shared by `npm run stack`, `stockflow start`, the vitest global setup, the bench and the chaos harness.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { cacheDirOf } from './cache-dir.ts'
 import { createKafkaServer, DEFAULT_KAFKA_VERSION, type KafkaServer } from './kafka-server.ts'
 import { createPostgresServer, type PostgresServer } from './postgres-server.ts'
 import { killGroup, pidAlive, processStartTime, sameProcessAlive, which } from './processes.ts'
@@ -114,8 +114,9 @@ export function stackPorts(env: NodeJS.ProcessEnv): StackPorts {
   }
 }
 
+/** STOCKFLOW_CACHE_DIR, `~` expanded (infra/cache-dir.ts); callers with `.env` read pass their settings. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.STOCKFLOW_CACHE_DIR ?? join(homedir(), '.cache', 'stockflow')
+  return cacheDirOf(env)
 }
 
 /** Reads a stack's lock; a dead owner's leftover children are killed so their ports free up. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isLoopback, loadConfig } from './config.ts'
+import { isLoopback, loadConfig, loadMigrateConfig } from './config.ts'
 import { ConfigError } from './errors.ts'
 
 const base = {
@@ -135,5 +135,17 @@ describe('sample.env', () => {
     // Its comment says HEAP_YOUNG_MB sets every service's young generation: a copy of it must let it.
     const young = loadConfig({ ...active, ...urls, HEAP_YOUNG_MB: '4' }).memory
     expect(Object.values(young).map((m) => m.youngMb)).toEqual([4, 4, 4, 4])
+  })
+})
+
+describe('loadMigrateConfig', () => {
+  it('needs DATABASE_URL and nothing of Kafka or the registry', () => {
+    expect(loadMigrateConfig({ DATABASE_URL: 'postgres://u@h/d', LOG_LEVEL: 'warn' })).toMatchObject({
+      db: { url: 'postgres://u@h/d', schema: 'public' },
+      log: { level: 'warn' },
+    })
+    expect(() => loadMigrateConfig({ LOG_LEVEL: 'loud' })).toThrow(
+      "Invalid configuration:\n  - DATABASE_URL is required\n  - LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got 'loud'",
+    )
   })
 })

@@ -334,6 +334,24 @@ function readWeb(
   return web
 }
 
+function readLog(r: Reader): Config['log'] {
+  return {
+    level: r.oneOf(
+      'LOG_LEVEL',
+      ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const,
+      'info',
+    ),
+  }
+}
+
+/** The database and log settings alone, for `migrate`, which needs no broker or registry. */
+export function loadMigrateConfig(env: Env): Pick<Config, 'db' | 'log'> {
+  const r = new Reader(env)
+  const config = { db: readDb(r), log: readLog(r) }
+  if (r.problems.length > 0) throw new ConfigError(r.problems)
+  return deepFreeze(config)
+}
+
 /** The database settings alone, for the tools that need nothing else (`psql`, `migrate`). */
 export function loadDbConfig(env: Env): Config['db'] {
   const r = new Reader(env)
@@ -409,13 +427,7 @@ export function loadConfig(env: Env): Config {
     },
     memory: readMemory(r),
     healthHost: r.str('HEALTH_HOST', '127.0.0.1'),
-    log: {
-      level: r.oneOf(
-        'LOG_LEVEL',
-        ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const,
-        'info',
-      ),
-    },
+    log: readLog(r),
   }
   // The console probes the other services, so it reads their ports as they were read above.
   const config: Config = {

@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'REVERT_CHANGED'
   | 'WEB_INPUT'
   | 'NOT_FOUND'
+  | 'ALREADY_RUNNING'
+  | 'PORT_TAKEN'
 
 export interface AppErrorOptions {
   retriable?: boolean

@@ -20,6 +20,8 @@ export interface LogOptions {
   /** Pretty output for people at a terminal; JSON lines otherwise. */
   pretty?: boolean
   destination?: pino.DestinationStream
+  /** JSON lines on stderr: a command's stdout is its result, which a log line must not corrupt. */
+  stderr?: boolean
 }
 
 export function createLogger(opts: LogOptions): Logger {
@@ -30,6 +32,7 @@ export function createLogger(opts: LogOptions): Logger {
     serializers: { err: pino.stdSerializers.errWithCause },
   }
   if (opts.destination) return pino(base, opts.destination)
+  if (opts.stderr) return pino(base, pino.destination({ fd: 2, sync: true }))
   if (opts.pretty) {
     return pino({
       ...base,

@@ -21,11 +21,8 @@ or halted (the ledger is past the end of the log: the topic was recreated or tru
                  PROCESS_HALT_RECHECK_MS. Records already applied stay applied; a re-sent transaction id is
                  dropped as a duplicate by the journal.`
 
-export async function runOffsets(
-  argv: string[],
-  env: NodeJS.ProcessEnv,
-  out: (line: string) => void = console.log,
-): Promise<number> {
+/** The arguments, or undefined when help was asked for. */
+export function parseOffsetsArgs(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -37,17 +34,30 @@ export async function runOffsets(
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
-  if (values.help) {
+  if (values.help) return undefined
+  if (values.partition !== undefined && (!/^\d+$/.test(values.partition) || !values['accept-reset']))
+    throw new UsageError('USAGE', `${USAGE}\n\n--partition takes a partition number, with --accept-reset`)
+  return values
+}
+
+export async function runOffsets(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: (line: string) => void = console.log,
+): Promise<number> {
+  const values = parseOffsetsArgs(argv)
+  if (!values) {
     out(USAGE)
     return 0
   }
-  if (values.partition !== undefined && (!/^\d+$/.test(values.partition) || !values['accept-reset']))
-    throw new UsageError('USAGE', `${USAGE}\n\n--partition takes a partition number, with --accept-reset`)
   const config = loadConfig(env)
   const topic = values.topic ?? config.topics.events
   const group = values.group ?? config.processor.groupId
   const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 1, name: 'stockflow-offsets' })
-  const admin = createKafka(config.kafka, createLogger({ name: 'offsets', level: 'error' })).admin()
+  const admin = createKafka(
+    config.kafka,
+    createLogger({ name: 'offsets', level: 'error', stderr: true }),
+  ).admin()
   try {
     await admin.connect()
     const ranges = await logRanges(admin, topic)

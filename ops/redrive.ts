@@ -86,7 +86,7 @@ export async function runRedrive(
   try {
     let send: RedriveSend | undefined
     if (!dryRun) {
-      const log = createLogger({ name: 'redrive', level: 'error' })
+      const log = createLogger({ name: 'redrive', level: 'error', stderr: true })
       const events = await connectEventsProducer(
         createKafka(config.kafka, log, `${config.kafka.clientId}-redrive`),
         config,

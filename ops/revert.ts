@@ -75,7 +75,7 @@ export async function runRevert(
   try {
     let send: RevertSend | undefined
     if (!args.dryRun) {
-      const log = createLogger({ name: 'revert', level: 'error' })
+      const log = createLogger({ name: 'revert', level: 'error', stderr: true })
       const events = await connectEventsProducer(
         createKafka(config.kafka, log, `${config.kafka.clientId}-revert`),
         config,

@@ -21,12 +21,31 @@ export function parseWindow(text: string): number | undefined {
   return n > 0 && n <= 366 * 24 * 3600 ? n : undefined
 }
 
+/** The arguments, or undefined when help was asked for. */
+export function parseStatsArgs(
+  argv: string[],
+): { json: boolean; window: string; windowSeconds: number } | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      window: { type: 'string', default: '5m' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) return undefined
+  const windowSeconds = parseWindow(values.window)
+  if (windowSeconds === undefined)
+    throw new UsageError('USAGE', `${USAGE}\n\n'${values.window}' is not a duration`)
+  return { json: values.json, window: values.window, windowSeconds }
+}
+
 export async function collectStats(env: NodeJS.ProcessEnv, windowSeconds = 300) {
   const config = loadConfig(env)
   const sql = createSql({ url: config.db.url, schema: config.db.schema, max: 2, name: 'stockflow-stats' })
   const kafka = createKafka(
     config.kafka,
-    createLogger({ name: 'stats', level: 'error' }),
+    createLogger({ name: 'stats', level: 'error', stderr: true }),
     `${config.kafka.clientId}-stats`,
   )
   const admin = kafka.admin()
@@ -74,23 +93,14 @@ export async function runStats(
   env: NodeJS.ProcessEnv,
   out: (line: string) => void = console.log,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      json: { type: 'boolean', default: false },
-      window: { type: 'string', default: '5m' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  })
-  if (values.help) {
+  const args = parseStatsArgs(argv)
+  if (!args) {
     out(USAGE)
     return 0
   }
-  const windowSeconds = parseWindow(values.window)
-  if (windowSeconds === undefined)
-    throw new UsageError('USAGE', `${USAGE}\n\n'${values.window}' is not a duration`)
+  const { json, window, windowSeconds } = args
   const s = await collectStats(env, windowSeconds)
-  if (values.json) {
+  if (json) {
     out(JSON.stringify(s))
     return 0
   }
@@ -104,7 +114,7 @@ export async function runStats(
   out(`imports     rows rejected: ${codes(s.import_rejections.rows_by_code)}`)
   out(`            files refused: ${codes(s.import_rejections.files_by_code)}`)
   out(
-    `throughput  ${s.throughput.applied} events applied in the last ${/^\d+$/.test(values.window.trim()) ? `${values.window.trim()}s` : values.window} (${s.throughput.per_second}/s)`,
+    `throughput  ${s.throughput.applied} events applied in the last ${/^\d+$/.test(window.trim()) ? `${window.trim()}s` : window} (${s.throughput.per_second}/s)`,
   )
   for (const [group, parts] of Object.entries(s.lag)) {
     const total = parts.reduce((n, p) => n + p.lag, 0)

@@ -50,6 +50,12 @@ export function parseTailArgs(argv: string[]): TailOptions | undefined {
   }
 }
 
+/** What to say when TOPIC is not on the broker, with the topics that are (Kafka's own `__…` left out). */
+export function missingTopicMessage(topic: string, existing: readonly string[]): string {
+  const ours = existing.filter((t) => !t.startsWith('__')).sort()
+  return `topic '${topic}' does not exist; the broker has ${ours.length === 0 ? 'no topics yet' : ours.join(', ')}`
+}
+
 /** ISO-8601 for epoch milliseconds that a Date can hold; anything else (nanoseconds, -1) stays as it was. */
 function iso(ms: unknown): unknown {
   const n = typeof ms === 'string' && /^-?\d+$/.test(ms) ? Number(ms) : ms
@@ -95,7 +101,7 @@ export async function runTail(
     return 0
   }
   const config = loadConfig(env)
-  const log = createLogger({ name: 'tail', level: 'error' })
+  const log = createLogger({ name: 'tail', level: 'error', stderr: true })
   const kafka = createKafka(config.kafka, log, `${config.kafka.clientId}-tail`)
   const registry = createRegistry(config.registry)
   const schemaFor: Record<string, SchemaName> = {
@@ -111,8 +117,16 @@ export async function runTail(
 
   const admin = kafka.admin()
   await admin.connect()
-  const ends = new Map((await admin.fetchTopicOffsets(opts.topic)).map((p) => [p.partition, Number(p.high)]))
-  await admin.disconnect()
+  let ends: Map<number, number>
+  try {
+    // Asked about a topic that does not exist, kafkajs retries for its whole budget and the consumer
+    // then waits for ever (the broker creates no topic by itself): a typo must be told, not waited on.
+    const topics = await admin.listTopics()
+    if (!topics.includes(opts.topic)) throw new Error(missingTopicMessage(opts.topic, topics))
+    ends = new Map((await admin.fetchTopicOffsets(opts.topic)).map((p) => [p.partition, Number(p.high)]))
+  } finally {
+    await admin.disconnect()
+  }
   const position = new Map<number, number>()
   const done = () =>
     [...ends].every(([p, high]) =>

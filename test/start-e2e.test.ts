@@ -27,7 +27,11 @@ describe('stockflow start', () => {
       ALERTER_PORT: await freePort(),
     }
     const webPort = await freePort()
+    // A folder of its own: start keeps its one-per-folder lock in .stack/ there, and a developer's own
+    // npm start in the checkout must not make this one refuse.
+    const folder = await mkdtemp(join(tmpdir(), 'stockflow-start-folder-'))
     const child = spawn(process.execPath, [BIN, 'start'], {
+      cwd: folder,
       env: {
         ...process.env,
         ...ctx.env,
