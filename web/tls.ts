@@ -12,15 +12,17 @@ export interface TlsMaterial {
 export async function readTlsFiles(tls: Config['web']['tls']): Promise<TlsMaterial | undefined> {
   if (tls === undefined) return undefined
   const problems: string[] = []
-  const read = (key: string, file: string) =>
-    readFile(file).catch((err: NodeJS.ErrnoException) => {
-      problems.push(`${key} (${file}) cannot be read: ${err.code ?? err.message}`)
-      return Buffer.alloc(0)
-    })
-  const [cert, key] = await Promise.all([
-    read('WEB_TLS_CERT', tls.certFile),
-    read('WEB_TLS_KEY', tls.keyFile),
-  ])
-  if (problems.length > 0) throw new ConfigError(problems)
+  const read = async (name: string, file: string) => {
+    try {
+      return await readFile(file)
+    } catch (err) {
+      problems.push(`${name} (${file}) cannot be read: ${(err as NodeJS.ErrnoException).code ?? err}`)
+      return undefined
+    }
+  }
+  // One after the other, so the problems come in the keys' order.
+  const cert = await read('WEB_TLS_CERT', tls.certFile)
+  const key = await read('WEB_TLS_KEY', tls.keyFile)
+  if (cert === undefined || key === undefined) throw new ConfigError(problems)
   return { cert, key }
 }
