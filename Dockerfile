@@ -1,5 +1,9 @@
 # One image for every stockflow service; the command picks the service.
-FROM node:24-alpine
+# Debian (glibc), not Alpine: the console's sessions use sodium-native (@fastify/secure-session), which
+# ships prebuilt binaries for glibc only; on musl it finds no linux-x64-musl build and the console cannot
+# start (holepunchto/sodium-native#247). The slim image has neither wget nor curl: compose's health checks
+# ask with node.
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

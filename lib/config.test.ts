@@ -89,7 +89,64 @@ describe('web console settings', () => {
       'WEB_PASSWORD is required when WEB_HOST (0.0.0.0) is not a loopback address: the console would be open to the network',
       'WEB_SESSION_SECRET must be at least 32 characters',
     ])
-    expect(loadConfig({ ...base, WEB_HOST: '0.0.0.0', WEB_PASSWORD: 'long enough' }).web.host).toBe('0.0.0.0')
+    const proxied = loadConfig({
+      ...base,
+      WEB_HOST: '0.0.0.0',
+      WEB_PASSWORD: 'long enough',
+      WEB_TRUST_PROXY: '10.0.0.2',
+    })
+    expect(proxied.web).toMatchObject({ host: '0.0.0.0', tls: undefined, trustProxy: ['10.0.0.2'] })
+  })
+
+  it('keeps a password on loopback over plain http, with no proxy trusted', () => {
+    const web = loadConfig({ ...base, WEB_PASSWORD: 'long enough' }).web
+    expect(web).toMatchObject({
+      host: '127.0.0.1',
+      password: 'long enough',
+      tls: undefined,
+      trustProxy: false,
+    })
+    expect(loadConfig({ ...base, WEB_HOST: '::1', WEB_PASSWORD: 'long enough' }).web.host).toBe('::1')
+  })
+
+  it('refuses a password on plain http beyond loopback, naming the keys that fix it', () => {
+    expect(() => loadConfig({ ...base, WEB_HOST: '0.0.0.0', WEB_PASSWORD: 'long enough' })).toThrow(
+      new ConfigError([
+        'WEB_PASSWORD on plain http at WEB_HOST 0.0.0.0 (not a loopback address): browsers would refuse the session cookie and the password would cross the network unencrypted. Set WEB_TLS_CERT and WEB_TLS_KEY to serve https, or WEB_TRUST_PROXY to the address of the https proxy in front of the console',
+      ]),
+    )
+    const tls = { WEB_TLS_CERT: '/etc/stockflow/web.crt', WEB_TLS_KEY: '/etc/stockflow/web.key' }
+    expect(
+      loadConfig({ ...base, ...tls, WEB_HOST: '10.0.0.5', WEB_PASSWORD: 'long enough' }).web,
+    ).toMatchObject({
+      tls: { certFile: '/etc/stockflow/web.crt', keyFile: '/etc/stockflow/web.key' },
+      trustProxy: false,
+    })
+    // https on loopback is allowed too: the cookie follows the request's protocol.
+    expect(loadConfig({ ...base, ...tls }).web.tls).toEqual({
+      certFile: '/etc/stockflow/web.crt',
+      keyFile: '/etc/stockflow/web.key',
+    })
+  })
+
+  it('reports half a TLS pair and a bad proxy list with the other web problems', () => {
+    let err: unknown
+    try {
+      loadConfig({
+        ...base,
+        WEB_HOST: '0.0.0.0',
+        WEB_PASSWORD: 'long enough',
+        WEB_TLS_KEY: '/etc/stockflow/web.key',
+        WEB_TRUST_PROXY: '2',
+      })
+    } catch (e) {
+      err = e
+    }
+    expect((err as ConfigError).problems).toEqual([
+      'WEB_TLS_CERT and WEB_TLS_KEY go together (https needs both the certificate and its key); only WEB_TLS_KEY is set',
+      "WEB_TRUST_PROXY must name the proxies' addresses (a hop count such as '2' is ignored by Fastify): true, or addresses and CIDR ranges, comma-separated",
+      'WEB_PASSWORD on plain http at WEB_HOST 0.0.0.0 (not a loopback address): browsers would refuse the session cookie and the password would cross the network unencrypted. Set WEB_TLS_CERT and WEB_TLS_KEY to serve https, or WEB_TRUST_PROXY to the address of the https proxy in front of the console',
+    ])
   })
 })
 
@@ -121,8 +178,14 @@ describe('sample.env', () => {
           .map((f) => readFileSync(new URL(`${dir}/${f}`, root), 'utf8')),
       )
       .join('\n')
+    // Docker Compose reads some keys itself, from .env: ${STOCKFLOW_UID:-1000} and the like.
+    const compose = ['docker-compose.yml', 'docker-compose.kafka.yml']
+      .map((f) => readFileSync(new URL(f, root), 'utf8'))
+      .join('\n')
     expect(keys.length).toBeGreaterThan(30)
-    expect(keys.filter((k) => !code.includes(`'${k}'`) && !code.includes(`.${k}`))).toEqual([])
+    expect(
+      keys.filter((k) => !code.includes(`'${k}'`) && !code.includes(`.${k}`) && !compose.includes(`\${${k}`)),
+    ).toEqual([])
     const active = Object.fromEntries(
       [...sample.matchAll(/^([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
     )

@@ -1,5 +1,6 @@
 // The one place configuration is parsed. Services' main.ts pass process.env in; tests pass short timings.
 import { ConfigError } from './errors.ts'
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts'
 
 export interface KafkaConfig {
   brokers: string[]
@@ -94,8 +95,10 @@ export interface Config {
     password: string | undefined
     /** Seed of the session-cookie key; without it sessions last as long as the process. */
     sessionSecret: string | undefined
-    /** Secure cookies are sent back over https only (browsers also treat http://127.0.0.1 and localhost as secure). */
-    cookieSecure: boolean
+    /** PEM files the console serves https with; both keys or neither. */
+    tls: { certFile: string; keyFile: string } | undefined
+    /** Peers whose X-Forwarded-For/-Proto are believed (Fastify's trustProxy): the proxy in front, if any. */
+    trustProxy: TrustProxy
     /** The read-only role's URL; without it the console uses DATABASE_URL as stockflow_web (SET ROLE). */
     databaseUrl: string | undefined
     loginPerMinute: number
@@ -297,6 +300,25 @@ function readyUrl(host: string, port: number): string {
   return `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : urlHost(host)}:${port}/readyz`
 }
 
+function readTls(r: Reader): Config['web']['tls'] {
+  const certFile = r.optional('WEB_TLS_CERT')
+  const keyFile = r.optional('WEB_TLS_KEY')
+  if (certFile !== undefined && keyFile !== undefined) return { certFile, keyFile }
+  if (certFile !== undefined || keyFile !== undefined) {
+    r.problems.push(
+      `WEB_TLS_CERT and WEB_TLS_KEY go together (https needs both the certificate and its key); only ${certFile === undefined ? 'WEB_TLS_KEY' : 'WEB_TLS_CERT'} is set`,
+    )
+  }
+  return undefined
+}
+
+function readTrustProxy(r: Reader): TrustProxy {
+  const parsed = parseTrustProxy(r.optional('WEB_TRUST_PROXY'))
+  if (parsed.problem === undefined) return parsed.trustProxy
+  r.problems.push(parsed.problem)
+  return false
+}
+
 function readWeb(
   r: Reader,
   healthHost: string,
@@ -308,7 +330,8 @@ function readWeb(
     port: r.int('WEB_PORT', 8080, 0, 65535),
     password: r.optional('WEB_PASSWORD'),
     sessionSecret: r.optional('WEB_SESSION_SECRET'),
-    cookieSecure: r.bool('WEB_COOKIE_SECURE', true),
+    tls: readTls(r),
+    trustProxy: readTrustProxy(r),
     databaseUrl: r.optionalUrl('DATABASE_WEB_URL'),
     loginPerMinute: r.int('WEB_LOGIN_PER_MINUTE', 5, 1, 10_000),
     pageSize: r.int('WEB_PAGE_SIZE', 50, 5, 1000),
@@ -323,6 +346,19 @@ function readWeb(
   if (!isLoopback(web.host) && web.password === undefined) {
     r.problems.push(
       `WEB_PASSWORD is required when WEB_HOST (${web.host}) is not a loopback address: the console would be open to the network`,
+    )
+  }
+  // A browser drops a Secure cookie sent over http from a host other than its own loopback, and a password
+  // typed there would cross the network in the clear: beyond loopback, a password needs https, served here
+  // or by a declared proxy. On loopback, http stays allowed; the cookie is Secure only over https.
+  if (
+    !isLoopback(web.host) &&
+    web.password !== undefined &&
+    web.tls === undefined &&
+    web.trustProxy === false
+  ) {
+    r.problems.push(
+      `WEB_PASSWORD on plain http at WEB_HOST ${web.host} (not a loopback address): browsers would refuse the session cookie and the password would cross the network unencrypted. Set WEB_TLS_CERT and WEB_TLS_KEY to serve https, or WEB_TRUST_PROXY to the address of the https proxy in front of the console`,
     )
   }
   if (web.password !== undefined && web.password.length < 8) {

@@ -4,10 +4,17 @@
 // services need.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { join } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import {
+  composeVariables,
+  type ImageRecipe,
+  missingFromImage,
+  readImageRecipe,
+  sampleEnvKeys,
+} from './support/image.ts'
 
 const COMPOSE_GO = 'github.com/compose-spec/compose-go/v2@v2.16.2'
 
@@ -83,23 +90,63 @@ describe('compose files', () => {
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.stack', 'input', '.git', '.env']))
   })
 
-  it('the image holds every folder the commands import (the web service runs `web` from it)', () => {
+  describe('every service on our image runs from what the image holds', () => {
     const root = new URL('../', import.meta.url).pathname
-    const copied = new Set(
-      readFileSync(join(root, 'Dockerfile'), 'utf8')
-        .split('\n')
-        .flatMap((l) => /^COPY (\S+) \1$/.exec(l)?.[1] ?? []),
+    const text = (file: string) => readFileSync(join(root, file), 'utf8')
+    const pkg = JSON.parse(text('package.json')) as { dependencies: Record<string, string> }
+    const dockerfile = text('Dockerfile')
+    const ours = (s: Record<string, unknown>) => s.image === 'stockflow:local' || s.build !== undefined
+    const services = ['docker-compose.yml', 'docker-compose.kafka.yml'].flatMap((file) =>
+      Object.entries(load(file).services)
+        .filter(([, s]) => ours(s))
+        .map(([name, s]) => ({ file, name, command: s.command as string[] })),
     )
-    const seen = new Set<string>()
-    const walk = (file: string) => {
-      if (seen.has(file)) return
-      seen.add(file)
-      const text = readFileSync(join(root, file), 'utf8')
-      for (const m of text.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+\.ts)'/g))
-        walk(relative(root, resolve(dirname(join(root, file)), m[1]!)))
+
+    const lacking = (recipe: ImageRecipe, command: string[]) =>
+      missingFromImage({ root, recipe, command, dependencies: pkg.dependencies })
+
+    it('finds the services built from this repository (none in the Kafka file)', () => {
+      expect(services.map((s) => `${s.file}:${s.name}`)).toEqual([
+        'docker-compose.yml:migrate',
+        'docker-compose.yml:importer',
+        'docker-compose.yml:processor',
+        'docker-compose.yml:alerter',
+        'docker-compose.yml:web',
+      ])
+    })
+
+    for (const { file, name, command } of services) {
+      it(`${file}: ${name} (${command.join(' ')}) has its code, views and migrations in the image`, () => {
+        expect(lacking(readImageRecipe(dockerfile, text('.dockerignore')), command)).toEqual([])
+      })
     }
-    walk('bin/commands.ts')
-    const folders = new Set([...seen].map((f) => f.split('/')[0]!))
-    expect([...folders].filter((f) => !copied.has(f))).toEqual([])
+
+    it('notices a folder the Dockerfile leaves out (web/ was, once)', () => {
+      const without = readImageRecipe(dockerfile.replace(/^COPY web web$/m, ''), text('.dockerignore'))
+      const missing = lacking(without, ['web'])
+      expect(missing).toEqual(
+        expect.arrayContaining(['web/main.ts', 'web/server.ts', 'web/views', 'web/public']),
+      )
+      expect(missing.every((f) => f.startsWith('web/'))).toBe(true)
+      expect(lacking(without, ['importer'])).toEqual([])
+    })
+
+    it("checks health with node: the image's base has neither wget nor curl", () => {
+      const { services: all } = load('docker-compose.yml')
+      for (const [name, s] of Object.entries(all).filter(([, s]) => ours(s) && s.healthcheck)) {
+        const test = (s.healthcheck as { test: string[] }).test
+        expect([name, test.slice(0, 3)]).toEqual([name, ['CMD', 'node', '-e']])
+      }
+    })
+  })
+
+  it('lists in sample.env every variable compose reads', () => {
+    const root = new URL('../', import.meta.url).pathname
+    const listed = sampleEnvKeys(readFileSync(join(root, 'sample.env'), 'utf8'))
+    const read = ['docker-compose.yml', 'docker-compose.kafka.yml'].flatMap((f) =>
+      composeVariables(readFileSync(join(root, f), 'utf8')),
+    )
+    expect(read).toEqual(expect.arrayContaining(['STOCKFLOW_UID', 'WEB_TRUST_PROXY']))
+    expect(read.filter((v) => !listed.has(v))).toEqual([])
   })
 })

@@ -1,7 +1,10 @@
 // What the web console refuses, in a real browser against the real stack: forged or missing CSRF tokens,
 // uploads larger than the importer takes, foreign host names and cross-site forms, and, with a password,
-// anyone who has not signed in (with a limit on attempts). Binding beyond loopback needs that password.
-import { copyFile, readdir, stat } from 'node:fs/promises'
+// anyone who has not signed in (with a limit on refused passwords). Binding beyond loopback needs that
+// password, and https (here or at a declared proxy); on loopback plain http keeps working.
+import { execFileSync } from 'node:child_process'
+import { copyFile, mkdtemp, readdir, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -90,10 +93,18 @@ describe('web console security', () => {
     }
   })
 
-  it('refuses to bind beyond loopback without a password, and asks for it when one is set', async () => {
+  it('refuses to bind beyond loopback without a password, or with one on plain http', () => {
     expect(() => loadConfig({ ...f.ctx.env, WEB_HOST: '0.0.0.0' })).toThrow(
       /WEB_PASSWORD is required when WEB_HOST \(0\.0\.0\.0\) is not a loopback address/,
     )
+    expect(() =>
+      loadConfig({ ...f.ctx.env, WEB_HOST: '0.0.0.0', WEB_PASSWORD: 'correct horse battery' }),
+    ).toThrow(
+      /WEB_PASSWORD on plain http at WEB_HOST 0\.0\.0\.0 .* Set WEB_TLS_CERT and WEB_TLS_KEY .* or WEB_TRUST_PROXY/,
+    )
+  })
+
+  it('asks for the password on loopback over plain http, with a session cookie that is not Secure', async () => {
     const guarded = await f.serve({ WEB_PASSWORD: 'correct horse battery', WEB_LOGIN_PER_MINUTE: '3' })
     const context = await f.browser.newContext()
     const p = await context.newPage()
@@ -114,24 +125,96 @@ describe('web console security', () => {
     await p.click('button:has-text("Sign in")')
     await p.waitForURL(`${guarded}/stock?store=5`)
     expect(await p.textContent('.logout strong')).toBe('Ann')
+    const [session] = (await context.cookies()).filter((c) => c.name === 'stockflow_session')
+    expect(session).toMatchObject({ secure: false, httpOnly: true, sameSite: 'Strict' })
+    await context.close()
+  })
 
-    // Three attempts a minute from one address: the third is still looked at, the fourth is not.
-    const again = await f.browser.newContext()
-    const q = await again.newPage()
-    const attempt = async () => {
-      await q.goto(`${guarded}/login`)
-      await q.fill('#login-name', 'Mallory')
-      await q.fill('#login-password', 'guess')
+  it('serves https with WEB_TLS_CERT and WEB_TLS_KEY, and the session cookie is Secure', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stockflow-tls-'))
+    const cert = join(dir, 'web.crt')
+    const key = join(dir, 'web.key')
+    // A self-signed certificate for 127.0.0.1, made for this test with openssl.
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    )
+    const secured = await f.serve({
+      WEB_PASSWORD: 'correct horse battery',
+      WEB_TLS_CERT: cert,
+      WEB_TLS_KEY: key,
+    })
+    expect(secured).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
+    const context = await f.browser.newContext({ ignoreHTTPSErrors: true })
+    const p = await context.newPage()
+    await p.goto(`${secured}/stock`)
+    await p.waitForURL(`${secured}/login?next=%2Fstock`)
+    await p.fill('#login-name', 'Ann')
+    await p.fill('#login-password', 'correct horse battery')
+    await p.click('button:has-text("Sign in")')
+    await p.waitForURL(`${secured}/stock`)
+    expect(await p.textContent('.logout strong')).toBe('Ann')
+    const [session] = (await context.cookies()).filter((c) => c.name === 'stockflow_session')
+    expect(session).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Strict' })
+    await context.close()
+  })
+
+  it('counts refused passwords against an address, not forms that fail their CSRF check', async () => {
+    const guarded = await f.serve({ WEB_PASSWORD: 'correct horse battery' })
+    // Ten forged posts from the address everyone here shares (127.0.0.1): refused, and not counted.
+    const mallory = await f.browser.newContext()
+    const m = await mallory.newPage()
+    await m.goto(`${guarded}/login`)
+    for (let i = 0; i < 10; i++) {
+      const forged = await m.request.post(`${guarded}/login`, {
+        form: { _csrf: 'forged', name: 'Mallory', password: 'guess' },
+        maxRedirects: 0,
+      })
+      expect(forged.status()).toBe(403)
+    }
+    const ann = await f.browser.newContext()
+    const p = await ann.newPage()
+    await p.goto(`${guarded}/login`)
+    await p.fill('#login-name', 'Ann')
+    await p.fill('#login-password', 'correct horse battery')
+    await p.click('button:has-text("Sign in")')
+    await p.waitForURL(`${guarded}/stock`)
+    expect(await p.textContent('.logout strong')).toBe('Ann')
+
+    // Five wrong passwords a minute (WEB_LOGIN_PER_MINUTE) are looked at; after them, not even the right one.
+    const attempt = async (password: string) => {
+      await m.goto(`${guarded}/login`)
+      await m.fill('#login-name', 'Mallory')
+      await m.fill('#login-password', password)
       const [res] = await Promise.all([
-        q.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST'),
-        q.click('button:has-text("Sign in")'),
+        m.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST'),
+        m.click('button:has-text("Sign in")'),
       ])
       return res.status()
     }
-    expect(await attempt()).toBe(401)
-    expect(await attempt()).toBe(429)
-    expect(await q.textContent('.error-message')).toBe('Too many attempts. Wait a minute and try again.')
-    await context.close()
-    await again.close()
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++) statuses.push(await attempt('guess'))
+    expect(statuses).toEqual([401, 401, 401, 401, 401])
+    expect(await attempt('correct horse battery')).toBe(429)
+    expect(await m.textContent('.error-message')).toBe('Too many attempts. Wait a minute and try again.')
+    await mallory.close()
+    await ann.close()
   })
 })

@@ -1,5 +1,6 @@
 // Who may use the console. On loopback without WEB_PASSWORD, whoever can reach 127.0.0.1 already has the
-// machine, so no login is asked. With WEB_PASSWORD every page needs one; login is rate-limited per address.
+// machine, so no login is asked. With WEB_PASSWORD every page needs one; refused sign-ins are limited per
+// address (the client's, as a proxy declared in WEB_TRUST_PROXY reports it).
 // The name given at login is what the audit records (threshold changes, re-drives) say about who did it.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -141,34 +142,40 @@ export async function registerAuth(app: FastifyInstance, web: Config['web'], sql
     return reply.page('login', 'Sign in', { next, problem: undefined, name: '' })
   })
 
-  app.post(
-    '/login',
-    {
-      preHandler: app.csrfProtection,
-      config: { rateLimit: { max: web.loginPerMinute, timeWindow: 60_000 } },
-    },
-    async (req, reply) => {
-      const body = (req.body ?? {}) as Record<string, string | string[] | undefined>
-      const name = cleanName(one(body, 'name') ?? '')
-      const next = safeNext(one(body, 'next'))
-      if (!name || !passwordMatches(one(body, 'password') ?? '', password)) {
-        req.log.warn({ ip: req.ip }, 'console login refused')
-        reply.code(401)
-        return reply.page('login', 'Sign in', {
-          next,
-          name,
-          problem: name ? 'That password is not right.' : 'Give your name: it goes into the audit log.',
-        })
-      }
-      // A fresh session at login: nothing set before it (a planted CSRF secret included) carries over.
-      const [opened] = await sql`select open_web_session(${name}, ${req.ip}, ${SESSION_SECONDS})::text as id`
-      req.session.regenerate([])
-      req.session.set('user', name)
-      req.session.set('sid', opened!.id as string)
-      req.log.info({ user: name, ip: req.ip }, 'console login')
-      return reply.redirect(next)
-    },
-  )
+  // Refused sign-ins per address and minute. Only a post that passed its CSRF check and was then refused
+  // counts, so expired forms (or forged posts aimed at the address of a shared proxy) lock nobody out.
+  // The local store answers at once, so no other request runs between an attempt's check and its count.
+  const refusals = app.createRateLimit({ max: web.loginPerMinute, timeWindow: 60_000 })
+
+  app.post('/login', { preHandler: app.csrfProtection }, async (req, reply) => {
+    const limit = await refusals(req, { increment: false })
+    if (!limit.isAllowed && limit.remaining === 0) {
+      req.log.warn({ ip: req.ip }, 'console login refused: too many attempts')
+      reply.header('retry-after', String(limit.ttlInSeconds))
+      throw Object.assign(new Error('too many refused sign-ins from this address'), { statusCode: 429 })
+    }
+    const body = (req.body ?? {}) as Record<string, string | string[] | undefined>
+    const name = cleanName(one(body, 'name') ?? '')
+    const next = safeNext(one(body, 'next'))
+    // A missing name counts too: otherwise whether a nameless attempt counted would tell its password.
+    if (!name || !passwordMatches(one(body, 'password') ?? '', password)) {
+      await refusals(req)
+      req.log.warn({ ip: req.ip }, 'console login refused')
+      reply.code(401)
+      return reply.page('login', 'Sign in', {
+        next,
+        name,
+        problem: name ? 'That password is not right.' : 'Give your name: it goes into the audit log.',
+      })
+    }
+    // A fresh session at login: nothing set before it (a planted CSRF secret included) carries over.
+    const [opened] = await sql`select open_web_session(${name}, ${req.ip}, ${SESSION_SECONDS})::text as id`
+    req.session.regenerate([])
+    req.session.set('user', name)
+    req.session.set('sid', opened!.id as string)
+    req.log.info({ user: name, ip: req.ip }, 'console login')
+    return reply.redirect(next)
+  })
 
   app.post('/logout', { preHandler: app.csrfProtection }, async (req, reply) => {
     const sid = req.session.get('sid')

@@ -11,6 +11,7 @@ import { createKafka } from '../lib/kafka.ts'
 import { createLogger } from '../lib/log.ts'
 import { probeServices } from './pipeline-pages.ts'
 import { createWebServer } from './server.ts'
+import { readTlsFiles } from './tls.ts'
 
 /** The Pipeline page waits this long for lag, then shows the rest without it. */
 const LAG_TIMEOUT_MS = 3000
@@ -25,6 +26,8 @@ function withTimeout<T>(ms: number, message: string, run: () => Promise<T>): Pro
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadConfig(env)
+  // Before any connection: a certificate that cannot be read is a configuration error, reported at once.
+  const tls = await readTlsFiles(config.web.tls)
   const log = createLogger({ name: 'web', level: config.log.level, pretty: process.stdout.isTTY })
   // The read-only role: its own URL, or the owner's connection taking on the role for the session.
   const sql = createSql({
@@ -71,6 +74,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     config,
     redriveSend,
     revertSend,
+    tls,
     pipeline: {
       lag: () =>
         withTimeout(LAG_TIMEOUT_MS, 'Kafka did not answer in time', async () => {
@@ -83,7 +87,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     },
   })
   const address = await app.listen({ host: config.web.host, port: config.web.port })
-  log.info({ url: address, login: config.web.password !== undefined }, 'web console ready')
+  log.info(
+    { url: address, login: config.web.password !== undefined, trustProxy: config.web.trustProxy },
+    'web console ready',
+  )
 
   let stopping = false
   const shutdown = async (signal: string) => {

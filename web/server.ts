@@ -46,8 +46,12 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     loggerInstance: log as FastifyBaseLogger,
     // Each page view is not an event worth a line; actions log themselves.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: false,
+    // Only a declared proxy's X-Forwarded-For/-Proto count: they decide req.ip (the login limit's key) and
+    // req.protocol (whether the session cookie is Secure).
+    trustProxy: config.web.trustProxy,
     bodyLimit: 1024 * 1024,
+    // With WEB_TLS_CERT and WEB_TLS_KEY the console serves https only; null: plain http.
+    https: deps.tls ?? null,
   })
   const render = createRenderer({ cache: true })
 
@@ -74,7 +78,9 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
     key: sessionKey(config.web.sessionSecret, config.web.password),
     cookieName: 'stockflow_session',
     expiry: SESSION_SECONDS,
-    cookie: { path: '/', httpOnly: true, sameSite: 'strict', secure: config.web.cookieSecure },
+    // Secure exactly when the request came over https (here, or at a trusted proxy): a Secure cookie sent
+    // over http is dropped by browsers other than for their own loopback, and every form would "expire".
+    cookie: { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto' },
   })
   await app.register(csrf, {
     sessionPlugin: '@fastify/secure-session',

@@ -6,6 +6,7 @@ import type { RevertSend } from '../ledger/revert.ts'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import type { Logger } from '../lib/log.ts'
+import type { TlsMaterial } from './tls.ts'
 
 export interface ServiceReadiness {
   service: string
@@ -30,4 +31,6 @@ export interface WebDeps {
   /** Publishes a reverted file's reversals; without it the console previews only. */
   revertSend?: RevertSend
   pipeline: PipelineProbe
+  /** The certificate and key of config.web.tls, read: with them the console serves https only. */
+  tls?: TlsMaterial
 }

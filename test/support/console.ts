@@ -17,6 +17,7 @@ import { createSql, type Sql } from '../../lib/db.ts'
 import { createKafka } from '../../lib/kafka.ts'
 import type { Processor } from '../../processor/processor.ts'
 import { createWebServer } from '../../web/server.ts'
+import { readTlsFiles } from '../../web/tls.ts'
 import { launchBrowser } from './browser.ts'
 import { createTestContext, type TestContext } from './context.ts'
 import { type RunningImporter, startImporter } from './importer.ts'
@@ -32,7 +33,10 @@ export interface ConsoleFixture {
   /** The console's own connection: the read-only role. */
   webSql: Sql
   browser: Browser
-  /** Starts one more console with these settings on top of the suite's; resolves its base URL. */
+  /**
+   * Starts one more console with these settings on top of the suite's; resolves its base URL (https when
+   * WEB_TLS_CERT and WEB_TLS_KEY are given). It listens on 127.0.0.1 whatever WEB_HOST says.
+   */
   serve(env?: Record<string, string>): Promise<string>
   /** The stock level of one item, straight from the ledger. */
   level(store: number, item: number): Promise<number | undefined>
@@ -90,10 +94,12 @@ export async function startConsoleFixture(prefix: string): Promise<ConsoleFixtur
           lag: () => consumerLag(admin, config, new Map()),
           readiness: async () => [{ service: 'processor', url: 'in-process', ready: true, detail: 'ready' }],
         },
+        tls: await readTlsFiles(config.web.tls),
       })
       await app.listen({ host: '127.0.0.1', port: 0 })
       servers.push(app)
-      return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+      const scheme = config.web.tls ? 'https' : 'http'
+      return `${scheme}://127.0.0.1:${(app.server.address() as AddressInfo).port}`
     },
     async level(store, item) {
       const [row] =
