@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../lib/config.ts'
-import { allowedHosts, hostnameOf, isForeign, passwordMatches, safeNext } from './auth.ts'
+import { allowedHosts, cleanName, hostnameOf, isForeign, passwordMatches, safeNext } from './auth.ts'
 
 const base = {
   KAFKA_BROKERS: '127.0.0.1:9092',
@@ -17,6 +17,23 @@ describe('safeNext', () => {
     expect(
       ['//evil.example/', '/\\evil.example', 'https://evil.example', 'javascript:alert(1)', 7].map(safeNext),
     ).toEqual(['/stock', '/stock', '/stock', '/stock', '/stock'])
+  })
+})
+
+describe('cleanName', () => {
+  it('keeps a plain name, trimmed and with single spaces', () => {
+    expect(cleanName('  Ann   Lee \t')).toBe('Ann Lee')
+    expect(cleanName('Zoë Ødegård')).toBe('Zoë Ødegård')
+  })
+  it('drops markup, control and format characters', () => {
+    expect(cleanName('<b>Ann</b><script>x</script>')).toBe('Annx')
+    expect(cleanName('Ann"\'`&<>')).toBe('Ann')
+    expect(cleanName('Ann\u202egnp.csv')).toBe('Anngnp.csv')
+    expect(cleanName('A\u0000n\u0007n\u200b\u2028')).toBe('Ann')
+  })
+  it('is at most 64 characters, and may come out empty', () => {
+    expect(cleanName('x'.repeat(100))).toHaveLength(64)
+    expect(cleanName('<i></i>\u202e')).toBe('')
   })
 })
 

@@ -1,4 +1,5 @@
-// The sign-in limit through the real server, without a database: the login page and its post touch none.
+// The sign-in limit through the real server, without a database: a sign-in only opens a server-side
+// session, which a stand-in answers here (the real one is tested in test/web-security.test.ts).
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../lib/config.ts'
@@ -24,7 +25,7 @@ afterEach(async () => {
 
 async function server(extra: Record<string, string> = {}): Promise<FastifyInstance> {
   app = await createWebServer({
-    sql: undefined as unknown as Sql,
+    sql: (async () => [{ id: '00000000-0000-4000-8000-000000000001' }]) as unknown as Sql,
     log: createLogger({ name: 'web', level: 'silent' }),
     clock: Date.now,
     config: loadConfig({ ...env, ...extra }),
