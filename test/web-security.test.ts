@@ -217,4 +217,62 @@ describe('web console security', () => {
     await mallory.close()
     await ann.close()
   })
+  it('ends the session on the server at sign-out: a copy of the cookie kept from before no longer works', async () => {
+    const guarded = await f.serve({ WEB_PASSWORD: 'correct horse battery' })
+    const context = await f.browser.newContext()
+    const p = await context.newPage()
+    await p.goto(`${guarded}/login`)
+    // Markup and a right-to-left override in the name are taken out before it reaches the audit.
+    await p.fill('#login-name', '<b>Ann</b>\u202e')
+    await p.fill('#login-password', 'correct horse battery')
+    await p.click('button:has-text("Sign in")')
+    await p.waitForURL(`${guarded}/stock`)
+    expect(await p.textContent('.logout strong')).toBe('Ann')
+    const kept = (await context.cookies()).filter((c) => c.name === 'stockflow_session')
+    expect(kept).toHaveLength(1)
+    expect(await f.ctx.sql`select user_name from live_web_sessions`).toEqual([{ user_name: 'Ann' }])
+
+    await p.click('button:has-text("Sign out")')
+    await p.waitForURL(`${guarded}/login`)
+    expect(await f.ctx.sql`select user_name from live_web_sessions`).toEqual([])
+
+    const replay = await f.browser.newContext()
+    await replay.addCookies(kept)
+    const res = await replay.request.get(`${guarded}/stock`, { maxRedirects: 0 })
+    expect(res.status()).toBe(302)
+    expect(res.headers().location).toBe('/login?next=%2Fstock')
+    await replay.close()
+    await context.close()
+  })
+
+  it("refuses an audit row the console's role could forge, and records that role", async () => {
+    const sqlstate = (q: Promise<unknown>) =>
+      q.then(
+        () => 'ok',
+        (e: { code?: string }) => e.code,
+      )
+    const web = f.webSql
+    // Another door's actor, an item never booked, a re-drive preview or send that claims a count.
+    expect(await sqlstate(web`select set_item_threshold(5, 12, 3, 'cli:root', 10)`)).toBe('42501')
+    expect(await sqlstate(web`select set_item_threshold(5, 99999, 3, 'web:Ann@127.0.0.1', 10)`)).toBe('22023')
+    const filter = web.json({ code: 'INSUFFICIENT_STOCK' })
+    expect(
+      await sqlstate(web`select record_redrive(${filter}, true, 123456, 'web:Ann@127.0.0.1', null)`),
+    ).toBe('22023')
+    expect(await sqlstate(web`select record_redrive(${filter}, false, 123456, 'cli:ops', null)`)).toBe(
+      '42501',
+    )
+    expect(
+      await sqlstate(web`select record_redrive(${filter}, false, 123456, 'web:Ann@127.0.0.1', null)`),
+    ).toBe('22023')
+    expect(await f.ctx.sql`select count(*)::int as n from redrives`).toEqual([{ n: 0 }])
+    // What it may record carries its role, whatever name it gives.
+    expect(await web`select set_item_threshold(5, 12, 3, 'web:Ann@127.0.0.1', 10) as state`).toEqual([
+      { state: 'OK' },
+    ])
+    expect(await f.ctx.sql`select actor, db_role from threshold_audit`).toEqual([
+      { actor: 'web:Ann@127.0.0.1', db_role: 'stockflow_web' },
+    ])
+    await f.ctx.sql`select set_item_threshold(5, 12, null, 'cli:test', 10)`
+  })
 })
