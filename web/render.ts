@@ -25,6 +25,18 @@ export const helpers = {
   },
   ms: (n: number | null | undefined) =>
     n === null || n === undefined ? '–' : `${Math.round(n).toLocaleString('en-US')} ms`,
+  /**
+   * A file name as it may safely be shown: control, format and separator characters (a right-to-left
+   * override that turns `gpj.csv` around, a zero-width space) are written out as \u{…}, so the name reads
+   * in the order its bytes are in.
+   */
+  file: (name: string | null | undefined) =>
+    name === null || name === undefined || name === ''
+      ? '–'
+      : name.replace(
+          /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu,
+          (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`,
+        ),
   /** An href with its query string; values are encoded here, and escaped again by the template. */
   href: (path: string, params: Record<string, string | number | undefined>) => {
     const q = new URLSearchParams()

@@ -20,6 +20,7 @@ import { AppError } from '../lib/errors.ts'
 import { allowedHosts, guardHosts, registerAuth, SESSION_SECONDS } from './auth.ts'
 import { registerErrorPages } from './error-pages.ts'
 import { registerImportPages } from './import-pages.ts'
+import { createItemNameCache, type ItemNameCache, type ItemNames, itemLabel } from './item-names.ts'
 import { registerPipelinePages } from './pipeline-pages.ts'
 import { createRenderer, helpers, NAV, pageContext } from './render.ts'
 import { registerRevertPages } from './revert-pages.ts'
@@ -37,6 +38,13 @@ function sessionKey(secret: string | undefined, password: string | undefined): B
   return createHash('sha256')
     .update(`stockflow-web-session:${secret}\0${password ?? ''}`)
     .digest()
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The item master's names as pages show them; a load of the master invalidates it. */
+    itemNames: ItemNameCache
+  }
 }
 
 export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
@@ -99,11 +107,16 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('application/json')
   await app.register(fastifyStatic, { root: PUBLIC, prefix: '/static/', index: false, maxAge: 3600_000 })
 
+  const itemNames = createItemNameCache({ sql: deps.sql, clock: deps.clock, ttlMs: 5_000 })
+  app.decorate('itemNames', itemNames)
   app.decorateReply(
     'page',
     async function (template: string, title: string, data: Record<string, unknown> = {}) {
       const ctx = await pageContext(this.request, this, title)
-      const html = render(template, { ...ctx, nav: NAV, h: helpers, ...data })
+      // An error page must render even when the database is away: then items show as numbers.
+      const names = await itemNames.get().catch(() => new Map() as ItemNames)
+      const h = { ...helpers, item: (n: number | null | undefined) => itemLabel(names, n) }
+      const html = render(template, { ...ctx, nav: NAV, h, ...data })
       return this.type('text/html; charset=utf-8').send(html)
     },
   )
