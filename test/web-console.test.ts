@@ -96,7 +96,13 @@ describe('web console', () => {
     await page.fill('#threshold', '900')
     await page.click('button:has-text("Save threshold")')
     await page.waitForURL(`${base}/items/5/12`)
-    expect(await page.textContent('.flash-ok')).toContain('set to 900')
+    // 800 on hand under a threshold of 900: the state is recomputed at once, not at the next movement.
+    expect(await page.textContent('.flash-ok')).toBe(
+      'Threshold for item 12 at store 5 set to 900. The item is now low.',
+    )
+    expect(
+      await f.ctx.sql`select low_state from stock_levels where store_number = 5 and item_number = 12`,
+    ).toEqual([{ low_state: 1 }])
     expect(await f.ctx.sql`select old_threshold, new_threshold, actor from threshold_changes`).toEqual([
       { old_threshold: null, new_threshold: 900, actor: 'web:local@127.0.0.1' },
     ])
