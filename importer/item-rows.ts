@@ -11,7 +11,7 @@ type ItemColumn = (typeof ITEM_COLUMNS)[number]
 export const MAX_NAME_CHARS = 120
 export const MAX_UNIT_CHARS = 20
 /** Limits that keep a whole file of items, held for its one load, well inside the importer's heap. */
-export const ITEM_LIMITS = { maxItems: 100_000, maxJsonBytes: 16 * 1024 * 1024 } as const
+export const ITEM_LIMITS = { maxItems: 100_000, maxJsonBytes: 12 * 1024 * 1024 } as const
 
 export interface ItemColumns {
   item_number: number
