@@ -160,7 +160,7 @@ describe('importer: archive names derived from another archive', () => {
     const fixed = archiveOf.get('race/storeC.csv.rejected.csv')!
     expect(await readFile(join(processed, original.name), 'utf8')).toBe(withBadRow)
     expect(await readFile(join(processed, fixed.name), 'utf8')).toBe(repaired)
-    expect(await readFile(join(processed, original.receipt.rejected_csv!), 'utf8')).toContain(',-5,')
+    expect(await readFile(join(processed, original.receipt.rejected_csv!), 'utf8')).toContain(",'-5,")
     expect(original.receipt.rejected_csv).not.toBe(fixed.name)
   })
 })
