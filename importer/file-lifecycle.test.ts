@@ -35,3 +35,29 @@ describe('file names near the 255-byte limit', () => {
     expect(await uniquePath(dir, 'storeA.csv')).toBe(join(dir, 'storeA-1.csv'))
   })
 })
+
+describe('names derived from another archive', () => {
+  it('never gives a file the name of an archived file’s rejected rows, nor its receipt', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'unique-'))
+    await writeFile(join(dir, 'storeA.csv'), 'kept')
+    expect(await uniquePath(dir, 'storeA.csv.rejected.csv')).toBe(join(dir, 'storeA.csv.rejected-1.csv'))
+    const gone = await mkdtemp(join(tmpdir(), 'unique-'))
+    await writeFile(join(gone, 'storeB.csv.receipt.json'), '{}')
+    expect(await uniquePath(gone, 'storeB.csv.rejected.csv')).toBe(join(gone, 'storeB.csv.rejected-1.csv'))
+  })
+
+  it('never gives a file the shortened rejected-rows name of a file whose name is near 255 bytes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'unique-'))
+    const long = `${'ü'.repeat(120)}.csv`
+    await writeFile(join(dir, long), 'kept')
+    const taken = basename(outputPath(join(dir, long), '.rejected.csv'))
+    const picked = await uniquePath(dir, taken)
+    expect(picked).not.toBe(join(dir, taken))
+    expect(picked).toBe(numberedName(join(dir, taken), 1))
+  })
+
+  it('leaves a name alone whose owner is not there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'unique-'))
+    expect(await uniquePath(dir, 'storeA.csv.rejected.csv')).toBe(join(dir, 'storeA.csv.rejected.csv'))
+  })
+})

@@ -3,6 +3,7 @@
 import { lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, relative, sep } from 'node:path'
 import { numberedName, outputPath } from '../ledger/input-folder.ts'
+import { isShortenedOutput, mustBeAbsent, ownedInFolder } from './archive-names.ts'
 
 export const STATE_DIRS = ['processing', 'processed', 'failed'] as const
 export type StateDir = (typeof STATE_DIRS)[number]
@@ -30,14 +31,22 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** A free path for `rel` under `dir`, the first numberedName that neither it nor its outputs take. */
+/**
+ * A free path for `rel` under `dir`: the first numberedName that neither it nor its outputs take, and
+ * that is not itself the output of a file already there (see archive-names.ts). The importer handles one
+ * file at a time and is the only writer of processing/, processed/ and failed/, so the name cannot be
+ * taken between this choice and the move.
+ */
 export async function uniquePath(dir: string, rel: string): Promise<string> {
   const target = join(dir, rel)
   for (let n = 0; ; n++) {
     const candidate = numberedName(target, n)
-    // Outputs written beside the file must not collide either: an archive must always match its receipt.
-    const taken = [candidate, outputPath(candidate, '.receipt.json'), outputPath(candidate, '.rejected.csv')]
-    if (!(await Promise.all(taken.map(exists))).some(Boolean)) return candidate
+    if ((await Promise.all(mustBeAbsent(candidate).map(exists))).some(Boolean)) continue
+    if (isShortenedOutput(candidate)) {
+      const folder = await readdir(dirname(candidate)).catch(() => [])
+      if (ownedInFolder(candidate, folder)) continue
+    }
+    return candidate
   }
 }
 

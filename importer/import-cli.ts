@@ -18,18 +18,26 @@ import { createRegistry } from '../lib/registry.ts'
 import { pathSource, sha256Of } from './admitted-file.ts'
 import { createImportEncoders } from './encoders.ts'
 import { importFile } from './import-file.ts'
+import { itemHeaderOf } from './item-file.ts'
 import { claimKeyOf, publishFileFailure } from './outcomes.ts'
 import { createPublisher } from './publisher.ts'
 import { refusedReceipt, writeReceipt } from './receipt.ts'
 
 type PathSource = ReturnType<typeof pathSource>
 
+/** The one-shot import uses no database, and the item master is nothing else. */
+export const ITEM_FILE_REFUSAL =
+  'it is an item file (item_number,name[,unit]); item files are loaded into the item master by the watching importer: drop it into the input folder (INPUT_DIR) or upload it in the console'
+
 const USAGE = `usage: stockflow import FILE…
 
 Imports each FILE once, as the importer would, without watching a folder or moving the file: its rows go
 to the events topic, its rejected rows to errors, and its receipt (and rejected rows, if any) are written
 beside it as FILE.receipt.json and FILE.rejected.csv. One line per file on stdout; logs go to stderr.
-Exits 0 when every row was accepted, 2 when some were rejected, 1 when a file failed.`
+Exits 0 when every row was accepted, 2 when some were rejected, 1 when a file failed.
+
+An item file (header item_number,name[,unit]) is not imported here: it goes into the item master, which
+lives in Postgres, so drop it into the input folder or upload it in the console instead.`
 
 /** The files, or undefined when help was asked for. */
 export function parseImportArgs(argv: string[]): string[] | undefined {
@@ -82,6 +90,11 @@ export async function runImportCli(argv: string[], env: NodeJS.ProcessEnv): Prom
       let read: { source: PathSource; sha256: string } | undefined
       try {
         const source = pathSource(file, (await stat(file)).size)
+        if (await itemHeaderOf(source)) {
+          code = 1
+          console.error(`${file}: not imported: ${ITEM_FILE_REFUSAL}`)
+          continue
+        }
         read = { source, sha256: await sha256Of(source) }
         const publisher = createPublisher({
           producer,

@@ -16,6 +16,8 @@ import { createConcluder, type LifecycleStep } from './conclude-file.ts'
 import { ensureStateDirs, leftInProcessing, moveTo, removeOrphanOutputs } from './file-lifecycle.ts'
 import { importFile } from './import-file.ts'
 import type { ImporterMetrics } from './importer-metrics.ts'
+import { type ItemLoad, itemHeaderOf, itemReceipt, loadItems, readItemFile } from './item-file.ts'
+import { type ItemHeader, itemActor } from './item-rows.ts'
 import { claimKeyOf, reportOutcome } from './outcomes.ts'
 import { createPublisher } from './publisher.ts'
 import { refusedReceipt, rejectedReceipt, writeReceipt } from './receipt.ts'
@@ -193,9 +195,45 @@ export function createImporter(deps: ImporterDeps): Importer {
     )
   }
 
+  /** An item-master file: every row checked, then all of them loaded in one call, or none. */
+  async function importItems(
+    file: AdmittedFile,
+    path: string,
+    rel: string,
+    sha256: string,
+    header: ItemHeader,
+  ) {
+    const started = deps.clock()
+    const input = () => ({ file: rel, sha256, bytes: file.size, started, finished: deps.clock() })
+    let receipt: Receipt
+    if (!header.ok) receipt = itemReceipt(input(), { error: { code: header.code, message: header.message } })
+    else {
+      const read = await readItemFile(file, header.columns)
+      if (await file.changed()) {
+        throw new FileRejectedError(
+          'FILE_CHANGED',
+          'the item file changed while it was read (still being written?); it is read again from its start',
+          { retriable: true, context: { file: rel } },
+        )
+      }
+      let load: ItemLoad | undefined
+      if (read.ok) load = await loadItems(deps.sql, read.json, itemActor(rel))
+      receipt = itemReceipt(input(), { read, load })
+    }
+    await deps.hooks?.step?.('recorded', rel)
+    await conclude(file, path, rel, receipt.status === 'processed' ? 'processed' : 'failed', receipt)
+    deps.metrics?.files.inc({ status: receipt.status })
+    const summary = { file: rel, kind: 'items', rows: receipt.rows_read, loaded: receipt.items_loaded }
+    if (receipt.error) log.warn({ ...summary, code: receipt.error.code }, receipt.error.message)
+    else log.info(summary, 'item file loaded')
+  }
+
   async function importOnce(file: AdmittedFile, path: string, rel: string, resumed: boolean) {
     const sha256 = await sha256Of(file)
     if (resumed) await removeOrphanOutputs(inputDir, rel, sha256)
+    // An item file is loaded whenever it is dropped (a load is an upsert), so content identity is not asked.
+    const items = await itemHeaderOf(file)
+    if (items) return importItems(file, path, rel, sha256, items)
     if (!config.importer.force) {
       const prior = await deps.sql`select file_name from import_files where sha256 = ${sha256}`.catch((e) => {
         throw classifyDbError(e, { op: 'content-identity' })

@@ -89,16 +89,17 @@ export async function reportOutcome(deps: OutcomeDeps, receipt: Receipt, of: Out
   try {
     await deps.sql`
       insert into import_outcomes (file_name, sha256, status, code, message, rows_read, rows_accepted, rows_rejected,
-                                   rejected_by_code, started_at, finished_at, claim_key, rejected_csv)
+                                   rejected_by_code, started_at, finished_at, claim_key, rejected_csv, kind)
       values (${receipt.file}, ${receipt.sha256 || null}, ${receipt.status}, ${receipt.error?.code ?? null},
               ${receipt.error?.message ?? null}, ${receipt.rows_read}, ${receipt.rows_accepted}, ${receipt.rows_rejected},
               ${deps.sql.json(receipt.rejected_by_code as never)}, ${new Date(receipt.started_at)},
-              ${new Date(receipt.finished_at)}, ${of.key}, ${of.rejectedCsv})
+              ${new Date(receipt.finished_at)}, ${of.key}, ${of.rejectedCsv}, ${receipt.kind ?? 'movements'})
       on conflict (claim_key) do update set
         status = excluded.status, code = excluded.code, message = excluded.message, rows_read = excluded.rows_read,
         rows_accepted = excluded.rows_accepted, rows_rejected = excluded.rows_rejected,
         rejected_by_code = excluded.rejected_by_code, started_at = excluded.started_at,
-        finished_at = excluded.finished_at, rejected_csv = excluded.rejected_csv, recorded_at = now()`
+        finished_at = excluded.finished_at, rejected_csv = excluded.rejected_csv, kind = excluded.kind,
+        recorded_at = now()`
   } catch (err) {
     throw classifyDbError(err, { op: 'import-outcome', file: receipt.file })
   }

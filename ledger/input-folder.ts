@@ -80,4 +80,8 @@ export interface Receipt {
   duplicate_of: string | null
   /** Why the whole file failed, when it did. */
   error: { code: string; message: string } | null
+  /** Set for an item-master file (item_number,name[,unit]); a movement file's receipt has neither field. */
+  kind?: 'items'
+  /** Items written to the item master: all of the file's rows, or none when it failed. */
+  items_loaded?: number
 }

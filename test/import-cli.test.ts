@@ -1,11 +1,11 @@
 // `stockflow import FILE` (one-shot) against the real broker and registry: a file refused as a whole is
 // reported on `errors` as the watcher reports it, with the file's name and code, and nothing else is sent.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { access, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Kafka } from 'kafkajs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runImportCli } from '../importer/import-cli.ts'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { ITEM_FILE_REFUSAL, runImportCli } from '../importer/import-cli.ts'
 import type { Receipt } from '../ledger/input-folder.ts'
 import type { StockError } from '../schemas/contract.ts'
 import { SOURCE_FILE_HEADER } from '../schemas/headers.ts'
@@ -58,5 +58,27 @@ describe('stockflow import (one-shot)', () => {
 
     const receipt = JSON.parse(await readFile(`${file}.receipt.json`, 'utf8')) as Receipt
     expect([receipt.status, receipt.error?.code]).toEqual(['failed', 'MISSING_COLUMNS'])
+  })
+
+  it('refuses an item file with exit 1 and says the watching importer loads it; nothing is sent or written', async () => {
+    const file = join(dir, 'items.csv')
+    await writeFile(file, 'item_number,name,unit\n12,Bolt M6,pcs\n')
+    const said: string[] = []
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => void said.push(line))
+    try {
+      expect(await runImportCli([file], ctx.env)).toBe(1)
+    } finally {
+      spy.mockRestore()
+    }
+    expect(said).toEqual([`${file}: not imported: ${ITEM_FILE_REFUSAL}`])
+    await expect(access(`${file}.receipt.json`)).rejects.toThrow()
+    const admin = kafka.admin()
+    await admin.connect()
+    const offsets = await Promise.all(
+      [ctx.config.topics.events, ctx.config.topics.errors].map((t) => admin.fetchTopicOffsets(t)),
+    )
+    await admin.disconnect()
+    // The MISSING_COLUMNS error of the test before is the only message on either topic.
+    expect(offsets.map((o) => o.reduce((n, p) => n + Number(p.high), 0))).toEqual([0, 1])
   })
 })

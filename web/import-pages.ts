@@ -25,7 +25,7 @@ export async function registerImportPages(app: FastifyInstance, deps: WebDeps): 
   async function outcome(id: string) {
     const [row] = await sql`
       select id, file_name, sha256, status, code, message, rows_read, rows_accepted, rows_rejected, rejected_by_code,
-             started_at, finished_at, recorded_at, reverted_at
+             started_at, finished_at, recorded_at, reverted_at, kind
       from import_history where id = ${keyPart(id)}`
     if (!row) throw new AppError('NOT_FOUND', `there is no import #${id}`)
     return row
@@ -86,7 +86,8 @@ export async function registerImportPages(app: FastifyInstance, deps: WebDeps): 
     return reply.page('import', `Import #${row.id}`, {
       row,
       reverts,
-      canRevert: row.status === 'processed' && row.sha256 !== null,
+      // An item file published no movement: there is nothing to revert.
+      canRevert: row.status === 'processed' && row.sha256 !== null && row.kind !== 'items',
       receipt: found?.receipt,
       rejected,
       page,
