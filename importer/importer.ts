@@ -2,7 +2,7 @@
 import { lstatSync } from 'node:fs'
 import { lstat, rm } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import { outputPath, type Receipt } from '../ledger/input-folder.ts'
+import { isRejectedRowsName, outputPath, type Receipt } from '../ledger/input-folder.ts'
 import type { Config } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import { classifyDbError, FileRejectedError } from '../lib/errors.ts'
@@ -280,7 +280,7 @@ export function createImporter(deps: ImporterDeps): Importer {
           name: rel,
           sha256,
           rejectedPath,
-          restoreNeutralised: rel.endsWith('.rejected.csv'),
+          restoreNeutralised: isRejectedRowsName(rel),
           claimKey: await claimKeyOf(file, sha256),
         },
       )

@@ -43,6 +43,15 @@ export function numberedName(path: string, n: number): string {
 export type OutputSuffix = '.receipt.json' | '.rejected.csv'
 
 /**
+ * Whether a file is a rejected-rows file coming back fixed, so its cells lose the spreadsheet guard they
+ * were written with. It may come back renamed: numbered by an upload or the archive (`x.rejected-1.csv`),
+ * or by a browser's download (`x.rejected (1).csv`).
+ */
+export function isRejectedRowsName(path: string): boolean {
+  return /\.rejected(?:-\d+| ?\(\d+\))?\.csv$/i.test(basename(path))
+}
+
+/**
  * Where an output of the file at `path` is written: beside it, named after it. A name near the 255-byte
  * limit leaves no room for the suffix, so such a file's outputs get a shortened name tagged with a hash
  * of the whole name; the receipt still names the file in full.
