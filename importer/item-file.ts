@@ -58,7 +58,9 @@ export type ItemLoad = { ok: true; loaded: number } | { ok: false; message: stri
  */
 export async function loadItems(sql: Sql, json: string, actor: string): Promise<ItemLoad> {
   try {
-    const [row] = await sql`select load_item_master(${json}::jsonb, ${actor}) as loaded`
+    // Sent as text and cast in Postgres: a string bound straight to a jsonb parameter would be encoded
+    // again, as one JSON string.
+    const [row] = await sql`select load_item_master(${json}::text::jsonb, ${actor}) as loaded`
     return { ok: true, loaded: Number(row!.loaded) }
   } catch (err) {
     const e = classifyDbError(err, { op: 'load-item-master' })
