@@ -4,7 +4,14 @@ import { balanceLine, balanceParams, parseBalanceQuery, periodWords } from './ba
 describe('parseBalanceQuery', () => {
   it('reads the period, the ranges, the rows and the page', () => {
     expect(
-      parseBalanceQuery({ from: '2024-05-01', to: '2024-05-31', store: '5-8', item: '12', by: 'item', page: '2' }),
+      parseBalanceQuery({
+        from: '2024-05-01',
+        to: '2024-05-31',
+        store: '5-8',
+        item: '12',
+        by: 'item',
+        page: '2',
+      }),
     ).toEqual({
       value: {
         from: '2024-05-01',
@@ -20,7 +27,14 @@ describe('parseBalanceQuery', () => {
 
   it('reports every bad field at once and falls back to the defaults', () => {
     const { value, problems } = parseBalanceQuery({ to: '2024-02-30', store: '9-2', by: 'day' })
-    expect(value).toEqual({ from: undefined, to: undefined, store: undefined, item: undefined, by: 'store', page: 1 })
+    expect(value).toEqual({
+      from: undefined,
+      to: undefined,
+      store: undefined,
+      item: undefined,
+      by: 'store',
+      page: 1,
+    })
     expect(problems).toEqual([
       "To: '2024-02-30' is not a date written as YYYY-MM-DD",
       'Store: the range 9-2 is empty (the first number must not be larger)',

@@ -65,7 +65,12 @@ export interface BalanceLine {
 
 /** Closing is what the period started with, plus what came in, minus what went out. */
 export function balanceLine(s: BalanceSums): BalanceLine {
-  return { opening: s.opening, in: s.increases, out: s.decreases, closing: s.opening + s.increases - s.decreases }
+  return {
+    opening: s.opening,
+    in: s.increases,
+    out: s.decreases,
+    closing: s.opening + s.increases - s.decreases,
+  }
 }
 
 /** How the report names its period, for the caption and the CSV file name. */

@@ -70,7 +70,11 @@ describe('timeLabels', () => {
   })
 
   it('never repeats a label across two days a day and a half apart', () => {
-    const labels = timeLabels([at('2024-05-01T00:00:00Z'), at('2024-05-01T18:00:00Z'), at('2024-05-02T12:00:00Z')])
+    const labels = timeLabels([
+      at('2024-05-01T00:00:00Z'),
+      at('2024-05-01T18:00:00Z'),
+      at('2024-05-02T12:00:00Z'),
+    ])
     expect(labels).toEqual(['2024-05-01 00:00Z', '2024-05-01 18:00Z', '2024-05-02 12:00Z'])
   })
 })
