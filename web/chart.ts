@@ -35,10 +35,50 @@ export function niceStep(range: number, count: number): number {
 
 const round = (n: number) => Math.round(n * 10) / 10
 
-function dateLabel(ms: number, spanMs: number): string {
-  const iso = new Date(ms).toISOString()
-  // Within two days the time says more than the date.
-  return spanMs <= 2 * 86_400_000 ? `${iso.slice(11, 16)}Z` : iso.slice(0, 10)
+const DAY_MS = 86_400_000
+
+type Format = (iso: string) => string
+const day: Format = (iso) => iso.slice(0, 10)
+const dayMinute: Format = (iso) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}Z`
+const daySecond: Format = (iso) => `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z`
+const minute: Format = (iso) => `${iso.slice(11, 16)}Z`
+const second: Format = (iso) => `${iso.slice(11, 19)}Z`
+const milli: Format = (iso) => `${iso.slice(11, 23)}Z`
+
+/**
+ * Labels for the time axis's ticks, in time order: dates when the span is days, times of day when it lies
+ * within one day (the first label also says which day), each label the shortest that still tells the ticks
+ * apart. Ticks at one instant get one label between them; the caller shows it once.
+ */
+export function timeLabels(times: readonly number[]): string[] {
+  if (times.length === 0) return []
+  const isos = times.map((t) => new Date(t).toISOString())
+  const first = times[0]!
+  const last = times[times.length - 1]!
+  const sameDay = day(isos[0]!) === day(isos[isos.length - 1]!)
+  const candidates: { rest: Format; head: Format }[] =
+    last - first >= 2 * DAY_MS
+      ? [
+          { head: day, rest: day },
+          { head: dayMinute, rest: dayMinute },
+        ]
+      : sameDay
+        ? [
+            { head: dayMinute, rest: minute },
+            { head: daySecond, rest: second },
+            { head: (iso) => `${day(iso)} ${milli(iso)}`, rest: milli },
+          ]
+        : [
+            { head: dayMinute, rest: dayMinute },
+            { head: daySecond, rest: daySecond },
+          ]
+  for (const c of candidates) {
+    // Distinct by the finer of the two formats, so the head's date cannot make two equal times look apart.
+    const labels = isos.map((iso, i) => (i === 0 ? c.head(iso) : c.rest(iso)))
+    const keys = isos.map((iso) => c.rest(iso))
+    if (new Set(keys).size === keys.length) return labels
+  }
+  return isos.map((iso) => `${day(iso)} ${milli(iso)}`)
 }
 
 /**
@@ -49,22 +89,27 @@ export function stepChart(points: { t: number; level: number }[], box: Box = DEF
   if (points.length === 0) return { path: '', xTicks: [], yTicks: [], box }
   const t0 = points[0]!.t
   const t1 = Math.max(points[points.length - 1]!.t, t0 + 1)
+  // A balance by business date can dip below zero (a sale dated before the delivery that covered it), so
+  // the axis reaches down to the lowest point as well as up to the highest.
   const top = Math.max(1, ...points.map((p) => p.level))
-  const step = niceStep(top, 4)
+  const low = Math.min(0, ...points.map((p) => p.level))
+  const step = niceStep(top - low, 4)
   const yMax = Math.ceil(top / step) * step
+  const yMin = Math.floor(low / step) * step
   const plotW = box.width - box.left - 8
   const plotH = box.height - box.bottom - 8
   const x = (t: number) => round(box.left + ((t - t0) / (t1 - t0)) * plotW)
-  const y = (v: number) => round(8 + plotH - (Math.max(0, v) / yMax) * plotH)
+  const y = (v: number) => round(8 + plotH - ((v - yMin) / (yMax - yMin)) * plotH)
   let path = `M${x(t0)} ${y(points[0]!.level)}`
   for (const p of points.slice(1)) path += ` H${x(p.t)} V${y(p.level)}`
   path += ` H${x(t1)}`
   const yTicks: Tick[] = []
-  for (let v = 0; v <= yMax; v += step) yTicks.push({ at: y(v), label: String(v) })
-  const xTicks = [0, 0.5, 1].map((f) => {
-    const t = t0 + f * (t1 - t0)
-    return { at: x(t), label: dateLabel(t, t1 - t0) }
-  })
+  for (let v = yMin; v <= yMax; v += step) yTicks.push({ at: y(v), label: String(v) })
+  const last = points[points.length - 1]!.t
+  // Every movement at one instant (a single one, or a file dated all alike): one label, at the start.
+  const tickTimes = last === t0 ? [t0] : [0, 0.5, 1].map((f) => t0 + f * (last - t0))
+  const labels = timeLabels(tickTimes)
+  const xTicks = tickTimes.map((t, i) => ({ at: x(t), label: labels[i]! }))
   return { path, xTicks, yTicks, box }
 }
 

@@ -8,6 +8,7 @@ const VIEWS = fileURLToPath(new URL('./views/', import.meta.url))
 
 export const NAV = [
   { href: '/stock', label: 'Stock' },
+  { href: '/balance', label: 'Balance' },
   { href: '/imports', label: 'Imports' },
   { href: '/errors', label: 'Errors' },
   { href: '/alerts', label: 'Alerts' },

@@ -21,6 +21,7 @@ import { allowedHosts, guardHosts, registerAuth, SESSION_SECONDS } from './auth.
 import { registerErrorPages } from './error-pages.ts'
 import { registerImportPages } from './import-pages.ts'
 import { createItemNameCache, type ItemNameCache, type ItemNames, itemLabel } from './item-names.ts'
+import { registerLedgerPages } from './ledger-pages.ts'
 import { registerPipelinePages } from './pipeline-pages.ts'
 import { createRenderer, helpers, NAV, pageContext } from './render.ts'
 import { registerRevertPages } from './revert-pages.ts'
@@ -152,6 +153,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   app.get('/', async (_req, reply) => reply.redirect('/stock'))
   await registerAuth(app, config.web, deps.sql)
   await registerStockPages(app, deps)
+  await registerLedgerPages(app, deps)
   await registerImportPages(app, deps)
   await registerRevertPages(app, deps)
   await registerErrorPages(app, deps)

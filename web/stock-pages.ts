@@ -4,7 +4,9 @@ import type { Sql } from '../lib/db.ts'
 import { AppError, classifyDbError } from '../lib/errors.ts'
 import { actorOf } from './auth.ts'
 import { stepChart } from './chart.ts'
-import { flash } from './render.ts'
+import { exportName, openCsv, refuseProblems, sendCsv } from './csv-export.ts'
+import { EXPORT_BATCH } from './ledger-queries.ts'
+import { flash, helpers } from './render.ts'
 import {
   one,
   paging,
@@ -20,6 +22,8 @@ const STATE_WORDS: Record<string, string> = { OK: 'OK', LOW: 'low', OUT_OF_STOCK
 
 /** Points on the chart at most: a busy item's history is thinned to this many, keeping the latest. */
 const CHART_POINTS = 400
+/** Failed movements the item page lists; the Errors page, filtered on the item, has them all. */
+const FAILURES_SHOWN = 20
 
 const ORDER: Record<StockQuery['sort'], string> = {
   store: 'store_number %, item_number %',
@@ -28,12 +32,17 @@ const ORDER: Record<StockQuery['sort'], string> = {
   updated: 'updated_at %, store_number %, item_number %',
 }
 
-export async function searchStock(sql: Sql, q: StockQuery, pageSize: number) {
-  const where = () => sql`
+/** The Stock page's filter, on stock_keys or stock_overview (both have the columns). */
+function stockWhere(sql: Sql, q: StockQuery) {
+  return sql`
     where true
       ${q.store ? sql`and store_number between ${q.store.from} and ${q.store.to}` : sql``}
       ${q.item ? sql`and item_number between ${q.item.from} and ${q.item.to}` : sql``}
       ${q.state === 'low' ? sql`and low_state > 0` : q.state === 'out' ? sql`and low_state = 2` : sql``}`
+}
+
+export async function searchStock(sql: Sql, q: StockQuery, pageSize: number) {
+  const where = () => stockWhere(sql, q)
   // The column list comes from a fixed table above, never from the request. The page's keys are chosen on
   // the narrow view; only those rows are then joined with their thresholds.
   const order = ORDER[q.sort].replaceAll('%', q.dir)
@@ -57,6 +66,38 @@ export async function searchStock(sql: Sql, q: StockQuery, pageSize: number) {
   return { rows, paging: pg }
 }
 
+/** Every row the Stock page's search matches, in its order, through a cursor: what its CSV export writes. */
+export function stockRows(sql: Sql, q: StockQuery) {
+  const order = ORDER[q.sort].replaceAll('%', q.dir)
+  return sql`
+    select store_number, item_number, quantity, state, threshold, item_threshold, store_threshold, updated_at
+    from stock_overview ${stockWhere(sql, q)}
+    order by ${sql.unsafe(order)}`.cursor(EXPORT_BATCH)
+}
+
+export const STOCK_CSV_HEADER = [
+  'store_number',
+  'item_number',
+  'quantity',
+  'state',
+  'threshold',
+  'threshold_from',
+  'updated_at',
+] as const
+
+/** A stock row as CSV cells; an item without a threshold of its own or its store's has the default. */
+export function stockCsvCells(defaultThreshold: number) {
+  return (r: Record<string, unknown>) => [
+    r.store_number as number,
+    r.item_number as number,
+    r.quantity as number,
+    r.state as string,
+    (r.threshold as number | null) ?? defaultThreshold,
+    r.item_threshold !== null ? 'item' : r.store_threshold !== null ? 'store' : 'default',
+    r.updated_at as Date,
+  ]
+}
+
 export async function loadItem(sql: Sql, store: number, item: number, page: number, pageSize: number) {
   const [level] = await sql`
     select store_number, item_number, quantity, state, threshold, item_threshold, store_threshold, updated_at
@@ -66,24 +107,27 @@ export async function loadItem(sql: Sql, store: number, item: number, page: numb
     { total: number },
   ]
   const pg = paging(total, page, pageSize)
-  const [movements, series, parked, audit, lastCount, corrections] = await Promise.all([
+  const [movements, series, parked, audit, lastCount, corrections, failures] = await Promise.all([
     sql`
       select transaction_id::text, event_type, quantity, delta, quantity_after, leg, to_store_number,
              reverses::text, occurred_at, applied_at, source_file, source_line
       from journal_entries where store_number = ${store} and item_number = ${item}
       order by entry_id desc
       limit ${pageSize} offset ${pg.offset}`,
-    // The level after each movement (the journal's running balance), in the order they were applied, thinned
-    // evenly to CHART_POINTS; the count comes from the same statement, so a movement applied meanwhile
-    // cannot make it skip the latest.
+    // The balance by business date after each movement (the running sum of its changes in occurred_at
+    // order; ties in apply order), thinned evenly to CHART_POINTS; the count comes from the same statement,
+    // so a movement applied meanwhile cannot make it skip the latest. Plotted by business date, a day of
+    // sales applied within one second is a day of steps, not a cliff.
     sql`
       with steps as (
-        select applied_at, quantity_after as level,
-               row_number() over (order by entry_id) as n,
+        select occurred_at,
+               sum(delta) over (order by occurred_at, entry_id rows between unbounded preceding and current row)
+                 as level,
+               row_number() over (order by occurred_at, entry_id) as n,
                count(*) over () as total
         from journal_entries where store_number = ${store} and item_number = ${item}
       )
-      select applied_at, level::float8 as level from steps
+      select occurred_at, level::float8 as level from steps
       where (total - n) % greatest(1, ceil(total::numeric / ${CHART_POINTS}))::int = 0 or n = 1
       order by n`,
     sql`
@@ -101,11 +145,29 @@ export async function loadItem(sql: Sql, store: number, item: number, page: numb
              original_type, original_delta, occurred_at, applied_at
       from ledger_corrections where store_number = ${store} and item_number = ${item}
       order by entry_id desc limit 10`,
+    // What failed for the item and was not re-driven: for an item whose every movement failed, all there is.
+    sql`
+      select transaction_id::text, code, kind, quantity, attempts, failed_at, source_file, source_line,
+             count(*) over ()::int as total
+      from errored_movements where store_number = ${store} and item_number = ${item}
+      order by failed_at desc limit ${FAILURES_SHOWN}`,
   ])
   const chart = stepChart(
-    series.map((s) => ({ t: (s.applied_at as Date).getTime(), level: s.level as number })),
+    series.map((s) => ({ t: (s.occurred_at as Date).getTime(), level: s.level as number })),
   )
-  return { level, movements, paging: pg, chart, parked, audit, lastCount: lastCount[0], corrections }
+  const failuresTotal = (failures[0]?.total as number | undefined) ?? 0
+  return {
+    level,
+    movements,
+    paging: pg,
+    chart,
+    parked,
+    audit,
+    lastCount: lastCount[0],
+    corrections,
+    failures,
+    failuresTotal,
+  }
 }
 
 /** A store or item number from the path: a positive 32-bit integer, or the page does not exist. */
@@ -140,10 +202,23 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
       paging: found.paging,
       defaultThreshold: config.processor.lowStockDefault,
       pageLink: (page: number) => `/stock${stockQueryString(q, { page })}`,
+      csvLink: `/stock.csv${stockQueryString(q, { page: 1 })}`,
       sortLink: (column: StockQuery['sort']) => `/stock${sortLink(q, column)}`,
       sortState: (column: StockQuery['sort']) =>
         q.sort === column ? (q.dir === 'asc' ? 'ascending' : 'descending') : 'none',
     })
+  })
+
+  // The search's rows, all of them, with the same filters and order; the page number plays no part.
+  app.get('/stock.csv', async (req, reply) => {
+    const { value: q, problems } = parseStockQuery(req.query as Record<string, string>)
+    refuseProblems(problems.filter((p) => !p.startsWith('page:')))
+    const body = await openCsv(
+      STOCK_CSV_HEADER,
+      stockRows(sql, q),
+      stockCsvCells(config.processor.lowStockDefault),
+    )
+    return sendCsv(reply, exportName(['stock', stockQueryString(q, { page: 1 }).slice(1)]), body)
   })
 
   app.get('/items/:store/:item', async (req, reply) => {
@@ -153,7 +228,7 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
     const problems: string[] = []
     const page = parsePage(one(req.query as Record<string, string>, 'page'), problems)
     const data = await loadItem(sql, store, item, page, size)
-    if (!data.level && data.paging.total === 0 && data.parked.length === 0) {
+    if (!data.level && data.paging.total === 0 && data.parked.length === 0 && data.failuresTotal === 0) {
       throw new AppError('NOT_FOUND', `store ${store} has no item ${item}: nothing was ever booked for it`)
     }
     return reply.page('item', `Store ${store} · item ${item}`, {
@@ -163,6 +238,7 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
       problems,
       defaultThreshold: config.processor.lowStockDefault,
       pageLink: (p: number) => `/items/${store}/${item}${p === 1 ? '' : `?page=${p}`}`,
+      errorsLink: helpers.href('/errors', { store, item }),
     })
   })
 
