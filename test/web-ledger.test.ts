@@ -246,7 +246,7 @@ describe('web console: the ledger by business date and the balance report', () =
     const balance = await page.request.get(`${base}/balance.csv?from=2024-05-02&to=2024-05-03&store=80-81`)
     expect(balance.headers()['content-type']).toBe('text/csv; charset=utf-8')
     expect(balance.headers()['content-disposition']).toBe(
-      'attachment; filename="balance-2024-05-02-to-2024-05-03.csv"',
+      'attachment; filename=balance-2024-05-02-to-2024-05-03.csv',
     )
     expect(await balance.text()).toBe(
       'store_number,item_number,opening,in,out,closing\r\n80,1,-30,150,30,90\r\n81,1,0,50,0,50\r\n',
