@@ -2,7 +2,13 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { formatAge, formatBytes, importedInProcessing, listInputQueue, waitsForImport } from './input-queue.ts'
+import {
+  formatAge,
+  formatBytes,
+  importedInProcessing,
+  listInputQueue,
+  waitsForImport,
+} from './input-queue.ts'
 
 describe('waitsForImport', () => {
   it('takes what the importer takes', () => {
@@ -71,7 +77,11 @@ describe('listInputQueue', () => {
     await mkdir(join(dir, 'processed'))
     await writeFile(join(dir, 'new.csv'), 'abc')
     await writeFile(join(dir, 'uploads', 'old.csv'), 'abcdef')
-    await utimes(join(dir, 'uploads', 'old.csv'), new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'))
+    await utimes(
+      join(dir, 'uploads', 'old.csv'),
+      new Date('2026-01-01T00:00:00Z'),
+      new Date('2026-01-01T00:00:00Z'),
+    )
     await writeFile(join(dir, 'half.csv.part'), 'x')
     await writeFile(join(dir, 'processed', 'done.csv'), 'x')
     await writeFile(join(dir, 'processing', 'busy.csv'), '12345')

@@ -29,7 +29,9 @@ export function waitsForImport(rel: string): boolean {
 
 /** Of one processing/ folder's file names, the imported files: not the receipts and rejected rows beside them. */
 export function importedInProcessing(names: string[]): string[] {
-  const outputs = new Set(names.flatMap((n) => [outputPath(n, '.rejected.csv'), outputPath(n, '.receipt.json')]))
+  const outputs = new Set(
+    names.flatMap((n) => [outputPath(n, '.rejected.csv'), outputPath(n, '.receipt.json')]),
+  )
   return names.filter((n) => !outputs.has(n) && !n.endsWith('.receipt.json'))
 }
 

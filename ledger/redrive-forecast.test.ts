@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { createRedriveForecast, type ForecastMovement, forecastRedrive, type StockNow } from './redrive-forecast.ts'
+import {
+  createRedriveForecast,
+  type ForecastMovement,
+  forecastRedrive,
+  type StockNow,
+} from './redrive-forecast.ts'
 
 const sale = (store: number, item: number, quantity: number): ForecastMovement => ({
   event_type: 'sale',
@@ -24,7 +29,16 @@ describe('forecastRedrive', () => {
     const r = forecastRedrive([sale(5, 12, 4), sale(5, 12, 5), sale(5, 12, 1)], stock([['5:12', 6]]))
     expect(r.outcomes).toEqual(['applies', 'fails-again', 'applies'])
     expect(r.groups).toEqual([
-      { store: 5, item: 12, count: 3, quantity: 10, stockNow: 6, failAgain: 1, failAgainQuantity: 5, shortBy: 4 },
+      {
+        store: 5,
+        item: 12,
+        count: 3,
+        quantity: 10,
+        stockNow: 6,
+        failAgain: 1,
+        failAgainQuantity: 5,
+        shortBy: 4,
+      },
     ])
   })
 

@@ -145,7 +145,9 @@ export function createRedriveForecast(): RedriveForecast {
     missing(ms) {
       const out = new Map<string, { store: number; item: number }>()
       for (const m of ms) {
-        for (const store of m.event_type === 'transfer' ? [m.store_number, m.to_store_number!] : [m.store_number]) {
+        for (const store of m.event_type === 'transfer'
+          ? [m.store_number, m.to_store_number!]
+          : [m.store_number]) {
           const key = movementKey(store, m.item_number)
           if (!level.has(key)) out.set(key, { store, item: m.item_number })
         }

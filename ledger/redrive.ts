@@ -165,7 +165,7 @@ export async function redrive(deps: {
    * Awaited before the next batch is read; `tx` reads from the selection's own snapshot. In a dry run,
    * returning false stops the reading there (a send always reads everything).
    */
-  each?: (rows: FailedMovement[], tx: Tx) => void | boolean | Promise<void | boolean>
+  each?: (rows: FailedMovement[], tx: Tx) => unknown
   firstRows?: number
   log?: Logger
 }): Promise<RedriveResult> {

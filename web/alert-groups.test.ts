@@ -10,7 +10,11 @@ describe('alertAbout and alertFamily', () => {
       store: 5,
       item: 12,
     })
-    expect(alertAbout('process:UNDECODABLE:events')).toEqual({ kind: 'code', code: 'UNDECODABLE', topic: 'events' })
+    expect(alertAbout('process:UNDECODABLE:events')).toEqual({
+      kind: 'code',
+      code: 'UNDECODABLE',
+      topic: 'events',
+    })
     expect(alertAbout('low-stock')).toEqual({ kind: 'low-stock' })
     expect(alertAbout('something-else')).toEqual({ kind: 'other', key: 'something-else' })
   })
@@ -29,7 +33,10 @@ describe('alertActions', () => {
     expect(alertActions('process:INSUFFICIENT_STOCK:5:12')).toEqual([
       { label: 'See the failed movements', href: '/errors?code=INSUFFICIENT_STOCK&store=5&item=12' },
       { label: 'Open the item', href: '/items/5/12' },
-      { label: 'Re-drive them once fixed', href: '/errors?code=INSUFFICIENT_STOCK&store=5&item=12#redrive-h' },
+      {
+        label: 'Re-drive them once fixed',
+        href: '/errors?code=INSUFFICIENT_STOCK&store=5&item=12#redrive-h',
+      },
     ])
   })
   it('offers no re-drive where re-driving changes nothing', () => {
@@ -65,7 +72,9 @@ describe('familySummary', () => {
       ],
     })
     expect(familySummary('import').label).toBe('Rows rejected at import')
-    expect(familySummary('low-stock').actions).toEqual([{ label: 'See the items low now', href: '/stock?state=low' }])
+    expect(familySummary('low-stock').actions).toEqual([
+      { label: 'See the items low now', href: '/stock?state=low' },
+    ])
     expect(familySummary('process:TOPIC_RESET').actions).toEqual([{ label: 'Pipeline', href: '/pipeline' }])
   })
 })

@@ -63,7 +63,12 @@ export function alertActions(key: string, importId?: number): AlertAction[] {
     case 'file':
       return importId === undefined
         ? [{ label: 'Find the file in Imports', href: '/imports' }]
-        : [{ label: 'Open its import page: the rejected rows, to fix and drop again', href: `/imports/${importId}` }]
+        : [
+            {
+              label: 'Open its import page: the rejected rows, to fix and drop again',
+              href: `/imports/${importId}`,
+            },
+          ]
     case 'item': {
       const filter = { code: about.code, store: about.store, item: about.item }
       const out: AlertAction[] = [

@@ -1,12 +1,13 @@
 // The re-drive preview: the dry run `stockflow redrive --dry-run` makes (audited as one), with each batch
 // walked through the forecast against the ledger's stock in the same snapshot, so the page can say, per
 // store and item, which movements will fail again before anything is sent.
+
+import { type FailedMovement, type RedriveFilter, redrive } from '../ledger/redrive.ts'
 import {
   createRedriveForecast,
   type ForecastGroup,
   type ForecastOutcome,
 } from '../ledger/redrive-forecast.ts'
-import { type FailedMovement, type RedriveFilter, redrive } from '../ledger/redrive.ts'
 import type { Sql, Tx } from '../lib/db.ts'
 
 /** Rows a preview lists; the confirmation covers all of them either way (by digest). */
@@ -36,7 +37,11 @@ async function stockOf(tx: Tx, keys: { store: number; item: number }[]) {
     left join stock_keys s on s.store_number = k.store_number and s.item_number = k.item_number`
 }
 
-export async function previewRedrive(sql: Sql, filter: RedriveFilter, actor: string): Promise<RedrivePreview> {
+export async function previewRedrive(
+  sql: Sql,
+  filter: RedriveFilter,
+  actor: string,
+): Promise<RedrivePreview> {
   const forecast = createRedriveForecast()
   const outcomes = new Map<string, ForecastOutcome>()
   let walked = 0

@@ -41,7 +41,15 @@ describe('joinCsvLine', () => {
 
 describe('rejectedRowView', () => {
   it('puts a row that fits the columns in them, with the guard taken off', () => {
-    const record = ['id-5', 'sale', '2024-05-01T08:00:00Z', '80', '1', "'-3", "INVALID_QUANTITY: value '-3' is bad"]
+    const record = [
+      'id-5',
+      'sale',
+      '2024-05-01T08:00:00Z',
+      '80',
+      '1',
+      "'-3",
+      "INVALID_QUANTITY: value '-3' is bad",
+    ]
     expect(rejectedRowView(HEADER, record, 5)).toEqual({
       line: 5,
       cells: ['id-5', 'sale', '2024-05-01T08:00:00Z', '80', '1', '-3'],
@@ -66,7 +74,14 @@ describe('rejectedRowView', () => {
   })
 
   it('shows a row with too few or too many fields as the line its fields make', () => {
-    const short = ['id-4', 'sale', '2024-05-01T08:00:00Z', '80', '1', 'FIELD_COUNT: expected 6 fields, found 5']
+    const short = [
+      'id-4',
+      'sale',
+      '2024-05-01T08:00:00Z',
+      '80',
+      '1',
+      'FIELD_COUNT: expected 6 fields, found 5',
+    ]
     expect(rejectedRowView(HEADER, short, 4)).toMatchObject({
       cells: undefined,
       raw: 'id-4,sale,2024-05-01T08:00:00Z,80,1',
