@@ -72,7 +72,7 @@ export async function registerAlertPages(app: FastifyInstance, deps: WebDeps): P
                      next_attempt_at, last_error, ${sql.unsafe(DAY_SQL)}::text as day,
                      ${sql.unsafe(ALERT_FAMILY_SQL)} as family,
                      row_number() over (partition by ${sql.unsafe(DAY_SQL)}, ${sql.unsafe(ALERT_FAMILY_SQL)}
-                                        order by created_at desc, alert_id) as rank
+                                        order by created_at desc, alert_id) as place
               from alert_history
               where ${sql.unsafe(DAY_SQL)} = any(${days}::date[])
             ) x
@@ -82,7 +82,7 @@ export async function registerAlertPages(app: FastifyInstance, deps: WebDeps): P
               where x.alert_key like 'import:%' and i.file_name = substr(x.alert_key, 8)
               order by abs(extract(epoch from i.recorded_at - x.created_at)) limit 1
             ) imp on true
-            where x.rank <= ${ALERTS_PER_GROUP}
+            where x.place <= ${ALERTS_PER_GROUP}
             order by x.created_at desc, x.alert_id`
     const byGroup = new Map<string, Record<string, unknown>[]>()
     for (const a of alerts) {
