@@ -324,6 +324,11 @@ describe('web console fixes', () => {
     await page.goto(`${base}/imports`)
     const [width] = await pageSize(page)
     expect(width).toBeLessThanOrEqual(1280)
+    // The table itself fits too: nothing hides in a scroll box.
+    const fits = await page.evaluate(
+      "(() => { const t = document.querySelector('#imports'); return t.scrollWidth <= t.parentElement.clientWidth })()",
+    )
+    expect(fits).toBe(true)
     const link = page.locator('#imports td.file a', { hasText: 'store-80.csv' })
     expect(await link.getAttribute('title')).toBe(long)
     await screenshots(page, 'fixes-imports')
