@@ -150,7 +150,8 @@ async function* batches(tx: Tx, filter: RedriveFilter): AsyncGenerator<FailedMov
  * A send is recorded first as 'sending' and finished as 'sent', 'failed' or 'changed', so the audit never
  * claims what did not happen. The summary and the rows come from one snapshot: with `expectDigest`, what is
  * sent is exactly what the preview showed, or nothing. `previewId` makes a preview good for one send.
- * `each` sees every batch (the CLI prints them); `firstRows` keeps that many for a preview page.
+ * `each` sees every batch (the CLI prints them; the console's preview forecasts them); `firstRows` keeps
+ * that many for a preview page.
  */
 export async function redrive(deps: {
   sql: Sql
@@ -160,16 +161,20 @@ export async function redrive(deps: {
   actor: string
   expectDigest?: string
   previewId?: number
-  each?: (rows: FailedMovement[]) => void
+  /**
+   * Awaited before the next batch is read; `tx` reads from the selection's own snapshot. In a dry run,
+   * returning false stops the reading there (a send always reads everything).
+   */
+  each?: (rows: FailedMovement[], tx: Tx) => unknown
   firstRows?: number
   log?: Logger
 }): Promise<RedriveResult> {
   const { sql, filter } = deps
   const keep = deps.firstRows ?? 0
   const first: FailedMovement[] = []
-  const collect = (rows: FailedMovement[]) => {
+  const collect = async (rows: FailedMovement[], tx: Tx): Promise<boolean> => {
     if (first.length < keep) first.push(...rows.slice(0, keep - first.length))
-    deps.each?.(rows)
+    return (await deps.each?.(rows, tx)) !== false
   }
   if (deps.dryRun) {
     return sql.begin('isolation level repeatable read', async (tx) => {
@@ -178,8 +183,8 @@ export async function redrive(deps: {
         select record_redrive(${tx.json(filter as never)}, true, ${summary.count}, ${deps.actor}, null) as id`
       if (deps.each || keep > 0) {
         for await (const rows of batches(tx, filter)) {
-          collect(rows)
-          if (!deps.each && first.length >= keep) break
+          const more = await collect(rows, tx)
+          if (!more || (!deps.each && first.length >= keep)) break
         }
       }
       return { auditId: Number(audit!.id), ...summary, dryRun: true, first }
@@ -217,7 +222,7 @@ export async function redrive(deps: {
       for await (const rows of batches(tx, filter)) {
         await deps.send!(auditId, rows)
         sent += rows.length
-        collect(rows)
+        await collect(rows, tx)
       }
       allSent = true
     })

@@ -127,8 +127,8 @@ describe('web console', () => {
 
     await page.goto(`${base}/imports/${outcome!.id}`)
     expect(await page.locator('#rejected tbody tr').count()).toBe(9)
-    const errors = await page.locator('#rejected tbody td.error-cell').allInnerTexts()
-    expect(errors.map((e) => e.split(':')[0])).toEqual([
+    const codes = await page.locator('#rejected tbody td.code').allInnerTexts()
+    expect(codes).toEqual([
       'INVALID_UUID',
       'UNKNOWN_EVENT_TYPE',
       'INVALID_DATE',

@@ -6,12 +6,10 @@ import { type RedriveFilter, redrive } from '../ledger/redrive.ts'
 import type { Sql } from '../lib/db.ts'
 import { AppError } from '../lib/errors.ts'
 import { actorOf } from './auth.ts'
+import { previewRedrive } from './redrive-preview.ts'
 import { flash, helpers } from './render.ts'
 import { one, paging, parsePage } from './stock-query.ts'
 import type { WebDeps } from './web-deps.ts'
-
-/** Rows a preview lists; the confirmation covers all of them either way (by digest). */
-const PREVIEW_ROWS = 500
 
 type Input = Record<string, string | string[] | undefined>
 
@@ -91,24 +89,15 @@ export async function registerErrorPages(app: FastifyInstance, deps: WebDeps): P
     return filter
   }
 
-  // A preview is a dry run, audited as one, exactly as `stockflow redrive --dry-run`; it lists the first rows.
+  // A preview is a dry run, audited as one, exactly as `stockflow redrive --dry-run`; it lists the first rows
+  // and foretells, per store and item, what will fail again.
   app.post('/errors/redrive/preview', { preHandler: app.csrfProtection }, async (req, reply) => {
     const filter = formFilter(req)
-    const result = await redrive({
-      sql,
-      send: undefined,
-      filter,
-      dryRun: true,
-      actor: actorOf(req),
-      firstRows: PREVIEW_ROWS,
-    })
+    const preview = await previewRedrive(sql, filter, actorOf(req))
     return reply.page('redrive-preview', 'Re-drive: preview', {
+      ...preview,
       filter,
       params: filterParams(filter),
-      rows: result.first,
-      count: result.count,
-      digest: result.digest,
-      auditId: result.auditId,
       canSend: deps.redriveSend !== undefined,
     })
   })

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { outputPath } from '../ledger/input-folder.ts'
 import { AppError } from '../lib/errors.ts'
 import { findReceipt, openDownload, placeUpload, readRejectedRows } from './input-files.ts'
+import { dataColumns, rejectedRowView } from './rejected-rows.ts'
 import { flash } from './render.ts'
 import { keyPart } from './stock-pages.ts'
 import { one, paging, parsePage } from './stock-query.ts'
@@ -72,12 +73,19 @@ export async function registerImportPages(app: FastifyInstance, deps: WebDeps): 
         `the console shows the first ${REJECTED_MAX_PAGE * REJECTED_PAGE} rejected rows; download the file for the rest`,
       )
     }
-    const rejected =
+    const offset = (page - 1) * REJECTED_PAGE
+    const read =
       found?.rejectedPath !== undefined
-        ? await readRejectedRows(found.rejectedPath, (page - 1) * REJECTED_PAGE, REJECTED_PAGE).catch(
-            () => undefined,
-          )
+        ? await readRejectedRows(found.rejectedPath, offset, REJECTED_PAGE).catch(() => undefined)
         : undefined
+    // The receipt lists the first rejections in the order the rejected rows were written: their lines.
+    const listed = found?.receipt.rejections ?? []
+    const rejected = read && {
+      columns: dataColumns(read.header),
+      rows: read.rows.map((r, i) => rejectedRowView(read.header, r, listed[offset + i]?.line)),
+      more: read.more,
+      linesListed: listed.length,
+    }
     const reverts = row.sha256
       ? await sql`
           select id, actor, requested_at, reversals_sent, withdrawn, finished_at from import_reverts

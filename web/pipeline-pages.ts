@@ -1,12 +1,15 @@
-// Alerts (what people were told, and whether it reached them) and Pipeline (readiness, lag, throughput,
-// parked sales and the outbox backlog): the questions an operator asks before opening a terminal.
+// Pipeline: readiness, files waiting and being imported, lag, throughput, parked sales and the outbox
+// backlog: the questions an operator asks before opening a terminal. (Alerts are in alert-pages.ts.)
 import type { FastifyInstance } from 'fastify'
+import { formatAge, formatBytes, listInputQueue } from '../ledger/input-queue.ts'
+import { barTimeTicks } from './bar-time-axis.ts'
 import { barChart, fillMinutes } from './chart.ts'
-import { one, paging, parsePage } from './stock-query.ts'
 import type { ServiceReadiness, WebDeps } from './web-deps.ts'
 
 /** Minutes of throughput the Pipeline page charts. */
 export const THROUGHPUT_MINUTES = 15
+/** Files listed per state (waiting, being imported); the page counts the rest. */
+export const QUEUE_FILES = 50
 
 /** Probes each service's /readyz; a service that does not answer within a second is shown as down. */
 export async function probeServices(
@@ -34,29 +37,8 @@ export async function probeServices(
 export async function registerPipelinePages(app: FastifyInstance, deps: WebDeps): Promise<void> {
   const { sql, config } = deps
 
-  app.get('/alerts', async (req, reply) => {
-    const problems: string[] = []
-    const page = parsePage(one(req.query as Record<string, string>, 'page'), problems)
-    const [[{ total }], counts] = (await Promise.all([
-      sql`select count(*)::int as total from alert_history`,
-      sql`select status, count(*)::int as n from alert_history group by status order by status`,
-    ])) as unknown as [[{ total: number }], { status: string; n: number }[]]
-    const pg = paging(total, page, config.web.pageSize)
-    const rows = await sql`
-      select alert_id, kind, alert_key, severity, text, item_count, status, attempts, created_at, sent_at,
-             next_attempt_at, last_error
-      from alert_history order by created_at desc, alert_id limit ${config.web.pageSize} offset ${pg.offset}`
-    return reply.page('alerts', 'Alerts', {
-      rows,
-      counts,
-      paging: pg,
-      problems,
-      pageLink: (p: number) => (p === 1 ? '/alerts' : `/alerts?page=${p}`),
-    })
-  })
-
   app.get('/pipeline', async (_req, reply) => {
-    const [readiness, lag, [backlog], perMinute] = await Promise.all([
+    const [readiness, lag, [backlog], perMinute, queue] = await Promise.all([
       deps.pipeline.readiness(),
       deps.pipeline.lag().catch((err: Error) => err),
       sql`select parked, outbox_unsent, outbox_oldest from pipeline_backlog`,
@@ -65,6 +47,7 @@ export async function registerPipelinePages(app: FastifyInstance, deps: WebDeps)
         from journal_entries
         where applied_at > now() - make_interval(mins => ${THROUGHPUT_MINUTES})
         group by 1`,
+      listInputQueue(config.importer.inputDir, QUEUE_FILES),
     ])
     const buckets = fillMinutes(
       perMinute.map((r) => ({ minute: r.minute as Date, count: r.count as number })),
@@ -72,12 +55,25 @@ export async function registerPipelinePages(app: FastifyInstance, deps: WebDeps)
       THROUGHPUT_MINUTES,
     )
     const lastMinute = buckets.at(-1)?.count ?? 0
+    const chart = barChart(buckets)
+    const now = deps.clock()
+    const shown = (list: typeof queue.waiting) => ({
+      ...list,
+      files: list.files.map((f) => ({
+        ...f,
+        size: formatBytes(f.bytes),
+        age: formatAge(now - f.since.getTime()),
+      })),
+    })
     return reply.page('pipeline', 'Pipeline', {
       readiness,
       lag: lag instanceof Error ? undefined : lag,
       lagError: lag instanceof Error ? lag.message : undefined,
       backlog,
-      chart: barChart(buckets),
+      chart,
+      timeTicks: barTimeTicks(buckets, chart.bars, chart.box),
+      waiting: shown(queue.waiting),
+      processing: shown(queue.processing),
       applied: buckets.reduce((n, b) => n + b.count, 0),
       lastMinute,
       minutes: THROUGHPUT_MINUTES,

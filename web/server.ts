@@ -17,6 +17,7 @@ import Fastify, {
   LogController,
 } from 'fastify'
 import { AppError } from '../lib/errors.ts'
+import { registerAlertPages } from './alert-pages.ts'
 import { allowedHosts, guardHosts, registerAuth, SESSION_SECONDS } from './auth.ts'
 import { registerErrorPages } from './error-pages.ts'
 import { registerImportPages } from './import-pages.ts'
@@ -157,6 +158,7 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   await registerImportPages(app, deps)
   await registerRevertPages(app, deps)
   await registerErrorPages(app, deps)
+  await registerAlertPages(app, deps)
   await registerPipelinePages(app, deps)
   return app
 }
