@@ -114,7 +114,9 @@ export async function importFile(deps: ImportDeps, input: ImportInput): Promise<
   const reject = async (line: number, code: RejectCode, message: string, raw: string, fields?: string[]) => {
     if (rejections.length < MAX_LISTED_REJECTIONS) rejections.push({ line, code, message })
     byCode[code] = (byCode[code] ?? 0) + 1
-    await rejectedCsv!.add(fields, raw, `${code}: ${message}`)
+    // The line rides in the error cell, so every rejected row says where it came from, not only the
+    // receipt's first hundred.
+    await rejectedCsv!.add(fields, raw, `line ${line} ${code}: ${message}`)
     const value = stockError(
       {
         error_id: errorId(input.sha256, line, code),

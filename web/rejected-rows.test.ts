@@ -23,13 +23,21 @@ describe('unguardCell', () => {
 describe('splitError', () => {
   it('takes the code before the first colon', () => {
     expect(splitError("INVALID_DATE: date '01/03/2024' is not ISO-8601: use 2024-03-01T09:30:00Z")).toEqual({
+      line: undefined,
       code: 'INVALID_DATE',
       reason: "date '01/03/2024' is not ISO-8601: use 2024-03-01T09:30:00Z",
     })
   })
   it('keeps text without a code as the reason', () => {
-    expect(splitError('something odd')).toEqual({ code: '', reason: 'something odd' })
-    expect(splitError('')).toEqual({ code: '', reason: '' })
+    expect(splitError('something odd')).toEqual({ line: undefined, code: '', reason: 'something odd' })
+    expect(splitError('')).toEqual({ line: undefined, code: '', reason: '' })
+  })
+  it('reads the line the importer writes before the code', () => {
+    expect(splitError('line 4211 FIELD_COUNT: expected 6 fields, got 7')).toEqual({
+      line: 4211,
+      code: 'FIELD_COUNT',
+      reason: 'expected 6 fields, got 7',
+    })
   })
 })
 
@@ -58,6 +66,19 @@ describe('rejectedRowView', () => {
       code: 'INVALID_QUANTITY',
       reason: "value '-3' is bad",
     })
+  })
+
+  it("takes the row's line from its error cell over the receipt's list", () => {
+    const record = [
+      'id-5',
+      'sale',
+      '2024-05-01T08:00:00Z',
+      '80',
+      '1',
+      'x',
+      "line 150 INVALID_QUANTITY: value 'x' is bad",
+    ]
+    expect(rejectedRowView(HEADER, record, undefined)).toMatchObject({ line: 150, code: 'INVALID_QUANTITY' })
   })
 
   it('shows a row that could not be split as its raw line, never the reason in a data column', () => {

@@ -14,10 +14,15 @@ export function unguardCell(value: string): string {
   return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value
 }
 
-/** The error column (`CODE: message`) as a code and a reason; text without a code is all reason. */
-export function splitError(cell: string): { code: string; reason: string } {
-  const m = /^([A-Z][A-Z0-9_]*): ?([\s\S]*)$/.exec(cell)
-  return m ? { code: m[1]!, reason: m[2]! } : { code: '', reason: cell }
+/**
+ * The error column as a line, a code and a reason. The importer writes `line N CODE: message`; files from
+ * before it wrote the line read `CODE: message`; text without a code is all reason.
+ */
+export function splitError(cell: string): { line: number | undefined; code: string; reason: string } {
+  const m = /^(?:line (\d+) )?([A-Z][A-Z0-9_]*): ?([\s\S]*)$/.exec(cell)
+  return m
+    ? { line: m[1] === undefined ? undefined : Number(m[1]), code: m[2]!, reason: m[3]! }
+    : { line: undefined, code: '', reason: cell }
 }
 
 /** Fields joined back into one CSV line, quoted where a field needs it, as a file would hold them. */
@@ -26,7 +31,7 @@ export function joinCsvLine(fields: string[]): string {
 }
 
 export interface RejectedRowView {
-  /** The row's line in the imported file, when the receipt recorded it. */
+  /** The row's line in the imported file: from the error column, else from the receipt's list. */
   line: number | undefined
   /** One value per data column; undefined when the row does not fit the columns (see `raw`). */
   cells: string[] | undefined
@@ -54,7 +59,8 @@ export function rejectedRowView(
   line: number | undefined,
   maxRaw = MAX_RAW_SHOWN,
 ): RejectedRowView {
-  const { code, reason } = splitError(record.at(-1) ?? '')
+  const { line: written, code, reason } = splitError(record.at(-1) ?? '')
+  line = written ?? line
   const fields = record.slice(0, -1).map(unguardCell)
   if (fields.length === header.length - 1) {
     return { line, cells: fields, raw: undefined, rawCut: 0, code, reason }
