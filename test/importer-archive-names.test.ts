@@ -79,7 +79,10 @@ describe('importer: archive names derived from another archive', () => {
     // The first archive is untouched: the same bytes, beside the receipt that describes them.
     expect(await readFile(join(processed, 'storeA.csv.rejected.csv'), 'utf8')).toBe(fixed)
     expect(await readFile(join(processed, 'storeA-1.csv'), 'utf8')).toBe(withBadRow)
-    expect(await readFile(join(processed, 'storeA-1.csv.rejected.csv'), 'utf8')).toContain('not-a-uuid')
+    // The bad row with its line in the original file, first in its error cell.
+    expect((await readFile(join(processed, 'storeA-1.csv.rejected.csv'), 'utf8')).split('\n')[1]).toMatch(
+      /^not-a-uuid,incoming,2024-01-01T00:00:00Z,1,4,5,line 3 INVALID_UUID: /,
+    )
     expect((await readdir(processed)).sort()).toEqual([
       'storeA-1.csv',
       'storeA-1.csv.receipt.json',
