@@ -98,6 +98,19 @@ describe('web console layout', () => {
     await link.click()
     expect(await page.locator('h1').innerText()).toBe('stock-march-\\u{202E}gnp.csv')
     expect(await page.content()).not.toContain('\u202e')
+    // The sale that failed names its source file the same way on the Errors page, and the item by name.
+    await page.goto(`${base}/errors?store=9`)
+    expect(await page.locator('tbody tr').first().locator('td').allInnerTexts()).toEqual([
+      expect.any(String),
+      'UNKNOWN_ITEM',
+      '9',
+      '42',
+      '3',
+      '1',
+      'stock-march-\\u{202E}gnp.csv:3',
+      '6f1c1e0a-0000-4000-8000-000000000002',
+    ])
+    expect(await page.content()).not.toContain('\u202e')
     await page.close()
   })
 

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { helpers } from './render.ts'
 
+describe('helpers.plain', () => {
+  it('writes out invisible characters in any text, and shows nothing for none', () => {
+    expect(helpers.plain('1 row rejected from file a\u202egpj.csv')).toBe(
+      '1 row rejected from file a\\u{202E}gpj.csv',
+    )
+    expect(helpers.plain(undefined)).toBe('')
+  })
+})
+
 describe('helpers.file', () => {
   it('writes out the characters that reorder or hide a name', () => {
     expect(helpers.file('invoice\u202egpj.csv')).toBe('invoice\\u{202E}gpj.csv')

@@ -15,6 +15,13 @@ export const NAV = [
   { href: '/pipeline', label: 'Pipeline' },
 ] as const
 
+function writeOutInvisible(text: string): string {
+  return text.replace(
+    /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`,
+  )
+}
+
 /** Formatting the templates share, so a number or a time reads the same on every page. */
 export const helpers = {
   int: (n: number | bigint | null | undefined) =>
@@ -27,17 +34,13 @@ export const helpers = {
   ms: (n: number | null | undefined) =>
     n === null || n === undefined ? '–' : `${Math.round(n).toLocaleString('en-US')} ms`,
   /**
-   * A file name as it may safely be shown: control, format and separator characters (a right-to-left
-   * override that turns `gpj.csv` around, a zero-width space) are written out as \u{…}, so the name reads
-   * in the order its bytes are in.
+   * Text as it may safely be shown: control, format and separator characters (a right-to-left override
+   * that turns `gnp.csv` around, a zero-width space) are written out as \u{…}, so the text reads in the
+   * order its characters are in. Used for anything that may carry a file name: alerts, flashes, errors.
    */
-  file: (name: string | null | undefined) =>
-    name === null || name === undefined || name === ''
-      ? '–'
-      : name.replace(
-          /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu,
-          (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`,
-        ),
+  plain: (text: string | null | undefined) => (text ? writeOutInvisible(text) : ''),
+  /** A file name, written out as `plain` does; '–' when there is none. */
+  file: (name: string | null | undefined) => (name ? writeOutInvisible(name) : '–'),
   /** An href with its query string; values are encoded here, and escaped again by the template. */
   href: (path: string, params: Record<string, string | number | undefined>) => {
     const q = new URLSearchParams()
