@@ -38,12 +38,12 @@ export interface FailedMovement {
 function where(sql: Sql, f: RedriveFilter) {
   return sql`
     where true
-      ${f.code ? sql`and code = ${f.code}` : sql``}
+      ${f.code !== undefined ? sql`and code = ${f.code}` : sql``}
       ${f.store !== undefined ? sql`and store_number = ${f.store}` : sql``}
       ${f.item !== undefined ? sql`and item_number = ${f.item}` : sql``}
-      ${f.file ? sql`and source_file = ${f.file}` : sql``}
-      ${f.since ? sql`and failed_at >= ${f.since}::timestamptz` : sql``}
-      ${f.until ? sql`and failed_at < ${f.until}::timestamptz` : sql``}`
+      ${f.file !== undefined ? sql`and source_file = ${f.file}` : sql``}
+      ${f.since !== undefined ? sql`and failed_at >= ${f.since}::timestamptz` : sql``}
+      ${f.until !== undefined ? sql`and failed_at < ${f.until}::timestamptz` : sql``}`
 }
 
 const COLUMNS =

@@ -46,6 +46,15 @@ export function parseRedriveArgs(argv: string[]): { filter: RedriveFilter; dryRu
     if (!/^\d+$/.test(v)) throw new UsageError('USAGE', `${USAGE}\n--store and --item take positive integers`)
     return Number(v)
   }
+  for (const [flag, v] of [
+    ['--code', values.code],
+    ['--file', values.file],
+    ['--since', values.since],
+    ['--until', values.until],
+  ] as const) {
+    // An empty value would be no filter in one reading and "matches nothing" in another: refused.
+    if (v !== undefined && v.trim() === '') throw new UsageError('USAGE', `${USAGE}\n${flag} needs a value`)
+  }
   for (const d of [values.since, values.until]) {
     if (d !== undefined && Number.isNaN(Date.parse(d)))
       throw new UsageError('USAGE', `${USAGE}\n'${d}' is not a date`)

@@ -25,6 +25,7 @@ import { createPartitionTracker } from './partition-tracker.ts'
 import { positionPartition } from './positioning.ts'
 import type { ProcessorMetrics } from './processor-metrics.ts'
 import { createRelayHealth } from './relay-health.ts'
+import { recordProcessorSettings } from './settings-record.ts'
 
 export interface ProcessorDeps {
   consumer: Consumer
@@ -321,6 +322,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       tracker.recheck()
     },
     async start() {
+      await recordProcessorSettings(sql, {
+        lowStockDefault: config.processor.lowStockDefault,
+        lowStockTopic: config.topics.lowStock,
+      })
       consumer.on(consumer.events.GROUP_JOIN, (e) => onAssigned(e.payload.memberAssignment))
       // A fetch that held only markers or aborted records reaches no eachBatch; kafkajs only reports it.
       consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {

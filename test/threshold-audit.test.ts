@@ -1,4 +1,5 @@
-// The console's threshold edit (set_item_threshold) when two people save the same item at once.
+// The threshold edit (set_item_threshold): two people saving the same item at once, the state recomputed
+// and a new LOW announced, and what it refuses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
 
@@ -9,6 +10,8 @@ describe('set_item_threshold under concurrent edits', () => {
     // Item 9 at store 9 has had a movement (quantity 6); item 8 never had one.
     await ctx.sql`insert into stock_levels (store_number, item_number, quantity, last_transaction_id)
                   values (9, 9, 6, gen_random_uuid())`
+    // What a processor writes at its start: no processor runs here.
+    await ctx.sql`insert into processor_settings (low_stock_default, low_stock_topic) values (10, 'test.low-stock')`
   })
   afterAll(async () => {
     await ctx.close()
@@ -27,7 +30,7 @@ describe('set_item_threshold under concurrent edits', () => {
     })
     // The first edit stays uncommitted while the second one starts.
     const first = ctx.sql.begin(async (tx) => {
-      await tx`select set_item_threshold(9, 9, 5, 'cli:a', 10)`
+      await tx`select set_item_threshold(9, 9, 5, 'cli:a')`
       await held
     })
     await pollUntil('the first edit in progress', async () => {
@@ -36,7 +39,7 @@ describe('set_item_threshold under concurrent edits', () => {
         where state = 'idle in transaction' and datname = current_database() and application_name = 'test-threshold_audit'`
       return (r?.n ?? 0) >= 1
     })
-    const second = ctx.sql`select set_item_threshold(9, 9, 7, 'cli:b', 10)`.then(
+    const second = ctx.sql`select set_item_threshold(9, 9, 7, 'cli:b')`.then(
       () => 'ok',
       (e: { code?: string }) => e.code,
     )
@@ -64,26 +67,53 @@ describe('set_item_threshold under concurrent edits', () => {
   it('recomputes the state at once: 6 on hand is LOW under 7, OK under 6, and entering LOW opens an episode', async () => {
     const before =
       await ctx.sql`select low_state, low_episode from stock_levels where store_number = 9 and item_number = 9`
-    expect(await ctx.sql`select set_item_threshold(9, 9, 6, 'cli:c', 10) as s`).toEqual([{ s: 'OK' }])
+    const announcedBefore = await ctx.sql`select id from outbox`
+    expect(await ctx.sql`select set_item_threshold(9, 9, 6, 'cli:c') as s`).toEqual([{ s: 'OK' }])
     expect(
       await ctx.sql`select low_state from stock_levels where store_number = 9 and item_number = 9`,
     ).toEqual([{ low_state: 0 }])
-    expect(await ctx.sql`select set_item_threshold(9, 9, 7, 'cli:c', 10) as s`).toEqual([{ s: 'LOW' }])
+    expect(await ctx.sql`select set_item_threshold(9, 9, 7, 'cli:c') as s`).toEqual([{ s: 'LOW' }])
     expect(
       await ctx.sql`select low_state, low_episode from stock_levels where store_number = 9 and item_number = 9`,
     ).toEqual([{ low_state: 1, low_episode: before[0]!.low_episode + 1 }])
+    // Entering LOW is announced on the processor's topic, as a sale crossing it would be, once.
+    const [level] =
+      await ctx.sql`select low_episode, last_transaction_id from stock_levels where store_number = 9 and item_number = 9`
+    expect(
+      await ctx.sql`select topic, message_key, schema_name, payload from outbox order by id desc limit 1`,
+    ).toEqual([
+      {
+        topic: 'test.low-stock',
+        message_key: '9:9',
+        schema_name: 'LowStock',
+        payload: {
+          event_id: `9:9:${level!.low_episode}:LOW`,
+          episode: level!.low_episode,
+          severity: 'LOW',
+          store_number: 9,
+          item_number: 9,
+          quantity: 6,
+          threshold: 7,
+          transaction_id: level!.last_transaction_id,
+          occurred_at: expect.any(Number),
+          detected_at: expect.any(Number),
+        },
+      },
+    ])
+    expect(await ctx.sql`select id from outbox`).toHaveLength(announcedBefore.length + 1)
     // Back to the default (10): still LOW, and no new episode.
-    expect(await ctx.sql`select set_item_threshold(9, 9, null, 'cli:c', 10) as s`).toEqual([{ s: 'LOW' }])
+    expect(await ctx.sql`select set_item_threshold(9, 9, null, 'cli:c') as s`).toEqual([{ s: 'LOW' }])
     expect(
       await ctx.sql`select low_episode from stock_levels where store_number = 9 and item_number = 9`,
     ).toEqual([{ low_episode: before[0]!.low_episode + 1 }])
+    expect(await ctx.sql`select id from outbox`).toHaveLength(announcedBefore.length + 1)
   })
 
   it('refuses what cannot be true: an item never booked, a console actor from another role, an empty actor', async () => {
     const changes = await ctx.sql`select count(*)::int as n from threshold_changes`
-    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 8, 5, 'cli:a', 10)`)).toBe('22023')
-    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 9, 5, 'web:anyone', 10)`)).toBe('42501')
-    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 9, 5, ' ', 10)`)).toBe('22023')
+    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 8, 5, 'cli:a')`)).toBe('22023')
+    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 9, 5, 'web:anyone')`)).toBe('42501')
+    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 9, 5, ' ')`)).toBe('22023')
     expect(await ctx.sql`select count(*)::int as n from threshold_changes`).toEqual(changes)
   })
 

@@ -260,8 +260,8 @@ describe('web console security', () => {
       )
     const web = f.webSql
     // Another door's actor, an item never booked, a re-drive preview or send that claims a count.
-    expect(await sqlstate(web`select set_item_threshold(5, 12, 3, 'cli:root', 10)`)).toBe('42501')
-    expect(await sqlstate(web`select set_item_threshold(5, 99999, 3, 'web:Ann@127.0.0.1', 10)`)).toBe('22023')
+    expect(await sqlstate(web`select set_item_threshold(5, 12, 3, 'cli:root')`)).toBe('42501')
+    expect(await sqlstate(web`select set_item_threshold(5, 99999, 3, 'web:Ann@127.0.0.1')`)).toBe('22023')
     const filter = web.json({ code: 'INSUFFICIENT_STOCK' })
     expect(
       await sqlstate(web`select record_redrive(${filter}, true, 123456, 'web:Ann@127.0.0.1', null)`),
@@ -274,12 +274,12 @@ describe('web console security', () => {
     ).toBe('22023')
     expect(await f.ctx.sql`select count(*)::int as n from redrives`).toEqual([{ n: 0 }])
     // What it may record carries its role, whatever name it gives.
-    expect(await web`select set_item_threshold(5, 12, 3, 'web:Ann@127.0.0.1', 10) as state`).toEqual([
+    expect(await web`select set_item_threshold(5, 12, 3, 'web:Ann@127.0.0.1') as state`).toEqual([
       { state: 'OK' },
     ])
     expect(await f.ctx.sql`select actor, db_role from threshold_audit`).toEqual([
       { actor: 'web:Ann@127.0.0.1', db_role: 'stockflow_web' },
     ])
-    await f.ctx.sql`select set_item_threshold(5, 12, null, 'cli:test', 10)`
+    await f.ctx.sql`select set_item_threshold(5, 12, null, 'cli:test')`
   })
 })

@@ -250,8 +250,7 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
     let state: string | null
     try {
       const [row] = await sql`
-        select set_item_threshold(${store}, ${item}, ${threshold}, ${actorOf(req)},
-                                  ${config.processor.lowStockDefault}) as state`
+        select set_item_threshold(${store}, ${item}, ${threshold}, ${actorOf(req)}) as state`
       state = row!.state as string | null
     } catch (err) {
       if ((err as { code?: string }).code === '22023') throw new AppError('WEB_INPUT', (err as Error).message)

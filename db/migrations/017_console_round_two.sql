@@ -74,6 +74,16 @@ begin
     $body$ $fn$, current_schema());
 end $$;
 
+-- What the processor runs with, written by it at each start: a threshold edit judges the item's state
+-- with the same default and announces a new LOW on the same topic, and no caller chooses either.
+create table processor_settings (
+  singleton boolean primary key default true check (singleton),
+  low_stock_default integer not null check (low_stock_default >= 0),
+  low_stock_topic text not null check (length(low_stock_topic) between 1 and 249),
+  updated_at timestamptz not null default now()
+);
+grant select, insert, update on processor_settings to stockflow_app;
+
 -- Threshold edits: the caller's role is recorded, an item nothing was ever booked for is refused, and the
 -- item's state is recomputed with the new threshold in the same transaction (the processor holds the
 -- row lock while it applies, so the two never interleave). The edit itself sends no alert.
@@ -82,8 +92,7 @@ drop function set_item_threshold(integer, integer, integer, text);
 do $$
 begin
   execute format($fn$
-    create function set_item_threshold(p_store integer, p_item integer, p_threshold integer, p_actor text,
-                                       p_default integer)
+    create function set_item_threshold(p_store integer, p_item integer, p_threshold integer, p_actor text)
     returns text language plpgsql security definer set search_path = %I, pg_temp as $body$
     declare
       role_name text := check_actor(p_actor);
@@ -92,12 +101,10 @@ begin
       level record;
       applies integer;
       new_state smallint;
+      settings record;
     begin
       if p_threshold is not null and p_threshold < 0 then
         raise exception 'a threshold cannot be negative' using errcode = '22023';
-      end if;
-      if p_default is null or p_default < 0 then
-        raise exception 'the default threshold must be 0 or more' using errcode = '22023';
       end if;
       if not exists (select 1 from stock_levels where store_number = p_store and item_number = p_item
                                                     and last_transaction_id is not null)
@@ -119,13 +126,16 @@ begin
       insert into threshold_changes (store_number, item_number, old_threshold, new_threshold, actor, db_role)
         values (p_store, p_item, previous, p_threshold, p_actor, role_name);
 
-      select quantity, low_state into level from stock_levels
+      select quantity, low_state, low_episode, last_transaction_id into level from stock_levels
         where store_number = p_store and item_number = p_item and last_transaction_id is not null for update;
-      if not found then
+      select low_stock_default, low_stock_topic into settings from processor_settings;
+      -- Nothing applied yet, or no processor has started since this migration: the state waits for the
+      -- next movement, as it always did.
+      if level is null or settings is null then
         return null;
       end if;
       select coalesce(p_threshold, (select threshold from stock_thresholds
-                                    where store_number = p_store and item_number is null), p_default)
+                                    where store_number = p_store and item_number is null), settings.low_stock_default)
         into applies;
       -- The processor's rule (evaluateLowStock): at or above the threshold and above zero is OK; an item
       -- entering LOW starts an episode, so the next fall inside it does not alert a second time.
@@ -136,6 +146,24 @@ begin
            set low_state = new_state,
                low_episode = low_episode + case when level.low_state = 0 then 1 else 0 end
          where store_number = p_store and item_number = p_item;
+        -- Entering LOW is announced as a sale crossing the threshold would be (the same LowStock, id and
+        -- episode), through the outbox the processor's relay publishes: otherwise the episode this edit
+        -- opened would keep the next sale from alerting, and nobody would hear of it.
+        if level.low_state = 0 then
+          insert into outbox (topic, message_key, schema_name, payload)
+          values (settings.low_stock_topic, p_store || ':' || p_item, 'LowStock', jsonb_build_object(
+            'event_id', p_store || ':' || p_item || ':' || (level.low_episode + 1) || ':' ||
+                        case new_state when 2 then 'OUT_OF_STOCK' else 'LOW' end,
+            'episode', level.low_episode + 1,
+            'severity', case new_state when 2 then 'OUT_OF_STOCK' else 'LOW' end,
+            'store_number', p_store,
+            'item_number', p_item,
+            'quantity', level.quantity,
+            'threshold', applies,
+            'transaction_id', level.last_transaction_id::text,
+            'occurred_at', (extract(epoch from now()) * 1000)::bigint,
+            'detected_at', (extract(epoch from now()) * 1000)::bigint));
+        end if;
       end if;
       return case new_state when 2 then 'OUT_OF_STOCK' when 1 then 'LOW' else 'OK' end;
     end
@@ -148,10 +176,12 @@ alter table redrives add column db_role text;
 do $$
 begin
   execute format($fn$
-    create function redrive_matches(p_filter jsonb, p_redrivable_only boolean) returns integer
+    create function redrive_matches(p_filter jsonb, p_redrivable_only boolean,
+                                    p_redriven_since timestamptz default null) returns integer
     language sql stable set search_path = %I, pg_temp as $body$
       select count(*)::int from failed_movements
-      where (not p_redrivable_only or (redriven_at is null and code <> 'WITHDRAWN'))
+      where (not p_redrivable_only or (redriven_at is null and code <> 'WITHDRAWN')
+             or redriven_at >= p_redriven_since)
         and (p_filter->>'code' is null or code = p_filter->>'code')
         and (p_filter->>'store' is null or store_number = (p_filter->>'store')::int)
         and (p_filter->>'item' is null or item_number = (p_filter->>'item')::int)
@@ -194,15 +224,23 @@ begin
     declare
       run record;
     begin
-      select filter, db_role into run from redrives where id = p_id and status = 'sending' for update;
+      select filter, db_role, redriven_at into run from redrives where id = p_id and status = 'sending' for update;
       if not found then
         return;
       end if;
       if run.db_role is distinct from caller_role() then
         raise exception 'a re-drive is finished by the role that started it' using errcode = '42501';
       end if;
-      if p_count < 0 or p_count > redrive_matches(run.filter, false) then
-        raise exception 'a re-drive cannot have sent %% movements: that many never failed under its filter', p_count
+      if p_status is null or p_status not in ('sent', 'failed', 'changed') then
+        raise exception 'a re-drive ends as sent, failed or changed, not %%', p_status using errcode = '22023';
+      end if;
+      if p_count is null or p_count < 0 or (p_status = 'changed' and p_count <> 0) then
+        raise exception 'a re-drive cannot end %% having sent %% movements', p_status, p_count using errcode = '22023';
+      end if;
+      -- What it can have sent: what is still there to re-drive under its filter, plus what the processor
+      -- has re-driven since the run began (what it sent and was applied meanwhile).
+      if p_count > redrive_matches(run.filter, true, run.redriven_at) then
+        raise exception 'a re-drive cannot have sent %% movements: fewer than that were there to re-drive', p_count
           using errcode = '22023';
       end if;
       update redrives set status = p_status, count = p_count, error = p_error, finished_at = now() where id = p_id;
@@ -276,11 +314,11 @@ end $$;
 
 revoke all on function open_web_session(text, text, integer) from public;
 revoke all on function end_web_session(uuid) from public;
-revoke all on function set_item_threshold(integer, integer, integer, text, integer) from public;
+revoke all on function set_item_threshold(integer, integer, integer, text) from public;
 revoke all on function load_item_master(jsonb, text) from public;
 grant execute on function open_web_session(text, text, integer) to stockflow_web;
 grant execute on function end_web_session(uuid) to stockflow_web;
-grant execute on function set_item_threshold(integer, integer, integer, text, integer) to stockflow_web, stockflow_app;
+grant execute on function set_item_threshold(integer, integer, integer, text) to stockflow_web, stockflow_app;
 grant execute on function load_item_master(jsonb, text) to stockflow_web, stockflow_app;
 grant select on live_web_sessions to stockflow_web;
 grant select on item_names to stockflow_web, stockflow_app;
