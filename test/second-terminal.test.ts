@@ -138,7 +138,7 @@ describe('from a second terminal', () => {
         const res = await fetch(`http://127.0.0.1:${web}/imports`).catch(() => undefined)
         return res?.status === 200 ? res.text() : undefined
       })
-      expect(imports).toMatch(/<a href="\/imports\/\d+">example\.csv<\/a>/)
+      expect(imports).toMatch(/<a href="\/imports\/\d+" title="example\.csv">example\.csv<\/a>/)
     } finally {
       start.kill('SIGINT')
     }

@@ -273,6 +273,17 @@ describe('web console security', () => {
       await sqlstate(web`select record_redrive(${filter}, false, 123456, 'web:Ann@127.0.0.1', null)`),
     ).toBe('22023')
     expect(await f.ctx.sql`select count(*)::int as n from redrives`).toEqual([{ n: 0 }])
+    // A send it starts can only end as what it can have been: sent, failed or changed, with a true count.
+    const [run] = await web`select record_redrive(${filter}, false, 0, 'web:Ann@127.0.0.1', null) as id`
+    expect(await sqlstate(web`select finish_redrive(${run!.id}, 'dry_run', 0, null)`)).toBe('22023')
+    expect(await sqlstate(web`select finish_redrive(${run!.id}, 'sent', null, null)`)).toBe('22023')
+    expect(await sqlstate(web`select finish_redrive(${run!.id}, 'changed', 3, null)`)).toBe('22023')
+    expect(await sqlstate(web`select finish_redrive(${run!.id}, 'sent', 123456, null)`)).toBe('22023')
+    expect(await sqlstate(f.ctx.sql`select finish_redrive(${run!.id}, 'failed', 0, 'x')`)).toBe('42501')
+    expect(await sqlstate(web`select finish_redrive(${run!.id}, 'failed', 0, 'nothing was sent')`)).toBe('ok')
+    expect(await f.ctx.sql`select status, count, db_role from redrive_audit`).toEqual([
+      { status: 'failed', count: 0, db_role: 'stockflow_web' },
+    ])
     // What it may record carries its role, whatever name it gives.
     expect(await web`select set_item_threshold(5, 12, 3, 'web:Ann@127.0.0.1') as state`).toEqual([
       { state: 'OK' },
