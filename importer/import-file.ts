@@ -1,5 +1,6 @@
 // Imports one CSV file: every row becomes exactly one event on `events` or one rejection on `errors`.
 import type { IHeaders } from 'kafkajs'
+import { restoreCell } from '../ledger/csv-guard.ts'
 import type { Receipt, Rejection } from '../ledger/input-folder.ts'
 import type { Logger } from '../lib/log.ts'
 import type { Encoder } from '../lib/registry.ts'
@@ -15,7 +16,7 @@ import type { FileSource } from './admitted-file.ts'
 import { type ColumnMap, mapHeader, parseRow, type RejectCode } from './parse-row.ts'
 import type { Publisher } from './publisher.ts'
 import { readRecords } from './read-records.ts'
-import { MAX_LISTED_REJECTIONS, RejectedCsv, restoreCell } from './receipt.ts'
+import { MAX_LISTED_REJECTIONS, RejectedCsv } from './receipt.ts'
 import { SeenIds } from './seen-ids.ts'
 
 export interface ImportDeps {

@@ -2,7 +2,8 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { csvCell, neutraliseCell, RejectedCsv, restoreCell } from './receipt.ts'
+import { csvTextCell as csvCell, neutraliseCell, restoreCell } from '../ledger/csv-guard.ts'
+import { RejectedCsv } from './receipt.ts'
 
 describe('rejected CSV cells', () => {
   it('neutralises spreadsheet formulas', () => {

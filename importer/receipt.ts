@@ -3,30 +3,13 @@
 import { once } from 'node:events'
 import type { WriteStream } from 'node:fs'
 import { open, writeFile } from 'node:fs/promises'
+import { csvTextCell } from '../ledger/csv-guard.ts'
 import type { Receipt } from '../ledger/input-folder.ts'
 
 export const MAX_LISTED_REJECTIONS = 100
 
 export function writeReceipt(path: string, receipt: Receipt): Promise<void> {
   return writeFile(path, `${JSON.stringify(receipt, null, 2)}\n`)
-}
-
-/**
- * Spreadsheet apps run a cell that starts with = + - @ (or a tab/CR before one) as a formula.
- * Prefixing a quote makes it text; the original characters stay readable.
- */
-export function neutraliseCell(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
-}
-
-/** The inverse, for a repaired `.rejected.csv` dropped again: the cell as it was in the original file. */
-export function restoreCell(value: string): string {
-  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value
-}
-
-export function csvCell(value: string): string {
-  const safe = neutraliseCell(value)
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
 }
 
 /** Streams rejected rows to `<name>.rejected.csv`: the original columns plus `error`. Opened on first use. */
@@ -51,14 +34,14 @@ export class RejectedCsv {
         this.failure ??= err
       })
       this.out = out
-      out.write(`${[...this.header, 'error'].map(csvCell).join(',')}\n`)
+      out.write(`${[...this.header, 'error'].map(csvTextCell).join(',')}\n`)
     }
     if (this.failure) throw this.failure
     // A row that could not be split keeps its raw text in the first column, so nothing is dropped.
     const cells = fields ?? [raw]
     this.count++
     // `once` rejects when the stream errors instead, so a failed write does not wait for ever.
-    if (!this.out.write(`${[...cells, error].map(csvCell).join(',')}\n`)) await once(this.out, 'drain')
+    if (!this.out.write(`${[...cells, error].map(csvTextCell).join(',')}\n`)) await once(this.out, 'drain')
   }
 
   /** Closes the file without waiting, when the import failed: the caller removes it. */

@@ -4,26 +4,21 @@
 import { Readable } from 'node:stream'
 import { create as attachment } from 'content-disposition'
 import type { FastifyReply } from 'fastify'
+import { csvTextCell } from '../ledger/csv-guard.ts'
 import { AppError } from '../lib/errors.ts'
 
 export type CsvValue = string | number | bigint | Date | null | undefined
 
-/** A text cell a spreadsheet would run as a formula becomes text; the characters stay readable. */
-export function neutraliseText(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
-}
-
 /**
  * One cell. Numbers are written as numbers (a negative delta stays -5, which a spreadsheet reads as a
  * number, never as a formula); dates as ISO 8601 in UTC; empty for null; text guarded, then quoted when it
- * holds a comma, a quote or a line break.
+ * holds a separator, a quote or a line break (ledger/csv-guard.ts).
  */
 export function csvCell(value: CsvValue): string {
   if (value === null || value === undefined) return ''
   if (typeof value === 'number' || typeof value === 'bigint') return String(value)
   if (value instanceof Date) return value.toISOString()
-  const safe = neutraliseText(value)
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
+  return csvTextCell(value)
 }
 
 /** A CSV line, ended with CRLF as RFC 4180 has it. */

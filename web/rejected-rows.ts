@@ -1,18 +1,17 @@
 // How a rejected-rows CSV reads in the browser. The file keeps what a person fixes and drops again (the
 // original columns, then `error`), with formula cells guarded for spreadsheets; the page shows each row as
 // its writer wrote it, with its line, and the code and reason in their own columns, never in a data column.
+import { restoreCell } from '../ledger/csv-guard.ts'
 
 /** Raw text longer than this is cut on the page; the download has it whole. */
 export const MAX_RAW_SHOWN = 2000
 
 /**
- * A cell as its writer wrote it. The importer guards a cell that a spreadsheet would run as a formula
- * (`-3`, `=SUM(…)`, `@x`, a leading tab or CR) with a leading quote (importer/receipt.ts neutraliseCell);
- * the browser runs no formulas, so the guard only hides the value. The downloaded file keeps it.
+ * A cell as its writer wrote it: the importer guards a cell a spreadsheet would run as a formula (`-3`,
+ * `=SUM(…)`) with a leading quote; the browser runs no formulas, so the guard only hides the value. The
+ * downloaded file keeps it.
  */
-export function unguardCell(value: string): string {
-  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value
-}
+export const unguardCell = restoreCell
 
 /**
  * The error column as a line, a code and a reason. The importer writes `line N CODE: message`; files from
