@@ -60,6 +60,11 @@ describe('item rows', () => {
       message: "item_number '2147483648' is not a whole number from 0 to 2147483647",
     })
     expect(check('1', '  ', '')).toEqual({ ok: false, code: 'INVALID_NAME', message: 'name is blank' })
+    expect(check('1', '\u3164\u2800', '')).toEqual({
+      ok: false,
+      code: 'INVALID_NAME',
+      message: 'name has no visible character',
+    })
     expect(check('1', 'é'.repeat(121), '')).toEqual({
       ok: false,
       code: 'INVALID_NAME',

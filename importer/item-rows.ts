@@ -99,6 +99,10 @@ function readText(raw: string, what: 'name' | 'unit', max: number): Checked<stri
   if (chars > max) return { ok: false, code, message: `${what} has ${chars} characters; at most ${max}` }
   const hidden = hiddenIn(v)
   if (hidden) return { ok: false, code, message: `${what} contains an invisible character (${hidden})` }
+  // A name of filler characters only (U+3164, a braille blank) shows as nothing: it is as good as blank.
+  if (v !== '' && v.replace(/[\s\u115F\u1160\u3164\uFFA0\u2800]/gu, '') === '') {
+    return { ok: false, code, message: `${what} has no visible character` }
+  }
   return { ok: true, value: v }
 }
 

@@ -30,6 +30,8 @@ describe('cleanName', () => {
     expect(cleanName('Ann"\'`&<>')).toBe('Ann')
     expect(cleanName('Ann\u202egnp.csv')).toBe('Anngnp.csv')
     expect(cleanName('A\u0000n\u0007n\u200b\u2028')).toBe('Ann')
+    // The audit writes web:<name>@<address>: a name cannot bring an address of its own.
+    expect(cleanName('ann@10.0.0.1')).toBe('ann10.0.0.1')
   })
   it('is at most 64 characters, and may come out empty', () => {
     expect(cleanName('x'.repeat(100))).toHaveLength(64)

@@ -37,7 +37,7 @@ export function cleanName(text: string): string {
   return text
     .replace(/<[^>]*>/g, '')
     .replace(/\s+/g, ' ')
-    .replace(/[<>"'`&\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '')
+    .replace(/[<>"'`&@\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '')
     .trim()
     .slice(0, 64)
 }

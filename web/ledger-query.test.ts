@@ -11,11 +11,15 @@ describe('parseDay', () => {
     expect(parseDay('2024-13-01', 'To', problems)).toBeUndefined()
     expect(parseDay('01/05/2024', 'To', problems)).toBeUndefined()
     expect(parseDay('0050-01-01', 'To', problems)).toBeUndefined()
+    expect(parseDay('9999-12-31', 'To', problems)).toBeUndefined()
+    expect(parseDay('1899-12-31', 'From', problems)).toBeUndefined()
     expect(problems).toEqual([
       "From: '2023-02-29' is not a date written as YYYY-MM-DD",
       "To: '2024-13-01' is not a date written as YYYY-MM-DD",
       "To: '01/05/2024' is not a date written as YYYY-MM-DD",
       "To: '0050-01-01' is not a date written as YYYY-MM-DD",
+      "To: '9999-12-31' is out of range; give a date from 1900-01-01 to 9998-12-31",
+      "From: '1899-12-31' is out of range; give a date from 1900-01-01 to 9998-12-31",
     ])
   })
 })

@@ -30,6 +30,12 @@ export function parseDay(text: string | undefined, label: string, problems: stri
     problems.push(`${label}: '${t}' is not a date written as YYYY-MM-DD`)
     return undefined
   }
+  // A period ends at the start of the next day, which Postgres must still read as a timestamp.
+  const year = Number(m[1])
+  if (year < 1900 || year > 9998) {
+    problems.push(`${label}: '${t}' is out of range; give a date from 1900-01-01 to 9998-12-31`)
+    return undefined
+  }
   return t
 }
 
