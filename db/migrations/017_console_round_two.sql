@@ -287,39 +287,14 @@ create table item_master (
 );
 create view item_names as select item_number, name, unit, updated_at, actor from item_master;
 
-do $$
-begin
-  -- A whole item file at once: every row is upserted, or (on any bad row) none. Returns the rows written.
-  execute format($fn$
-    create function load_item_master(p_items jsonb, p_actor text) returns integer
-    language plpgsql security definer set search_path = %I, pg_temp as $body$
-    declare
-      role_name text := check_actor(p_actor);
-      written integer;
-    begin
-      if jsonb_typeof(p_items) <> 'array' then
-        raise exception 'items come as an array' using errcode = '22023';
-      end if;
-      insert into item_master (item_number, name, unit, actor, db_role)
-      select (e->>'item_number')::int, e->>'name', nullif(e->>'unit', ''), p_actor, role_name
-      from jsonb_array_elements(p_items) e
-      on conflict (item_number) do update
-        set name = excluded.name, unit = excluded.unit, updated_at = now(), actor = excluded.actor,
-            db_role = excluded.db_role;
-      get diagnostics written = row_count;
-      return written;
-    end
-    $body$ $fn$, current_schema());
-end $$;
+-- load_item_master, which writes it all or nothing, is migration 018's, beside the item files.
 
 revoke all on function open_web_session(text, text, integer) from public;
 revoke all on function end_web_session(uuid) from public;
 revoke all on function set_item_threshold(integer, integer, integer, text) from public;
-revoke all on function load_item_master(jsonb, text) from public;
 grant execute on function open_web_session(text, text, integer) to stockflow_web;
 grant execute on function end_web_session(uuid) to stockflow_web;
 grant execute on function set_item_threshold(integer, integer, integer, text) to stockflow_web, stockflow_app;
-grant execute on function load_item_master(jsonb, text) to stockflow_web, stockflow_app;
 grant select on live_web_sessions to stockflow_web;
 grant select on item_names to stockflow_web, stockflow_app;
 grant select on threshold_audit, redrive_audit to stockflow_web, stockflow_app;

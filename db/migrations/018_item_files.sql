@@ -1,9 +1,9 @@
 -- Item-master files through the importer (#23). An import outcome says what the file held, so the console
--- can show "items loaded" and not offer to revert a list of names. load_item_master keeps 017's behaviour
--- for good input and refuses bad input with a message (SQLSTATE 22023) instead of failing half-way: an item
--- named twice in one call was a cardinality error (21000), which a caller cannot tell from an outage and
--- retries for ever; a name with invisible characters was stored. The importer checks all of this before it
--- calls; this is the last line of defence, and what any other caller gets.
+-- can show "items loaded" and not offer to revert a list of names. load_item_master writes a whole list or
+-- nothing, and refuses bad input with a message (SQLSTATE 22023) instead of failing half-way: an item
+-- named twice in one call would otherwise be a cardinality error (21000), which a caller cannot tell from
+-- an outage and retries for ever. The importer checks all of this before it calls; this is the last line
+-- of defence, and what any other caller (the console's role included) gets.
 select pg_advisory_xact_lock(hashtext('stockflow_app_role'));
 
 alter table import_outcomes add column kind text not null default 'movements'
