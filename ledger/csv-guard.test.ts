@@ -10,6 +10,12 @@ describe('csv guard', () => {
     expect(neutraliseCell('plain')).toBe('plain')
     expect(restoreCell("'plain")).toBe("'plain")
   })
+  it('gives back a cell that was written with quotes before a formula character, exactly', () => {
+    for (const v of ["'=x", "'-5", "''+1"]) {
+      expect(neutraliseCell(v)).toBe(`'${v}`)
+      expect(restoreCell(neutraliseCell(v))).toBe(v)
+    }
+  })
   it('quotes a cell holding a comma, a semicolon, a quote or a line break', () => {
     expect(csvTextCell("x;=cmd|' /C calc'!A0.csv")).toBe(`"x;=cmd|' /C calc'!A0.csv"`)
     expect(csvTextCell('a,b')).toBe('"a,b"')

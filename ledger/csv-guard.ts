@@ -4,14 +4,18 @@
 // set to a semicolon list separator (much of Europe) splits on `;`, and `x;=cmd|…` would then start a
 // field with a formula: so `;` is quoted too.
 
-/** A cell a spreadsheet would run as a formula becomes text; the characters stay readable. */
+/**
+ * A cell a spreadsheet would run as a formula becomes text; the characters stay readable. A cell that
+ * already starts with quotes before such a character gets one more, so that restoreCell gives back
+ * exactly what was written (`'-5` stays `'-5`).
+ */
 export function neutraliseCell(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
+  return /^'*[=+\-@\t\r]/.test(value) ? `'${value}` : value
 }
 
 /** The inverse, for a repaired file dropped again, or a page showing a cell as it was written. */
 export function restoreCell(value: string): string {
-  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value
+  return /^'+[=+\-@\t\r]/.test(value) ? value.slice(1) : value
 }
 
 /** One text cell: guarded, then quoted when it holds a separator, a quote or a line break. */

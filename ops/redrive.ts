@@ -94,8 +94,9 @@ export async function runRedrive(
   let producer: Producer | undefined
   try {
     let send: RedriveSend | undefined
+    // Errors only, on stderr: a re-drive whose audit row could not be finished says so.
+    const log = createLogger({ name: 'redrive', level: 'error', stderr: true })
     if (!dryRun) {
-      const log = createLogger({ name: 'redrive', level: 'error', stderr: true })
       const events = await connectEventsProducer(
         createKafka(config.kafka, log, `${config.kafka.clientId}-redrive`),
         config,
@@ -124,6 +125,7 @@ export async function runRedrive(
       dryRun,
       actor: `cli:${userInfo().username}`,
       each: print,
+      log,
     })
     console.error(
       `${dryRun ? 'would re-drive' : 're-drove'} ${result.count} movement(s) (redrive #${result.auditId})`,

@@ -189,6 +189,12 @@ export function parseThreshold(text: string | undefined): number | null {
 
 export async function registerStockPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
   const { sql, config } = deps
+  // The default the processor runs with (it records it at start), which threshold edits judge by too; this
+  // console's own setting only until a processor has started.
+  const defaultThreshold = async (): Promise<number> => {
+    const [row] = await sql`select low_stock_default from processor_settings`
+    return (row?.low_stock_default as number | undefined) ?? config.processor.lowStockDefault
+  }
   const size = config.web.pageSize
 
   app.get('/stock', async (req, reply) => {
@@ -200,7 +206,7 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
       problems,
       rows: found.rows,
       paging: found.paging,
-      defaultThreshold: config.processor.lowStockDefault,
+      defaultThreshold: await defaultThreshold(),
       pageLink: (page: number) => `/stock${stockQueryString(q, { page })}`,
       csvLink: `/stock.csv${stockQueryString(q, { page: 1 })}`,
       sortLink: (column: StockQuery['sort']) => `/stock${sortLink(q, column)}`,
@@ -216,7 +222,7 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
     const body = await openCsv(
       STOCK_CSV_HEADER,
       stockRows(sql, q),
-      stockCsvCells(config.processor.lowStockDefault),
+      stockCsvCells(await defaultThreshold()),
     )
     return sendCsv(reply, exportName(['stock', stockQueryString(q, { page: 1 }).slice(1)]), body)
   })
@@ -236,7 +242,7 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
       item,
       ...data,
       problems,
-      defaultThreshold: config.processor.lowStockDefault,
+      defaultThreshold: await defaultThreshold(),
       pageLink: (p: number) => `/items/${store}/${item}${p === 1 ? '' : `?page=${p}`}`,
       errorsLink: helpers.href('/errors', { store, item }),
     })

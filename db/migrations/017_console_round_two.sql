@@ -83,6 +83,7 @@ create table processor_settings (
   updated_at timestamptz not null default now()
 );
 grant select, insert, update on processor_settings to stockflow_app;
+grant select on processor_settings to stockflow_web;
 
 -- Threshold edits: the caller's role is recorded, an item nothing was ever booked for is refused, and the
 -- item's state is recomputed with the new threshold in the same transaction (the processor holds the
@@ -176,12 +177,10 @@ alter table redrives add column db_role text;
 do $$
 begin
   execute format($fn$
-    create function redrive_matches(p_filter jsonb, p_redrivable_only boolean,
-                                    p_redriven_since timestamptz default null) returns integer
+    create function redrive_matches(p_filter jsonb, p_redrivable_only boolean) returns integer
     language sql stable set search_path = %I, pg_temp as $body$
       select count(*)::int from failed_movements
-      where (not p_redrivable_only or (redriven_at is null and code <> 'WITHDRAWN')
-             or redriven_at >= p_redriven_since)
+      where (not p_redrivable_only or (redriven_at is null and code <> 'WITHDRAWN'))
         and (p_filter->>'code' is null or code = p_filter->>'code')
         and (p_filter->>'store' is null or store_number = (p_filter->>'store')::int)
         and (p_filter->>'item' is null or item_number = (p_filter->>'item')::int)
@@ -237,9 +236,12 @@ begin
       if p_count is null or p_count < 0 or (p_status = 'changed' and p_count <> 0) then
         raise exception 'a re-drive cannot end %% having sent %% movements', p_status, p_count using errcode = '22023';
       end if;
-      -- What it can have sent: what is still there to re-drive under its filter, plus what the processor
-      -- has re-driven since the run began (what it sent and was applied meanwhile).
-      if p_count > redrive_matches(run.filter, true, run.redriven_at) then
+      -- What it can have sent: what is still there to re-drive under its filter, plus every failed movement
+      -- the processor has touched since the run began, whatever its filter says now (one it sent may have
+      -- been applied, or failed again with a new code and time, or been withdrawn meanwhile).
+      if p_count > redrive_matches(run.filter, true) + (select count(*) from failed_movements
+                                                        where redriven_at >= run.redriven_at
+                                                           or failed_at >= run.redriven_at) then
         raise exception 'a re-drive cannot have sent %% movements: fewer than that were there to re-drive', p_count
           using errcode = '22023';
       end if;
