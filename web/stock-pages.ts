@@ -219,11 +219,7 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
   app.get('/stock.csv', async (req, reply) => {
     const { value: q, problems } = parseStockQuery(req.query as Record<string, string>)
     refuseProblems(problems.filter((p) => !p.startsWith('page:')))
-    const body = await openCsv(
-      STOCK_CSV_HEADER,
-      stockRows(sql, q),
-      stockCsvCells(await defaultThreshold()),
-    )
+    const body = await openCsv(STOCK_CSV_HEADER, stockRows(sql, q), stockCsvCells(await defaultThreshold()))
     return sendCsv(reply, exportName(['stock', stockQueryString(q, { page: 1 }).slice(1)]), body)
   })
 
