@@ -353,6 +353,7 @@ export function createImporter(deps: ImporterDeps): Importer {
       const watching = watchFolder({
         inputDir,
         settleMs: settle,
+        rescanMs: config.importer.rescanMs,
         log,
         ready: enqueue,
         ignored: deps.hooks?.ignored,

@@ -1,7 +1,8 @@
 // The input folder's watcher: chokidar reports files as they appear or change, arrivals.ts decides when
 // each is complete, and names that are not UTF-8 are handed to undecodable-names.ts to be renamed.
 import { lstatSync } from 'node:fs'
-import { dirname, relative } from 'node:path'
+import { readdir } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
 import { type FSWatcher, watch } from 'chokidar'
 import type { Logger } from '../lib/log.ts'
 import { type Arrivals, createArrivals } from './arrivals.ts'
@@ -11,6 +12,12 @@ import { renameUndecodable } from './undecodable-names.ts'
 export interface FolderWatchDeps {
   inputDir: string
   settleMs: number
+  /**
+   * How often every file in the folder is reported again. File-system events can be missed (a file
+   * renamed in while the watcher starts, an inotify queue overflow, a name that is not UTF-8 dropped while
+   * another was being renamed): without this, such a file would wait for ever.
+   */
+  rescanMs?: number
   log: Logger
   /** A file is complete and may be taken. */
   ready: (path: string) => void
@@ -22,6 +29,27 @@ export interface FolderWatch {
   /** Looks at `path` again, as if the watcher had reported it (a new file under a name just imported). */
   arrived(path: string): void
   close(): Promise<void>
+}
+
+/**
+ * Every file under `dir` the importer would take. The importer's own folders and dot-folders are not
+ * entered (processed/ may hold years of files); names that are not UTF-8 are the renaming's to handle.
+ */
+async function filesToImport(inputDir: string, dir = inputDir): Promise<string[]> {
+  const found: string[] = []
+  let entries: import('node:fs').Dirent[]
+  try {
+    entries = await readdir(dir, { withFileTypes: true })
+  } catch {
+    return found // gone meanwhile
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name)
+    if (path.includes('\ufffd') || isIgnoredName(relative(inputDir, path))) continue
+    if (e.isDirectory()) found.push(...(await filesToImport(inputDir, path)))
+    else if (e.isFile()) found.push(path)
+  }
+  return found
 }
 
 function exists(path: string): boolean {
@@ -51,6 +79,7 @@ export function watchFolder(deps: FolderWatchDeps): FolderWatch & { ready: Promi
   const arrivals: Arrivals = createArrivals({ settleMs: deps.settleMs, ready: deps.ready })
   let watcher: FSWatcher | undefined
   let closed = false
+  let rescan: NodeJS.Timeout | undefined
   // A close before chokidar is ready ends the wait for it too.
   let release = () => {}
   const ready = (async () => {
@@ -85,12 +114,24 @@ export function watchFolder(deps: FolderWatchDeps): FolderWatch & { ready: Promi
       release = resolve
       w.once('ready', () => resolve())
     })
+    if (deps.rescanMs !== undefined && !closed) {
+      rescan = setInterval(() => {
+        renameLater(inputDir)
+        renaming = renaming
+          .then(async () => {
+            for (const path of await filesToImport(inputDir)) arrivals.arrived(path)
+          })
+          .catch((err) => log.error({ err, inputDir }, 'could not look through the input folder'))
+      }, deps.rescanMs)
+      rescan.unref()
+    }
   })()
   return {
     ready,
     arrived: (path) => arrivals.arrived(path),
     async close() {
       closed = true
+      clearInterval(rescan)
       release()
       await watcher?.close()
       arrivals.close()

@@ -49,6 +49,8 @@ export interface Config {
   importer: {
     inputDir: string
     settleMs: number
+    /** How often the whole folder is looked at again, for a file whose arrival the watcher missed. */
+    rescanMs: number
     maxFileBytes: number
     force: boolean
     batchRows: number
@@ -418,6 +420,7 @@ export function loadConfig(env: Env): Config {
     importer: {
       inputDir: r.str('INPUT_DIR', './input'),
       settleMs: r.int('IMPORT_SETTLE_MS', 250, 0, 600_000),
+      rescanMs: r.int('IMPORT_RESCAN_MS', 30_000, 100, 3_600_000),
       // The in-file duplicate check holds at most 2^28 ids: some 18 GB of the shortest valid rows.
       maxFileBytes: r.int('IMPORT_MAX_FILE_BYTES', 2 * 1024 ** 3, 1, 16 * 1024 ** 3),
       force: r.bool('IMPORT_FORCE', false),
