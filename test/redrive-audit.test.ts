@@ -1,7 +1,7 @@
 // The re-drive audit's checks in Postgres (record_redrive, finish_redrive): what a run may claim, including
 // a run whose movements failed again with another code and time before it finished.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestContext, type TestContext } from './support/context.ts'
+import { createTestContext, sqlstateOf, type TestContext } from './support/context.ts'
 
 describe('re-drive audit', () => {
   let ctx: TestContext
@@ -19,17 +19,12 @@ describe('re-drive audit', () => {
     await ctx.close()
   })
 
-  const sqlstate = (p: Promise<unknown>) =>
-    p.then(
-      () => 'ok',
-      (e: { code?: string }) => e.code,
-    )
   const filter = { code: 'INSUFFICIENT_STOCK', until: '2024-07-01T00:00:00Z' }
 
   it('takes a preview only with the count its filter selects', async () => {
     const f = ctx.sql.json(filter)
-    expect(await sqlstate(ctx.sql`select record_redrive(${f}, true, 2, 'cli:ops', null)`)).toBe('22023')
-    expect(await sqlstate(ctx.sql`select record_redrive(${f}, true, 3, 'cli:ops', null)`)).toBe('ok')
+    expect(await sqlstateOf(ctx.sql`select record_redrive(${f}, true, 2, 'cli:ops', null)`)).toBe('22023')
+    expect(await sqlstateOf(ctx.sql`select record_redrive(${f}, true, 3, 'cli:ops', null)`)).toBe('ok')
   })
 
   it('finishes a send whose movements failed again meanwhile with another code and a later time', async () => {
@@ -38,8 +33,8 @@ describe('re-drive audit', () => {
     // What the processor does to a re-driven movement that fails again: a new code, failed now, and no
     // longer re-driven. None of the three matches the run's filter any more.
     await ctx.sql`update failed_movements set code = 'STOCK_LIMIT', failed_at = now(), redriven_at = null`
-    expect(await sqlstate(ctx.sql`select finish_redrive(${run!.id}, 'sent', 4, null)`)).toBe('22023')
-    expect(await sqlstate(ctx.sql`select finish_redrive(${run!.id}, 'sent', 3, null)`)).toBe('ok')
+    expect(await sqlstateOf(ctx.sql`select finish_redrive(${run!.id}, 'sent', 4, null)`)).toBe('22023')
+    expect(await sqlstateOf(ctx.sql`select finish_redrive(${run!.id}, 'sent', 3, null)`)).toBe('ok')
     expect(await ctx.sql`select status, count from redrive_audit where id = ${run!.id}`).toEqual([
       { status: 'sent', count: 3 },
     ])

@@ -1,7 +1,7 @@
 // The threshold edit (set_item_threshold): two people saving the same item at once, the state recomputed
 // and a new LOW announced, and what it refuses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
+import { createTestContext, pollUntil, sqlstateOf, type TestContext } from './support/context.ts'
 
 describe('set_item_threshold under concurrent edits', () => {
   let ctx: TestContext
@@ -16,12 +16,6 @@ describe('set_item_threshold under concurrent edits', () => {
   afterAll(async () => {
     await ctx.close()
   })
-
-  const sqlstate = (p: Promise<unknown>) =>
-    p.then(
-      () => 'ok',
-      (e: { code?: string }) => e.code,
-    )
 
   it('serialises two first edits of one item: both apply, in order, and the audit chains them', async () => {
     let release: () => void = () => {}
@@ -39,10 +33,7 @@ describe('set_item_threshold under concurrent edits', () => {
         where state = 'idle in transaction' and datname = current_database() and application_name = 'test-threshold_audit'`
       return (r?.n ?? 0) >= 1
     })
-    const second = ctx.sql`select set_item_threshold(9, 9, 7, 'cli:b')`.then(
-      () => 'ok',
-      (e: { code?: string }) => e.code,
-    )
+    const second = sqlstateOf(ctx.sql`select set_item_threshold(9, 9, 7, 'cli:b')`)
     // Only once the second edit waits on the first is the first let go.
     await pollUntil('the second edit waiting on the first', async () => {
       const [r] = await ctx.sql`
@@ -111,9 +102,9 @@ describe('set_item_threshold under concurrent edits', () => {
 
   it('refuses what cannot be true: an item never booked, a console actor from another role, an empty actor', async () => {
     const changes = await ctx.sql`select count(*)::int as n from threshold_changes`
-    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 8, 5, 'cli:a')`)).toBe('22023')
-    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 9, 5, 'web:anyone')`)).toBe('42501')
-    expect(await sqlstate(ctx.sql`select set_item_threshold(9, 9, 5, ' ')`)).toBe('22023')
+    expect(await sqlstateOf(ctx.sql`select set_item_threshold(9, 8, 5, 'cli:a')`)).toBe('22023')
+    expect(await sqlstateOf(ctx.sql`select set_item_threshold(9, 9, 5, 'web:anyone')`)).toBe('42501')
+    expect(await sqlstateOf(ctx.sql`select set_item_threshold(9, 9, 5, ' ')`)).toBe('22023')
     expect(await ctx.sql`select count(*)::int as n from threshold_changes`).toEqual(changes)
   })
 

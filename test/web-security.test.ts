@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../lib/config.ts'
 import { screenshot } from './support/browser.ts'
 import { type ConsoleFixture, EXAMPLES, rawRequest, startConsoleFixture } from './support/console.ts'
-import { pollUntil } from './support/context.ts'
+import { pollUntil, sqlstateOf } from './support/context.ts'
 
 describe('web console security', () => {
   let f: ConsoleFixture
@@ -253,34 +253,31 @@ describe('web console security', () => {
   })
 
   it("refuses an audit row the console's role could forge, and records that role", async () => {
-    const sqlstate = (q: Promise<unknown>) =>
-      q.then(
-        () => 'ok',
-        (e: { code?: string }) => e.code,
-      )
     const web = f.webSql
     // Another door's actor, an item never booked, a re-drive preview or send that claims a count.
-    expect(await sqlstate(web`select set_item_threshold(5, 12, 3, 'cli:root')`)).toBe('42501')
-    expect(await sqlstate(web`select set_item_threshold(5, 99999, 3, 'web:Ann@127.0.0.1')`)).toBe('22023')
+    expect(await sqlstateOf(web`select set_item_threshold(5, 12, 3, 'cli:root')`)).toBe('42501')
+    expect(await sqlstateOf(web`select set_item_threshold(5, 99999, 3, 'web:Ann@127.0.0.1')`)).toBe('22023')
     const filter = web.json({ code: 'INSUFFICIENT_STOCK' })
     expect(
-      await sqlstate(web`select record_redrive(${filter}, true, 123456, 'web:Ann@127.0.0.1', null)`),
+      await sqlstateOf(web`select record_redrive(${filter}, true, 123456, 'web:Ann@127.0.0.1', null)`),
     ).toBe('22023')
-    expect(await sqlstate(web`select record_redrive(${filter}, false, 123456, 'cli:ops', null)`)).toBe(
+    expect(await sqlstateOf(web`select record_redrive(${filter}, false, 123456, 'cli:ops', null)`)).toBe(
       '42501',
     )
     expect(
-      await sqlstate(web`select record_redrive(${filter}, false, 123456, 'web:Ann@127.0.0.1', null)`),
+      await sqlstateOf(web`select record_redrive(${filter}, false, 123456, 'web:Ann@127.0.0.1', null)`),
     ).toBe('22023')
     expect(await f.ctx.sql`select count(*)::int as n from redrives`).toEqual([{ n: 0 }])
     // A send it starts can only end as what it can have been: sent, failed or changed, with a true count.
     const [run] = await web`select record_redrive(${filter}, false, 0, 'web:Ann@127.0.0.1', null) as id`
-    expect(await sqlstate(web`select finish_redrive(${run!.id}, 'dry_run', 0, null)`)).toBe('22023')
-    expect(await sqlstate(web`select finish_redrive(${run!.id}, 'sent', null, null)`)).toBe('22023')
-    expect(await sqlstate(web`select finish_redrive(${run!.id}, 'changed', 3, null)`)).toBe('22023')
-    expect(await sqlstate(web`select finish_redrive(${run!.id}, 'sent', 123456, null)`)).toBe('22023')
-    expect(await sqlstate(f.ctx.sql`select finish_redrive(${run!.id}, 'failed', 0, 'x')`)).toBe('42501')
-    expect(await sqlstate(web`select finish_redrive(${run!.id}, 'failed', 0, 'nothing was sent')`)).toBe('ok')
+    expect(await sqlstateOf(web`select finish_redrive(${run!.id}, 'dry_run', 0, null)`)).toBe('22023')
+    expect(await sqlstateOf(web`select finish_redrive(${run!.id}, 'sent', null, null)`)).toBe('22023')
+    expect(await sqlstateOf(web`select finish_redrive(${run!.id}, 'changed', 3, null)`)).toBe('22023')
+    expect(await sqlstateOf(web`select finish_redrive(${run!.id}, 'sent', 123456, null)`)).toBe('22023')
+    expect(await sqlstateOf(f.ctx.sql`select finish_redrive(${run!.id}, 'failed', 0, 'x')`)).toBe('42501')
+    expect(await sqlstateOf(web`select finish_redrive(${run!.id}, 'failed', 0, 'nothing was sent')`)).toBe(
+      'ok',
+    )
     expect(await f.ctx.sql`select status, count, db_role from redrive_audit`).toEqual([
       { status: 'failed', count: 0, db_role: 'stockflow_web' },
     ])

@@ -77,3 +77,11 @@ export async function pollUntil<T>(
   }
   throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`)
 }
+
+/** How a statement ended: 'ok', or the SQLSTATE Postgres refused it with. */
+export function sqlstateOf(statement: Promise<unknown>): Promise<string | undefined> {
+  return statement.then(
+    () => 'ok',
+    (e: { code?: string }) => e.code,
+  )
+}
