@@ -2,6 +2,7 @@
 // (alerter/rules.ts: `import:<file>`, `process:<code>:<store>:<item>` or `process:<code>:<topic>`,
 // `low-stock`); a day's alerts of one family (a code, import rejections, low stock) are one group on the
 // page, and each alert and group says where in the console to act on it, not only which command to run.
+import { helpers } from './render.ts'
 
 /** Codes that are fixed by booking or sending what was missing, then re-driving the failed movements. */
 const REDRIVE_AFTER_FIX = new Set(['INSUFFICIENT_STOCK', 'UNKNOWN_ITEM', 'UNKNOWN_ORIGINAL', 'STOCK_LIMIT'])
@@ -50,9 +51,6 @@ export function alertFamily(key: string): string {
   }
 }
 
-const query = (path: string, params: Record<string, string | number>, hash = '') =>
-  `${path}?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString()}${hash}`
-
 /**
  * Where to act on one alert. `importId` is the import the alert's file was recorded under, when known: its
  * page lists the rejected rows with their lines and offers them for download.
@@ -72,18 +70,18 @@ export function alertActions(key: string, importId?: number): AlertAction[] {
     case 'item': {
       const filter = { code: about.code, store: about.store, item: about.item }
       const out: AlertAction[] = [
-        { label: 'See the failed movements', href: query('/errors', filter) },
+        { label: 'See the failed movements', href: helpers.href('/errors', filter) },
         { label: 'Open the item', href: `/items/${about.store}/${about.item}` },
       ]
       if (REDRIVE_AFTER_FIX.has(about.code)) {
-        out.push({ label: 'Re-drive them once fixed', href: query('/errors', filter, '#redrive-h') })
+        out.push({ label: 'Re-drive them once fixed', href: `${helpers.href('/errors', filter)}#redrive-h` })
       }
       return out
     }
     case 'code':
       return TOPIC_CODES.has(about.code)
         ? [{ label: 'Check the offsets on the Pipeline page', href: '/pipeline' }]
-        : [{ label: 'See these errors', href: query('/errors', { code: about.code }) }]
+        : [{ label: 'See these errors', href: helpers.href('/errors', { code: about.code }) }]
     case 'low-stock':
       return [
         { label: 'See the items low now', href: '/stock?state=low' },
@@ -107,9 +105,12 @@ export function familySummary(family: string): { label: string; actions: AlertAc
   if (TOPIC_CODES.has(code)) {
     return { label: code, actions: [{ label: 'Pipeline', href: '/pipeline' }] }
   }
-  const actions = [{ label: `Errors: ${code}`, href: query('/errors', { code }) }]
+  const actions = [{ label: `Errors: ${code}`, href: helpers.href('/errors', { code }) }]
   if (REDRIVE_AFTER_FIX.has(code)) {
-    actions.push({ label: 'Re-drive them once fixed', href: query('/errors', { code }, '#redrive-h') })
+    actions.push({
+      label: 'Re-drive them once fixed',
+      href: `${helpers.href('/errors', { code })}#redrive-h`,
+    })
   }
   return { label: code, actions }
 }

@@ -1,7 +1,7 @@
 // The balance report's query and arithmetic: a period of business dates (or everything up to an "as of"
 // date), store and item ranges, per store or for all stores together, and a page.
 import { type Period, parsePeriod } from './ledger-query.ts'
-import { type IntRange, one, type Parsed, parsePage, parseRange } from './stock-query.ts'
+import { type IntRange, one, type Parsed, parsePage, parseRange, rangeText } from './stock-query.ts'
 
 type QueryInput = Record<string, string | string[] | undefined>
 
@@ -26,11 +26,6 @@ export function parseBalanceQuery(q: QueryInput): Parsed<BalanceQuery> {
   else if (byText !== undefined && byText !== '' && byText !== 'store')
     problems.push(`Rows: '${byText}' is not one of store, item`)
   return { value: { ...period, store, item, by, page: parsePage(one(q, 'page'), problems) }, problems }
-}
-
-function rangeText(r: IntRange | undefined): string | undefined {
-  if (!r) return undefined
-  return r.from === r.to ? String(r.from) : `${r.from}-${r.to}`
 }
 
 /** The query as parameters, defaults left out: for the form's links, the pager and the CSV export. */

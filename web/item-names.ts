@@ -11,8 +11,6 @@ export type ItemNames = ReadonlyMap<number, ItemName>
 
 export interface ItemNameCache {
   get(): Promise<ItemNames>
-  /** Forget what was read, after a load, so the next page shows the new names. */
-  invalidate(): void
 }
 
 export function createItemNameCache(deps: { sql: Sql; clock: () => number; ttlMs: number }): ItemNameCache {
@@ -35,9 +33,6 @@ export function createItemNameCache(deps: { sql: Sql; clock: () => number; ttlMs
         })
       }
       return cached.names
-    },
-    invalidate() {
-      cached = undefined
     },
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { dataColumns, joinCsvLine, rejectedRowView, splitError, unguardCell } from './rejected-rows.ts'
+import { restoreCell as unguardCell } from '../ledger/csv-guard.ts'
+import { dataColumns, joinCsvLine, rejectedRowView, splitError } from './rejected-rows.ts'
 
 const HEADER = ['transaction_id', 'event_type', 'date', 'store_number', 'item_number', 'value', 'error']
 

@@ -1,17 +1,11 @@
 // How a rejected-rows CSV reads in the browser. The file keeps what a person fixes and drops again (the
 // original columns, then `error`), with formula cells guarded for spreadsheets; the page shows each row as
-// its writer wrote it, with its line, and the code and reason in their own columns, never in a data column.
+// its writer wrote it (the guard taken off: the browser runs no formulas), with its line, and the code
+// and reason in their own columns, never in a data column.
 import { restoreCell } from '../ledger/csv-guard.ts'
 
 /** Raw text longer than this is cut on the page; the download has it whole. */
 export const MAX_RAW_SHOWN = 2000
-
-/**
- * A cell as its writer wrote it: the importer guards a cell a spreadsheet would run as a formula (`-3`,
- * `=SUM(…)`) with a leading quote; the browser runs no formulas, so the guard only hides the value. The
- * downloaded file keeps it.
- */
-export const unguardCell = restoreCell
 
 /**
  * The error column as a line, a code and a reason. The importer writes `line N CODE: message`; files from
@@ -44,7 +38,7 @@ export interface RejectedRowView {
 
 /** The data columns of a rejected-rows CSV: its header without the trailing `error`. */
 export function dataColumns(header: string[]): string[] {
-  return header.slice(0, -1).map(unguardCell)
+  return header.slice(0, -1).map(restoreCell)
 }
 
 /**
@@ -60,7 +54,7 @@ export function rejectedRowView(
 ): RejectedRowView {
   const { line: written, code, reason } = splitError(record.at(-1) ?? '')
   line = written ?? line
-  const fields = record.slice(0, -1).map(unguardCell)
+  const fields = record.slice(0, -1).map(restoreCell)
   if (fields.length === header.length - 1) {
     return { line, cells: fields, raw: undefined, rawCut: 0, code, reason }
   }

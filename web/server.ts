@@ -21,7 +21,7 @@ import { registerAlertPages } from './alert-pages.ts'
 import { allowedHosts, guardHosts, registerAuth, SESSION_SECONDS } from './auth.ts'
 import { registerErrorPages } from './error-pages.ts'
 import { registerImportPages } from './import-pages.ts'
-import { createItemNameCache, type ItemNameCache, type ItemNames, itemLabel } from './item-names.ts'
+import { createItemNameCache, type ItemNames, itemLabel } from './item-names.ts'
 import { registerLedgerPages } from './ledger-pages.ts'
 import { registerPipelinePages } from './pipeline-pages.ts'
 import { createRenderer, helpers, NAV, pageContext } from './render.ts'
@@ -40,13 +40,6 @@ function sessionKey(secret: string | undefined, password: string | undefined): B
   return createHash('sha256')
     .update(`stockflow-web-session:${secret}\0${password ?? ''}`)
     .digest()
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The item master's names as pages show them; a load of the master invalidates it. */
-    itemNames: ItemNameCache
-  }
 }
 
 export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
@@ -110,7 +103,6 @@ export async function createWebServer(deps: WebDeps): Promise<FastifyInstance> {
   await app.register(fastifyStatic, { root: PUBLIC, prefix: '/static/', index: false, maxAge: 3600_000 })
 
   const itemNames = createItemNameCache({ sql: deps.sql, clock: deps.clock, ttlMs: 5_000 })
-  app.decorate('itemNames', itemNames)
   app.decorateReply(
     'page',
     async function (template: string, title: string, data: Record<string, unknown> = {}) {

@@ -100,7 +100,8 @@ export function parseStockQuery(q: QueryInput): Parsed<StockQuery> {
   return { value, problems }
 }
 
-function rangeText(r: IntRange | undefined): string | undefined {
+/** A range as the URL and the form write it: `5`, or `10-20`. */
+export function rangeText(r: IntRange | undefined): string | undefined {
   if (!r) return undefined
   return r.from === r.to ? String(r.from) : `${r.from}-${r.to}`
 }
