@@ -1,25 +1,16 @@
 // Where a dropped file lives while and after it is imported: processing/ -> processed/ or failed/.
 // Subfolders are kept, and a name already taken gets a numbered suffix instead of overwriting.
 import { lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises'
-import { basename, dirname, join, relative, sep } from 'node:path'
-import { numberedName, outputPath } from '../ledger/input-folder.ts'
+import { basename, dirname, join, relative } from 'node:path'
+import {
+  isIgnoredName,
+  numberedName,
+  outputPath,
+  outputsOf,
+  STATE_DIRS,
+  type StateDir,
+} from '../ledger/input-folder.ts'
 import { isShortenedOutput, mustBeAbsent, ownedInFolder } from './archive-names.ts'
-
-export const STATE_DIRS = ['processing', 'processed', 'failed'] as const
-export type StateDir = (typeof STATE_DIRS)[number]
-
-const IGNORED_SUFFIXES = ['.tmp', '.part', '.crdownload']
-
-/** Dotfiles, partial downloads and the importer's own folders and outputs are never imported. */
-export function isIgnoredName(relPath: string): boolean {
-  const parts = relPath.split(sep)
-  if (STATE_DIRS.includes(parts[0] as StateDir)) return true
-  const name = parts[parts.length - 1] ?? ''
-  if (parts.some((p) => p.startsWith('.'))) return true
-  // A `.rejected.csv` dropped into the folder is a repaired file: it is imported like any other.
-  if (name.endsWith('.receipt.json')) return true
-  return IGNORED_SUFFIXES.some((s) => name.toLowerCase().endsWith(s))
-}
 
 /** Whether anything (a file, a folder, a dangling link) has this name. */
 export async function exists(path: string): Promise<boolean> {
@@ -56,11 +47,6 @@ export async function moveTo(inputDir: string, state: StateDir, from: string, re
   await mkdir(dirname(to), { recursive: true })
   await rename(from, to)
   return to
-}
-
-/** The rejected rows beside a file in processing/ are the importer's own output, not a file to import. */
-function outputsOf(names: Iterable<string>): Set<string> {
-  return new Set(Array.from(names, (n) => basename(outputPath(n, '.rejected.csv'))))
 }
 
 /** Files left in processing/ by a crash, with their paths relative to processing/. */

@@ -4,9 +4,9 @@
 // the readable name it was meant to have, and the watcher then imports it like any other file.
 import { link, readdir, rename, unlink } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import { fittedName, numberedName } from '../ledger/input-folder.ts'
+import { fittedName, numberedName, STATE_DIRS } from '../ledger/input-folder.ts'
 import type { Logger } from '../lib/log.ts'
-import { exists, STATE_DIRS } from './file-lifecycle.ts'
+import { exists } from './file-lifecycle.ts'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 // Legacy Windows and old Unix systems write names in Windows-1252 (a superset of Latin-1's letters).

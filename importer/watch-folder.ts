@@ -4,9 +4,9 @@ import { lstatSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { type FSWatcher, watch } from 'chokidar'
+import { isIgnoredName } from '../ledger/input-folder.ts'
 import type { Logger } from '../lib/log.ts'
 import { type Arrivals, createArrivals } from './arrivals.ts'
-import { isIgnoredName } from './file-lifecycle.ts'
 import { renameUndecodable } from './undecodable-names.ts'
 
 export interface FolderWatchDeps {

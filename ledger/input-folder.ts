@@ -1,7 +1,7 @@
 // The input folder as the importer leaves it and the console reads it: how a file and its outputs are
 // named (`x.csv`, `x-1.csv`, `x.csv.receipt.json`, `x.csv.rejected.csv`) and what a receipt holds.
 import { createHash } from 'node:crypto'
-import { basename, dirname, extname, join } from 'node:path'
+import { basename, dirname, extname, join, sep } from 'node:path'
 
 /** Linux file systems take a name of at most 255 bytes; a path may be longer. */
 const NAME_MAX_BYTES = 255
@@ -93,4 +93,25 @@ export interface Receipt {
   kind?: 'items'
   /** Items written to the item master: all of the file's rows, or none when it failed. */
   items_loaded?: number
+}
+
+export const STATE_DIRS = ['processing', 'processed', 'failed'] as const
+export type StateDir = (typeof STATE_DIRS)[number]
+
+const IGNORED_SUFFIXES = ['.tmp', '.part', '.crdownload']
+
+/** Dotfiles, partial downloads and the importer's own folders and outputs are never imported. */
+export function isIgnoredName(relPath: string): boolean {
+  const parts = relPath.split(sep)
+  if (STATE_DIRS.includes(parts[0] as StateDir)) return true
+  const name = parts[parts.length - 1] ?? ''
+  if (parts.some((p) => p.startsWith('.'))) return true
+  // A `.rejected.csv` dropped into the folder is a repaired file: it is imported like any other.
+  if (name.endsWith('.receipt.json')) return true
+  return IGNORED_SUFFIXES.some((s) => name.toLowerCase().endsWith(s))
+}
+
+/** The rejected rows beside a file in processing/ are the importer's own output, not a file to import. */
+export function outputsOf(names: Iterable<string>): Set<string> {
+  return new Set(Array.from(names, (n) => basename(outputPath(n, '.rejected.csv'))))
 }

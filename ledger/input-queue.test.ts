@@ -2,37 +2,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import {
-  formatAge,
-  formatBytes,
-  importedInProcessing,
-  listInputQueue,
-  waitsForImport,
-} from './input-queue.ts'
-
-describe('waitsForImport', () => {
-  it('takes what the importer takes', () => {
-    expect(waitsForImport('day1.csv')).toBe(true)
-    expect(waitsForImport('uploads/day1.csv')).toBe(true)
-    expect(waitsForImport('x.csv.rejected.csv')).toBe(true)
-  })
-  it('leaves out its own folders, dotfiles, receipts and files still being written', () => {
-    for (const rel of [
-      'processing/a.csv',
-      'processed/a.csv',
-      'failed/a.csv',
-      '.a.csv',
-      'uploads/.a.csv.123.part',
-      '.hidden/a.csv',
-      'a.csv.receipt.json',
-      'a.csv.tmp',
-      'a.CSV.PART',
-      'a.crdownload',
-    ]) {
-      expect({ rel, waits: waitsForImport(rel) }).toEqual({ rel, waits: false })
-    }
-  })
-})
+import { formatAge, formatBytes, importedInProcessing, listInputQueue } from './input-queue.ts'
 
 describe('importedInProcessing', () => {
   it('lists the files, not the outputs the importer writes beside them', () => {

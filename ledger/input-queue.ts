@@ -3,36 +3,20 @@
 // The console's Pipeline page shows them; the walk is bounded, so a crowded folder costs a bounded read.
 import type { Dirent } from 'node:fs'
 import { lstat, readdir } from 'node:fs/promises'
-import { join, sep } from 'node:path'
-import { outputPath } from './input-folder.ts'
+import { join } from 'node:path'
+import { isIgnoredName, outputsOf } from './input-folder.ts'
 
-/** The importer's own folders under the input folder: nothing in them waits to be imported. */
-const STATE_DIRS = new Set(['processing', 'processed', 'failed'])
-const TEMPORARY_SUFFIXES = ['.tmp', '.part', '.crdownload']
 /** Directory entries read before the walk stops counting exactly. */
 const MAX_ENTRIES = 20_000
 const MAX_DEPTH = 8
 
 /**
- * Whether the importer would take a file at this path (relative to the input folder): not in its own
- * folders, not a dotfile or under one, not a receipt, not a file still being written under a temporary name.
- * The importer's rule is importer/file-lifecycle.ts isIgnoredName; this is its inverse, for readers.
+ * Of one processing/ folder's file names, the imported files, as the importer's recovery takes them
+ * (importer/file-lifecycle.ts leftInProcessing): not the receipts and rejected rows beside them.
  */
-export function waitsForImport(rel: string): boolean {
-  const parts = rel.split(sep)
-  if (STATE_DIRS.has(parts[0]!)) return false
-  if (parts.some((p) => p === '' || p.startsWith('.'))) return false
-  const name = (parts.at(-1) ?? '').toLowerCase()
-  if (name.endsWith('.receipt.json')) return false
-  return !TEMPORARY_SUFFIXES.some((s) => name.endsWith(s))
-}
-
-/** Of one processing/ folder's file names, the imported files: not the receipts and rejected rows beside them. */
 export function importedInProcessing(names: string[]): string[] {
-  const outputs = new Set(
-    names.flatMap((n) => [outputPath(n, '.rejected.csv'), outputPath(n, '.receipt.json')]),
-  )
-  return names.filter((n) => !outputs.has(n) && !n.endsWith('.receipt.json'))
+  const outputs = outputsOf(names)
+  return names.filter((n) => !isIgnoredName(n) && !outputs.has(n))
 }
 
 export interface QueuedFile {
@@ -109,8 +93,8 @@ export async function listInputQueue(inputDir: string, limit = 100): Promise<Inp
   const [waiting, processing] = await Promise.all([
     walk(
       inputDir,
-      (names, dir) => new Set(names.filter((n) => waitsForImport(dir ? join(dir, n) : n))),
-      (rel) => !waitsForImport(join(rel, 'x')),
+      (names, dir) => new Set(names.filter((n) => !isIgnoredName(dir ? join(dir, n) : n))),
+      (rel) => isIgnoredName(join(rel, 'x')),
       (st) => st.mtime,
       limit,
     ),
