@@ -48,9 +48,14 @@ describe('stockflow start', () => {
     })
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
     try {
-      await pollUntil('the first screen', async () => screen.includes('Drop CSV files into'), {
-        timeoutMs: 60_000,
-      })
+      // A start that refuses (a port, the database) exits at once: say so with what it printed, rather
+      // than wait out the deadline for a banner that will never come.
+      const shown = await pollUntil(
+        'the first screen',
+        async () => (child.exitCode !== null ? 'exited' : screen.includes('Drop CSV files into') && 'shown'),
+        { timeoutMs: 60_000 },
+      ).catch((err: Error) => `${err.message}`)
+      expect({ shown, screen }).toMatchObject({ shown: 'shown' })
       expect(screen).toContain(input)
       expect(screen).toContain('stockflow tail')
       expect(screen).toContain(`Web console:           http://127.0.0.1:${webPort}/`)
