@@ -188,6 +188,30 @@ describe('web console: the ledger by business date and the balance report', () =
     expect(await page.getAttribute('#ledger-csv', 'href')).toBe('/items/83/1/ledger.csv?from=2024-06-03')
   })
 
+  it('answers a balance page past the end with the last page, from the same count', async () => {
+    // Store 86 gets items 1..7, item i a delivery of i.
+    const rows = Array.from(
+      { length: 7 },
+      (_, i) => `${id(200 + i)},incoming,2024-07-01T07:00:00Z,86,${i + 1},${i + 1},,`,
+    )
+    await writeFile(join(f.inputDir, 'store-86.csv'), `${HEADER}\n${rows.join('\n')}\n`)
+    await pollUntil('store-86.csv applied', async () => (await f.level(86, 7)) === 7)
+    const small = await f.serve({ WEB_PAGE_SIZE: '5' })
+    await page.goto(`${small}/balance?store=86&page=9`)
+    expect(await page.textContent('.pager span')).toBe('Page 2 of 2 (7 rows)')
+    expect(await page.locator('#balance tbody tr').allInnerTexts()).toEqual([
+      expect.stringMatching(/^86\s+6\s+0\s+6\s+0\s+6$/),
+      expect.stringMatching(/^86\s+7\s+0\s+7\s+0\s+7$/),
+    ])
+    expect(await page.locator('#balance-total').innerText()).toMatch(
+      /^Total, all 7 row\(s\)\s+0\s+28\s+0\s+28$/,
+    )
+    await page.goto(`${small}/balance?store=86&page=2`)
+    expect(await page.textContent('.pager span')).toBe('Page 2 of 2 (7 rows)')
+    await page.goto(`${small}/balance?store=86`)
+    expect(await page.locator('#balance tbody tr').count()).toBe(5)
+  })
+
   it('plots the item by business date, with dates on the time axis', async () => {
     await page.goto(`${base}/items/80/1`)
     // Five steps from −30 to 90 over 2024-05-01 10:00 to 05-03 18:00; the axis reaches down to −50.
@@ -239,6 +263,15 @@ describe('web console: the ledger by business date and the balance report', () =
       expect.stringMatching(/^80\s+1\s+0\s+150\s+60\s+90$/),
       expect.stringMatching(/^81\s+1\s+0\s+50\s+15\s+35$/),
     ])
+    // A page past the end (an old link after rows went away) shows the last page, with the totals.
+    await page.goto(`${base}/balance?store=80-81&page=7`)
+    expect(await table()).toEqual([
+      expect.stringMatching(/^80\s+1\s+0\s+150\s+60\s+90$/),
+      expect.stringMatching(/^81\s+1\s+0\s+50\s+15\s+35$/),
+    ])
+    expect(await page.locator('#balance-total').innerText()).toMatch(
+      /^Total, all 2 row\(s\)\s+0\s+200\s+75\s+125$/,
+    )
     expect(await unlabelledFields(page)).toEqual([])
   })
 

@@ -163,17 +163,24 @@ function toRow(r: Record<string, unknown>): BalanceRow {
   }
 }
 
-/** One page of the report, with the number of rows and the totals over all of them (not only this page). */
-export async function balancePage(sql: Sql, q: BalanceQuery, b: PeriodBounds, limit: number, offset: number) {
+/**
+ * One page of the report, with the number of rows and the totals over all of them (not only this page).
+ * A page past the end (an old link) gives the last page, as `paging` numbers it, from the same single
+ * aggregation: the sums are materialized once and both the page and the count read them.
+ */
+export async function balancePage(sql: Sql, q: BalanceQuery, b: PeriodBounds, limit: number, page: number) {
   const rows = await sql`
-    with sums as (${balanceSums(sql, q, b)})
-    select *, count(*) over ()::int as total_rows,
-           (sum(opening) over ())::bigint as all_opening,
-           (sum(increases) over ())::bigint as all_increases,
-           (sum(decreases) over ())::bigint as all_decreases
-    from sums
+    with sums as materialized (${balanceSums(sql, q, b)}),
+    whole as (
+      select count(*)::int as total_rows, sum(opening)::bigint as all_opening,
+             sum(increases)::bigint as all_increases, sum(decreases)::bigint as all_decreases
+      from sums
+    )
+    select sums.*, whole.* from sums cross join whole
     order by ${balanceOrder(sql, q)}
-    limit ${limit} offset ${offset}`
+    limit ${limit}
+    offset (select (least(${page}::int, greatest(1, ceil(total_rows / ${limit}::numeric)::int)) - 1) * ${limit}::int
+            from whole)`
   const first = rows[0]
   return {
     rows: rows.map(toRow),
