@@ -41,9 +41,9 @@ function dated(sql: Sql, s: LedgerScope, columns: 'narrow' | 'wide') {
       ${s.bounds.before ? sql`and occurred_at < ${s.bounds.before}` : sql``}`
 }
 
-function shownWhere(sql: Sql, s: LedgerScope) {
-  return sql`
-    where true
+/** The rows the filter shows, of those up to the period's end: from its start, of its type. */
+function shown(sql: Sql, s: LedgerScope) {
+  return sql`true
       ${s.bounds.since ? sql`and occurred_at >= ${s.bounds.since}` : sql``}
       ${s.type ? sql`and event_type = ${s.type}` : sql``}`
 }
@@ -51,9 +51,7 @@ function shownWhere(sql: Sql, s: LedgerScope) {
 /** How many rows the filter shows, and the balance by business date at each end of the period. */
 export async function ledgerSummary(sql: Sql, s: LedgerScope) {
   const [row] = await sql`
-    select count(*) filter (where true
-             ${s.bounds.since ? sql`and occurred_at >= ${s.bounds.since}` : sql``}
-             ${s.type ? sql`and event_type = ${s.type}` : sql``})::int as shown,
+    select count(*) filter (where ${shown(sql, s)})::int as shown,
            coalesce(sum(delta) filter (where ${s.bounds.since ? sql`occurred_at < ${s.bounds.since}` : sql`false`}), 0)::bigint
              as opening,
            coalesce(sum(delta), 0)::bigint as closing
@@ -68,7 +66,7 @@ export function ledgerPage(sql: Sql, s: LedgerScope, limit: number, offset: numb
   return sql`
     with dated as (${dated(sql, s, 'narrow')}),
     shown as (
-      select entry_id, balance from dated ${shownWhere(sql, s)}
+      select entry_id, balance from dated where ${shown(sql, s)}
       order by occurred_at, entry_id
       limit ${limit} offset ${offset}
     )
@@ -84,7 +82,7 @@ export function ledgerPage(sql: Sql, s: LedgerScope, limit: number, offset: numb
 export function ledgerRows(sql: Sql, s: LedgerScope) {
   return sql`
     with dated as (${dated(sql, s, 'wide')})
-    select * from dated ${shownWhere(sql, s)}
+    select * from dated where ${shown(sql, s)}
     order by occurred_at, entry_id`.cursor(EXPORT_BATCH)
 }
 
