@@ -24,16 +24,26 @@ function canListen(port: number): Promise<boolean> {
   })
 }
 
+/** Ports this process has handed out: a port is checked, then released, so a second call could get it too. */
+const given = new Set<number>()
+
+/** How many test workers the range is shared between, each with a slice of its own (VITEST_POOL_ID). */
+const SLICES = 4
+
 export async function freePort(): Promise<number> {
   const [, high] = ephemeralRange()
-  const low = Math.max(high + 1, 1024)
+  const above = Math.max(high + 1, 1024)
   // A range that leaves nothing above it: fall back to any free port.
-  if (65535 - low < 500) return anyPort()
+  if (65535 - above < 400) return anyPort()
+  const width = Math.floor((65535 - above + 1) / SLICES)
+  const low = above + ((Number(process.env.VITEST_POOL_ID ?? 1) - 1) % SLICES) * width
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = low + Math.floor(Math.random() * (65535 - low + 1))
-    if (await canListen(port)) return port
+    const port = low + Math.floor(Math.random() * width)
+    if (given.has(port) || !(await canListen(port))) continue
+    given.add(port)
+    return port
   }
-  throw new Error(`no free port found between ${low} and 65535`)
+  throw new Error(`no free port found between ${low} and ${low + width - 1}`)
 }
 
 function anyPort(): Promise<number> {
