@@ -39,6 +39,10 @@ export function createSql(opts: DbOptions): Sql {
     },
     connection: {
       application_name: opts.name ?? 'stockflow',
+      // Business dates are UTC days, and the server's own zone (initdb takes the host's) must not move
+      // them; nor may it print an offset with seconds (local mean time before ~1940), which the client
+      // cannot parse into a Date.
+      TimeZone: 'UTC',
       ...(opts.schema ? { search_path: opts.schema } : {}),
       ...opts.settings,
     },

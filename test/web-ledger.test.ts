@@ -126,7 +126,7 @@ describe('web console: the ledger by business date and the balance report', () =
   it('exports the filtered ledger as CSV, every row, numbers as numbers', async () => {
     await page.goto(`${base}/items/80/1/ledger?from=2024-05-02`)
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#ledger-csv')])
-    expect(download.suggestedFilename()).toBe('ledger-store-80-item-1-2024-05-02.csv')
+    expect(download.suggestedFilename()).toBe('ledger-store-80-item-1-from-2024-05-02.csv')
     const applied = await appliedAt([1, 3, 4, 7].map(id), 80)
     expect(await readFile(await download.path(), 'utf8')).toBe(
       [
@@ -212,6 +212,27 @@ describe('web console: the ledger by business date and the balance report', () =
     expect(await page.locator('#balance tbody tr').count()).toBe(5)
   })
 
+  it('counts a transfer and its reversal between two stores shown neither in nor out across stores', async () => {
+    // Store 87 receives 50 of item 2 and sends 20 to 88 on 07-02; the transfer is reversed on 07-03.
+    const rows = [
+      `${id(300)},incoming,2024-07-01T07:00:00Z,87,2,50,,`,
+      `${id(301)},transfer,2024-07-02T07:00:00Z,87,2,20,88,`,
+      `${id(302)},reversal,2024-07-03T07:00:00Z,87,2,20,,${id(301)}`,
+    ]
+    await writeFile(join(f.inputDir, 'reversed-transfer.csv'), `${HEADER}\n${rows.join('\n')}\n`)
+    await pollUntil(
+      'reversed-transfer.csv applied',
+      async () => (await f.level(87, 2)) === 50 && (await f.level(88, 2)) === 0,
+    )
+    const report = async (query: string) =>
+      (await page.request.get(`${base}/balance.csv?${query}`)).text().then((t) => t.split('\r\n')[1])
+    // Per store: 87 in 50 + 20 (the reversal), out 20; 88 in 20, out 20 (the reversal).
+    expect(await report('store=87-88&item=2')).toBe('87,2,0,70,20,50')
+    expect(await report('store=87-88&item=2&by=item')).toBe('2,2,0,50,0,50')
+    // Store 87 alone: the transfer left it and the reversal brought it back.
+    expect(await report('store=87&item=2&by=item')).toBe('2,1,0,70,20,50')
+  })
+
   it('plots the item by business date, with dates on the time axis', async () => {
     await page.goto(`${base}/items/80/1`)
     // Five steps from −30 to 90 over 2024-05-01 10:00 to 05-03 18:00; the axis reaches down to −50.
@@ -251,7 +272,11 @@ describe('web console: the ledger by business date and the balance report', () =
 
     await page.click('#balance-scope')
     await page.waitForURL(`${base}/balance?from=2024-05-02&to=2024-05-03&store=80-81&by=item`)
-    expect(await table()).toEqual([expect.stringMatching(/^1\s+2\s+−30\s+200\s+30\s+140$/)])
+    // All stores together, the transfer from 80 to 81 moved nothing in or out: in 50 + 100 + 40, out 20.
+    expect(await table()).toEqual([expect.stringMatching(/^1\s+2\s+−30\s+190\s+20\s+140$/)])
+    // With only store 80 in the range, the transfer leaves the stores shown: it is out again.
+    await page.goto(`${base}/balance?from=2024-05-02&to=2024-05-03&store=80&by=item`)
+    expect(await table()).toEqual([expect.stringMatching(/^1\s+1\s+−30\s+150\s+30\s+90$/)])
     await screenshots('balance-all-stores')
 
     // As of the end of a day: everything dated up to it, from nothing.
@@ -279,13 +304,13 @@ describe('web console: the ledger by business date and the balance report', () =
     const balance = await page.request.get(`${base}/balance.csv?from=2024-05-02&to=2024-05-03&store=80-81`)
     expect(balance.headers()['content-type']).toBe('text/csv; charset=utf-8')
     expect(balance.headers()['content-disposition']).toBe(
-      'attachment; filename=balance-2024-05-02-to-2024-05-03.csv',
+      'attachment; filename=balance-from-2024-05-02-to-2024-05-03-store-80-81.csv',
     )
     expect(await balance.text()).toBe(
       'store_number,item_number,opening,in,out,closing\r\n80,1,-30,150,30,90\r\n81,1,0,50,0,50\r\n',
     )
     const byItem = await page.request.get(`${base}/balance.csv?to=2024-05-03&store=80-81&by=item`)
-    expect(await byItem.text()).toBe('item_number,stores,opening,in,out,closing\r\n1,2,0,200,60,140\r\n')
+    expect(await byItem.text()).toBe('item_number,stores,opening,in,out,closing\r\n1,2,0,190,50,140\r\n')
 
     await page.goto(`${base}/stock?store=80-82&sort=quantity&dir=desc`)
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#stock-csv')])

@@ -76,7 +76,7 @@ describe('periodWords', () => {
     ).toEqual([
       'from 2024-05-01 to 2024-05-31',
       'on 2024-05-01',
-      'from 2024-05-01 to today',
+      'from 2024-05-01 to the latest date',
       'as of the end of 2024-05-31',
       'since the first movement',
     ])

@@ -71,7 +71,8 @@ export function balanceLine(s: BalanceSums): BalanceLine {
 /** How the report names its period, for the caption and the CSV file name. */
 export function periodWords(p: Period): string {
   if (p.from && p.to) return p.from === p.to ? `on ${p.from}` : `from ${p.from} to ${p.to}`
-  if (p.from) return `from ${p.from} to today`
+  // Not "today": a movement may be dated in the future, and it counts here.
+  if (p.from) return `from ${p.from} to the latest date`
   if (p.to) return `as of the end of ${p.to}`
   return 'since the first movement'
 }

@@ -1,6 +1,6 @@
 import { text } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
-import { csvCell, csvLine, exportName, openCsv } from './csv-export.ts'
+import { csvCell, csvLine, exportName, filterWords, openCsv } from './csv-export.ts'
 
 describe('csvCell', () => {
   it('guards text a spreadsheet would run as a formula, as the rejected-rows file does', () => {
@@ -67,6 +67,18 @@ describe('exportName', () => {
       'ledger-store-5-item-12-2024-05-01.csv',
     )
     expect(exportName(['balance', 'a b/c"d'])).toBe('balance-a-b-c-d.csv')
+  })
+
+  it('names each filter, so a from and a to of the same date give two names', () => {
+    const name = (p: Record<string, string>) => exportName(['ledger-store', 1, 'item', 10, filterWords(p)])
+    expect([name({ from: '2024-01-02' }), name({ to: '2024-01-02' }), name({})]).toEqual([
+      'ledger-store-1-item-10-from-2024-01-02.csv',
+      'ledger-store-1-item-10-to-2024-01-02.csv',
+      'ledger-store-1-item-10.csv',
+    ])
+    expect(exportName(['balance', filterWords({ store: '1', by: 'item' })])).toBe(
+      'balance-store-1-by-item.csv',
+    )
   })
 })
 

@@ -58,6 +58,14 @@ export async function openCsv<T>(
 }
 
 /** The download's file name: letters, digits, dots and dashes only, so no header needs quoting. */
+/**
+ * A query's filters as a file name's words, each named (`from-2024-05-02-to-2024-05-03-store-80-81`), so
+ * two exports of different filters never share a name, whichever filters are left out.
+ */
+export function filterWords(params: Record<string, string>): string {
+  return new URLSearchParams(params).toString()
+}
+
 export function exportName(parts: readonly (string | number | undefined)[]): string {
   const name = parts
     .filter((p) => p !== undefined && p !== '')

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { AppError } from '../lib/errors.ts'
 import { EVENT_TYPES } from '../schemas/contract.ts'
 import { balanceParams, parseBalanceQuery, periodWords } from './balance-query.ts'
-import { exportName, openCsv, refuseProblems, sendCsv } from './csv-export.ts'
+import { exportName, filterWords, openCsv, refuseProblems, sendCsv } from './csv-export.ts'
 import {
   balanceCsvCells,
   balanceCsvHeader,
@@ -72,7 +72,11 @@ export async function registerLedgerPages(app: FastifyInstance, deps: WebDeps): 
     const { store, item, q, problems, scope } = await scopeOf(req.params, req.query as Input)
     refuseProblems(problems)
     const body = await openCsv(LEDGER_CSV_HEADER, ledgerRows(sql, scope), ledgerCsvCells)
-    return sendCsv(reply, exportName(['ledger-store', store, 'item', item, q.from, q.to, q.type]), body)
+    return sendCsv(
+      reply,
+      exportName(['ledger-store', store, 'item', item, filterWords(ledgerParams(q, { page: 1 }))]),
+      body,
+    )
   })
 
   app.get('/balance', async (req, reply) => {
@@ -99,7 +103,6 @@ export async function registerLedgerPages(app: FastifyInstance, deps: WebDeps): 
     const { value: q, problems } = parseBalanceQuery(req.query as Input)
     refuseProblems(problems)
     const body = await openCsv(balanceCsvHeader(q), balanceRows(sql, q, periodBounds(q)), balanceCsvCells(q))
-    const scope = q.by === 'item' ? 'all-stores' : undefined
-    return sendCsv(reply, exportName(['balance', scope, q.from ?? 'start', 'to', q.to ?? 'today']), body)
+    return sendCsv(reply, exportName(['balance', filterWords(balanceParams(q, { page: 1 }))]), body)
   })
 }

@@ -120,9 +120,24 @@ export function ledgerCsvCells(r: Record<string, unknown>) {
   ]
 }
 
+/**
+ * Across stores, a movement between two of the stores shown (a transfer, or the reversal of one, whose
+ * other leg is at a store in the range) moves nothing in or out of them: its legs are left out of in and
+ * out, as they cancel in opening and closing. Only those two types have a second leg, so only their rows
+ * pay for the lookup of it (by the journal's key), and the CASE keeps the lookup from every other row.
+ */
+function internalMove(sql: Sql, q: BalanceQuery) {
+  if (q.by !== 'item') return sql`false`
+  return sql`case when j.event_type in ('transfer', 'reversal') then exists (
+      select 1 from journal_entries o
+      where o.transaction_id = j.transaction_id and o.leg <> j.leg
+        ${q.store ? sql`and o.store_number between ${q.store.from} and ${q.store.to}` : sql``}
+    ) else false end`
+}
+
 /** The per-key sums of the report, grouped per store and item, or per item across the stores. */
 function balanceSums(sql: Sql, q: BalanceQuery, b: PeriodBounds) {
-  const inPeriod = b.since ? sql`and occurred_at >= ${b.since}` : sql``
+  const inPeriod = sql`${b.since ? sql`and occurred_at >= ${b.since}` : sql``} and not ${internalMove(sql, q)}`
   const keys = q.by === 'item' ? sql`item_number` : sql`store_number, item_number`
   return sql`
     select ${keys}, ${q.by === 'item' ? sql`count(distinct store_number)::int as stores,` : sql``}
@@ -130,7 +145,7 @@ function balanceSums(sql: Sql, q: BalanceQuery, b: PeriodBounds) {
              as opening,
            coalesce(sum(delta) filter (where delta > 0 ${inPeriod}), 0)::bigint as increases,
            coalesce(-sum(delta) filter (where delta < 0 ${inPeriod}), 0)::bigint as decreases
-    from journal_entries
+    from journal_entries j
     where true
       ${b.before ? sql`and occurred_at < ${b.before}` : sql``}
       ${q.store ? sql`and store_number between ${q.store.from} and ${q.store.to}` : sql``}
