@@ -11,15 +11,14 @@ describe('parseDay', () => {
     expect(parseDay('2024-13-01', 'To', problems)).toBeUndefined()
     expect(parseDay('01/05/2024', 'To', problems)).toBeUndefined()
     expect(parseDay('0050-01-01', 'To', problems)).toBeUndefined()
-    expect(parseDay('9999-12-31', 'To', problems)).toBeUndefined()
+    expect(parseDay('9999-12-31', 'To', problems)).toBe('9999-12-31')
     expect(parseDay('1899-12-31', 'From', problems)).toBeUndefined()
     expect(problems).toEqual([
       "From: '2023-02-29' is not a date written as YYYY-MM-DD",
       "To: '2024-13-01' is not a date written as YYYY-MM-DD",
       "To: '01/05/2024' is not a date written as YYYY-MM-DD",
       "To: '0050-01-01' is not a date written as YYYY-MM-DD",
-      "To: '9999-12-31' is out of range; give a date from 1900-01-01 to 9998-12-31",
-      "From: '1899-12-31' is out of range; give a date from 1900-01-01 to 9998-12-31",
+      "From: '1899-12-31' is out of range; give a date from 1900-01-01 to 9999-12-31",
     ])
   })
 })
@@ -33,6 +32,11 @@ describe('periods', () => {
     expect(periodBounds({ from: undefined, to: '2024-12-31' })).toEqual({
       since: undefined,
       before: new Date('2025-01-01T00:00:00.000Z'),
+    })
+    // The contract's last day: nothing is dated after it, and its next midnight is year 10000.
+    expect(periodBounds({ from: '9999-01-01', to: '9999-12-31' })).toEqual({
+      since: new Date('9999-01-01T00:00:00.000Z'),
+      before: undefined,
     })
   })
 

@@ -1,11 +1,14 @@
 // The item ledger's query, as the URL carries it: a period of business dates (whole UTC days, both ends
 // included), a movement type and a page. Parsed and checked here, so a bad link gets a message.
 import { EVENT_TYPES, type EventType } from '../schemas/contract.ts'
+import { OCCURRED_AT_MAX, OCCURRED_AT_MIN } from '../schemas/movement-rules.ts'
 import { one, type Parsed, parsePage } from './stock-query.ts'
 
 type QueryInput = Record<string, string | string[] | undefined>
 
 const DAY_MS = 86_400_000
+
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
 /** A period of business dates; either end may be open. Days are YYYY-MM-DD, in UTC. */
 export interface Period {
@@ -30,10 +33,11 @@ export function parseDay(text: string | undefined, label: string, problems: stri
     problems.push(`${label}: '${t}' is not a date written as YYYY-MM-DD`)
     return undefined
   }
-  // A period ends at the start of the next day, which Postgres must still read as a timestamp.
-  const year = Number(m[1])
-  if (year < 1900 || year > 9998) {
-    problems.push(`${label}: '${t}' is out of range; give a date from 1900-01-01 to 9998-12-31`)
+  // The contract's years: a movement is never dated outside them, so nothing is lost by refusing them.
+  if (ms < OCCURRED_AT_MIN || ms > OCCURRED_AT_MAX) {
+    problems.push(
+      `${label}: '${t}' is out of range; give a date from ${dayOf(OCCURRED_AT_MIN)} to ${dayOf(OCCURRED_AT_MAX)}`,
+    )
     return undefined
   }
   return t
@@ -52,7 +56,12 @@ export function parsePeriod(q: QueryInput, problems: string[]): Period {
 export function periodBounds(p: Period): PeriodBounds {
   return {
     since: p.from === undefined ? undefined : new Date(`${p.from}T00:00:00Z`),
-    before: p.to === undefined ? undefined : new Date(Date.parse(`${p.to}T00:00:00Z`) + DAY_MS),
+    // The day after the contract's last one would be year 10000, which neither toISOString nor Postgres
+    // writes as a plain timestamp; nothing is dated after it, so that period has no upper bound.
+    before:
+      p.to === undefined || p.to === dayOf(OCCURRED_AT_MAX)
+        ? undefined
+        : new Date(Date.parse(`${p.to}T00:00:00Z`) + DAY_MS),
   }
 }
 
