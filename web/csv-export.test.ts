@@ -1,6 +1,6 @@
 import { text } from 'node:stream/consumers'
 import { describe, expect, it } from 'vitest'
-import { csvCell, csvLine, exportName, filterWords, openCsv } from './csv-export.ts'
+import { csvCell, csvLine, exportName, exportQuery, filterWords, openCsv } from './csv-export.ts'
 
 describe('csvCell', () => {
   it('guards text a spreadsheet would run as a formula, as the rejected-rows file does', () => {
@@ -67,6 +67,10 @@ describe('exportName', () => {
       'ledger-store-5-item-12-2024-05-01.csv',
     )
     expect(exportName(['balance', 'a b/c"d'])).toBe('balance-a-b-c-d.csv')
+  })
+
+  it('leaves the page out of an export query, so any page links to the same whole file', () => {
+    expect(exportQuery({ store: '1', page: '0' })).toEqual({ store: '1' })
   })
 
   it('names each filter, so a from and a to of the same date give two names', () => {

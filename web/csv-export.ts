@@ -58,6 +58,12 @@ export async function openCsv<T>(
 }
 
 /** The download's file name: letters, digits, dots and dashes only, so no header needs quoting. */
+/** A page's query for its CSV export, which writes every row: the page number is no concern of it. */
+export function exportQuery<Q extends Record<string, unknown>>(query: Q): Omit<Q, 'page'> {
+  const { page: _page, ...rest } = query
+  return rest
+}
+
 /**
  * A query's filters as a file name's words, each named (`from-2024-05-02-to-2024-05-03-store-80-81`), so
  * two exports of different filters never share a name, whichever filters are left out.

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { AppError } from '../lib/errors.ts'
 import { EVENT_TYPES } from '../schemas/contract.ts'
 import { balanceParams, parseBalanceQuery, periodWords } from './balance-query.ts'
-import { exportName, filterWords, openCsv, refuseProblems, sendCsv } from './csv-export.ts'
+import { exportName, exportQuery, filterWords, openCsv, refuseProblems, sendCsv } from './csv-export.ts'
 import {
   balanceCsvCells,
   balanceCsvHeader,
@@ -69,7 +69,7 @@ export async function registerLedgerPages(app: FastifyInstance, deps: WebDeps): 
   })
 
   app.get('/items/:store/:item/ledger.csv', async (req, reply) => {
-    const { store, item, q, problems, scope } = await scopeOf(req.params, req.query as Input)
+    const { store, item, q, problems, scope } = await scopeOf(req.params, exportQuery(req.query as Input))
     refuseProblems(problems)
     const body = await openCsv(LEDGER_CSV_HEADER, ledgerRows(sql, scope), ledgerCsvCells)
     return sendCsv(
@@ -100,7 +100,7 @@ export async function registerLedgerPages(app: FastifyInstance, deps: WebDeps): 
   })
 
   app.get('/balance.csv', async (req, reply) => {
-    const { value: q, problems } = parseBalanceQuery(req.query as Input)
+    const { value: q, problems } = parseBalanceQuery(exportQuery(req.query as Input))
     refuseProblems(problems)
     const body = await openCsv(balanceCsvHeader(q), balanceRows(sql, q, periodBounds(q)), balanceCsvCells(q))
     return sendCsv(reply, exportName(['balance', filterWords(balanceParams(q, { page: 1 }))]), body)

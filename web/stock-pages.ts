@@ -4,7 +4,7 @@ import type { Sql } from '../lib/db.ts'
 import { AppError, classifyDbError } from '../lib/errors.ts'
 import { actorOf } from './auth.ts'
 import { stepChart } from './chart.ts'
-import { exportName, openCsv, refuseProblems, sendCsv } from './csv-export.ts'
+import { exportName, exportQuery, openCsv, refuseProblems, sendCsv } from './csv-export.ts'
 import { EXPORT_BATCH } from './ledger-queries.ts'
 import { flash, helpers } from './render.ts'
 import {
@@ -217,8 +217,8 @@ export async function registerStockPages(app: FastifyInstance, deps: WebDeps): P
 
   // The search's rows, all of them, with the same filters and order; the page number plays no part.
   app.get('/stock.csv', async (req, reply) => {
-    const { value: q, problems } = parseStockQuery(req.query as Record<string, string>)
-    refuseProblems(problems.filter((p) => !p.startsWith('page:')))
+    const { value: q, problems } = parseStockQuery(exportQuery(req.query as Record<string, string>))
+    refuseProblems(problems)
     const body = await openCsv(STOCK_CSV_HEADER, stockRows(sql, q), stockCsvCells(await defaultThreshold()))
     return sendCsv(reply, exportName(['stock', stockQueryString(q, { page: 1 }).slice(1)]), body)
   })
