@@ -60,7 +60,14 @@ describe('item rows', () => {
       message: "item_number '2147483648' is not a whole number from 0 to 2147483647",
     })
     expect(check('1', '  ', '')).toEqual({ ok: false, code: 'INVALID_NAME', message: 'name is blank' })
+    // A Hangul filler is default-ignorable: hidden, as the database's check_actor and names take it.
     expect(check('1', '\u3164\u2800', '')).toEqual({
+      ok: false,
+      code: 'INVALID_NAME',
+      message: 'name contains an invisible character (U+3164)',
+    })
+    // A braille blank is a printable character that shows nothing.
+    expect(check('1', '\u2800\u2800', '')).toEqual({
       ok: false,
       code: 'INVALID_NAME',
       message: 'name has no visible character',

@@ -1,5 +1,6 @@
 // The item master as a CSV (#23): recognising an item file by its header and checking its rows. Pure: the
 // importer feeds records in and gets either every item, ready for one load, or every reason not to load.
+import { firstHidden, HIDDEN_ALL } from '../ledger/hidden-characters.ts'
 import type { Rejection } from '../ledger/input-folder.ts'
 import { clipText as clip, INT_FIELD_MAX } from '../schemas/movement-rules.ts'
 import type { CsvRecord, RecordProblem } from './read-records.ts'
@@ -67,15 +68,6 @@ export type ItemProblemCode =
   | 'FIELD_COUNT'
   | RecordProblem
 
-// Control, format (zero-width, bidi overrides, BOM) and line/paragraph separators: invisible or layout-
-// breaking wherever a name is shown.
-const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u
-
-function hiddenIn(text: string): string | undefined {
-  const m = HIDDEN.exec(text)
-  return m ? `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : undefined
-}
-
 type Checked<T> = { ok: true; value: T } | { ok: false; code: ItemProblemCode; message: string }
 
 export function readItemNumber(raw: string): Checked<number> {
@@ -97,7 +89,7 @@ function readText(raw: string, what: 'name' | 'unit', max: number): Checked<stri
   const v = raw.trim()
   const chars = [...v].length
   if (chars > max) return { ok: false, code, message: `${what} has ${chars} characters; at most ${max}` }
-  const hidden = hiddenIn(v)
+  const hidden = firstHidden(v)
   if (hidden) return { ok: false, code, message: `${what} contains an invisible character (${hidden})` }
   // A name of filler characters only (U+3164, a braille blank) shows as nothing: it is as good as blank.
   if (v !== '' && v.replace(/[\s\u115F\u1160\u3164\uFFA0\u2800]/gu, '') === '') {
@@ -236,6 +228,6 @@ export class ItemCollector {
  * 200 printable characters, never `web:`).
  */
 export function itemActor(fileName: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: a file name may hold control characters.
-  return clip(`file:${fileName.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')}`, 200)
+  // The audit refuses an actor holding a character no one can see (migration 019); a file name may hold one.
+  return clip(`file:${fileName.replace(HIDDEN_ALL, '?')}`, 200)
 }

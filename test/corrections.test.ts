@@ -228,7 +228,7 @@ describe('ledger corrections', () => {
       send: createRedriveSender({ producer, encoder: enc, topic: ctx.config.topics.events }),
       filter: { code: 'UNKNOWN_ITEM', item },
       dryRun: false,
-      actor: 'test',
+      actor: 'cli:test',
     })
     expect(result.count).toBe(1)
     await pollUntil('transfer applied', async () => (await journaled(t.transaction_id)) === 2)

@@ -9,7 +9,7 @@ import { createRevertSender, reversalIdOf, revert } from '../ledger/revert.ts'
 import type { RenewableProducer } from '../lib/kafka.ts'
 import { runRevert } from '../ops/revert.ts'
 import type { Processor } from '../processor/processor.ts'
-import { createTestContext, pollUntil, type TestContext } from './support/context.ts'
+import { createTestContext, pollUntil, sqlstateOf, type TestContext } from './support/context.ts'
 import { type RunningImporter, startImporter } from './support/importer.ts'
 import { connectProducer, encoders, setupTopics } from './support/kafka.ts'
 import { startProcessor } from './support/processor.ts'
@@ -140,6 +140,29 @@ describe('stockflow revert', () => {
       published: 0,
     })
     expect((await ctx.sql`select count(*)::int as n from transaction_conflicts`)[0]!.n).toBe(0)
+
+    // The audit takes no counts that cannot be, no name the import did not have, and no finish by another role.
+    const [{ sha256 }] =
+      (await ctx.sql`select sha256 from import_history where file_name = 'wrong.csv'`) as unknown as [
+        { sha256: string },
+      ]
+    const record = (file: string, counts: number[]) =>
+      sqlstateOf(ctx.sql`select * from record_revert(${sha256}, ${file}, 'cli:test', ${counts[0]!}, ${counts[1]!},
+                                                   ${counts[2]!}, ${counts[3]!}, ${counts[4]!})`)
+    expect(await record('wrong.csv', [6, -1, 0, 0, 0])).toBe('22023')
+    expect(await record('wrong.csv', [6, 7, 0, 0, 0])).toBe('22023')
+    expect(await record('../../etc/passwd', [6, 0, 0, 0, 0])).toBe('22023')
+    const [mine] =
+      await ctx.sql`select revert_id from record_revert(${sha256}, 'wrong.csv', 'cli:test', 6, 0, 6, 0, 0)`
+    expect(
+      await sqlstateOf(
+        ctx.sql.begin(async (tx) => {
+          await tx`set local role stockflow_web`
+          await tx`select finish_revert(${mine!.revert_id})`
+        }),
+      ),
+    ).toBe('42501')
+    expect(await sqlstateOf(ctx.sql`select finish_revert(${mine!.revert_id})`)).toBe('ok')
   })
 
   it('a revert cut short by a crash is run again, and its reversals are the same ones', async () => {
@@ -164,7 +187,7 @@ describe('stockflow revert', () => {
         sql: ctx.sql,
         selector: { file: 'crash.csv' },
         dryRun: false,
-        actor: 'test',
+        actor: 'cli:test',
         send: async (file, reversals) => {
           await real(file, reversals.slice(0, 4))
           throw new Error('crashed after 4')
@@ -176,7 +199,7 @@ describe('stockflow revert', () => {
       sql: ctx.sql,
       selector: { file: 'crash.csv' },
       dryRun: false,
-      actor: 'test',
+      actor: 'cli:test',
       send: real,
     })
     expect(second.counts).toMatchObject({ toReverse: 6, alreadyReversed: 4 })

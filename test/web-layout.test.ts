@@ -38,10 +38,10 @@ describe('web console layout', () => {
       const [r] = await f.ctx.sql`select count(*)::int as n from failed_movements where item_number = 42`
       return r?.n === 1
     })
-    await f.webSql`select load_item_master(${f.webSql.json([
+    await f.ctx.sql`select load_item_master(${f.ctx.sql.json([
       { item_number: 12, name: 'Blue enamel mug', unit: 'pcs' },
       { item_number: 41, name: 'Oak cutting board', unit: null },
-    ] as never)}, 'web:layout-test')`
+    ] as never)}, 'file:layout-test.csv')`
     const imports = await f.ctx.sql`select id from import_outcomes order by id`
     pages = [
       '/stock',

@@ -290,4 +290,61 @@ describe('web console security', () => {
     ])
     await f.ctx.sql`select set_item_threshold(5, 12, null, 'cli:test')`
   })
+  it('refuses what an attack on the audit found: direct writes, look-alike actors, claims outside a filter', async () => {
+    const web = f.webSql
+    const owner = f.ctx.sql
+    /** A statement run as stockflow_app (the processor's, importer's and CLI's role). */
+    const asApp = (run: (tx: typeof owner) => Promise<unknown>) =>
+      sqlstateOf(
+        owner.begin(async (tx) => {
+          await tx`set local role stockflow_app`
+          await run(tx as unknown as typeof owner)
+        }),
+      )
+    // The app role writes audit rows only through the functions, which check the actor.
+    expect(
+      await asApp(
+        (tx) => tx`insert into redrives (filter, dry_run, count, actor, status, db_role)
+                   values ('{}', false, 999999, 'web:alice@10.0.0.7', 'sent', 'stockflow_web')`,
+      ),
+    ).toBe('42501')
+    expect(await asApp((tx) => tx`update file_reverts set actor = 'web:bob@1.2.3.4'`)).toBe('42501')
+    // Actors that read like the console's door, or hide a character, are refused for either role.
+    for (const actor of [' web:alice', '\u200Bweb:alice', 'WEB:alice', 'w\u0435b:alice', 'cli:\u202Etoor'])
+      expect(await asApp((tx) => tx`select set_item_threshold(5, 12, 3, ${actor})`)).toBe('22023')
+    expect(await sqlstateOf(web`select set_item_threshold(5, 12, 3, ${'web:\u202Eeciffo@1.2.3.4'})`)).toBe(
+      '22023',
+    )
+    // The console's role no longer loads item files: the importer does, as the app role.
+    expect(await sqlstateOf(web`select load_item_master('[]', 'web:Ann@127.0.0.1')`)).toBe('42501')
+    expect(await sqlstateOf(web`select open_web_session(${'<b>x</b>'}, '127.0.0.1', 60)`)).toBe('22023')
+    expect(await sqlstateOf(web`select open_web_session(${'Ann\u202E'}, '127.0.0.1', 60)`)).toBe('22023')
+    // A filter with a null or unknown key was counted as no filter, and shown as a narrower one.
+    for (const filter of [{ store: null }, { stor: 999, note: 'only store 999' }])
+      expect(
+        await sqlstateOf(web`select record_redrive(${web.json(filter)}, true, 0, 'web:Ann@127.0.0.1', null)`),
+      ).toBe('22023')
+    const [preview] =
+      await web`select record_redrive(${web.json({ store: 999 })}, true, 0, 'web:Ann@127.0.0.1', null) as id`
+    expect(
+      await sqlstateOf(
+        web`select record_redrive(${web.json({ store: 999 })}, true, 0, 'web:Ann@127.0.0.1', ${preview!.id})`,
+      ),
+    ).toBe('22023')
+    // A send for store 999, where nothing failed, cannot claim a movement of store 1 that failed meanwhile.
+    const [run] =
+      await web`select record_redrive(${web.json({ store: 999 })}, false, 0, 'web:Ann@127.0.0.1', ${preview!.id}) as id`
+    await owner`
+      insert into failed_movements (transaction_id, event_type, occurred_at, store_number, item_number, quantity,
+                                    code, error_id, attempts, attempted_at)
+      values ('d0000000-0000-4000-8000-000000000001', 'sale', now(), 1, 1, 5, 'INSUFFICIENT_STOCK', 'e', 1, '{}')`
+    expect(await sqlstateOf(web`select finish_redrive(${run!.id}, 'sent', 1, null)`)).toBe('22023')
+    expect(await sqlstateOf(web`select finish_redrive(${run!.id}, 'failed', 0, ${'x'.repeat(5000)})`)).toBe(
+      'ok',
+    )
+    expect(await owner`select length(error)::int as n from redrives where id = ${run!.id}`).toEqual([
+      { n: 2000 },
+    ])
+    await owner`delete from failed_movements where transaction_id = 'd0000000-0000-4000-8000-000000000001'`
+  })
 })

@@ -36,6 +36,11 @@ describe('cleanName', () => {
   it('is at most 64 characters, and may come out empty', () => {
     expect(cleanName('x'.repeat(100))).toHaveLength(64)
     expect(cleanName('<i></i>\u202e')).toBe('')
+    // 64 code points, not 64 UTF-16 units: the emoji at the end stays whole.
+    expect(cleanName(`${'a'.repeat(63)}😀b`)).toBe(`${'a'.repeat(63)}😀`)
+  })
+  it('drops the invisible fillers that are not format characters', () => {
+    expect(cleanName('A\u3164n\u115Fn\u034F')).toBe('Ann')
   })
 })
 

@@ -4,6 +4,7 @@
 // The name given at login is what the audit records (threshold changes, re-drives) say about who did it.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { HIDDEN_ALL } from '../ledger/hidden-characters.ts'
 import { type Config, urlHost } from '../lib/config.ts'
 import type { Sql } from '../lib/db.ts'
 import { one } from './stock-query.ts'
@@ -34,12 +35,19 @@ export const SESSION_SECONDS = 12 * 3600
  * format characters (a right-to-left override among them) are taken out, and runs of space become one.
  */
 export function cleanName(text: string): string {
-  return text
-    .replace(/<[^>]*>/g, '')
-    .replace(/\s+/g, ' ')
-    .replace(/[<>"'`&@\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '')
-    .trim()
-    .slice(0, 64)
+  return (
+    text
+      .replace(/<[^>]*>/g, '')
+      .replace(/\s+/g, ' ')
+      .replace(HIDDEN_ALL, '')
+      .replace(/[<>"'`&@]/g, '')
+      .trim()
+      // By code point: cutting by UTF-16 unit can leave half of an emoji.
+      .split(/(?:)/u)
+      .slice(0, 64)
+      .join('')
+      .trim()
+  )
 }
 
 /** A redirect target after login: a path on this console only, never another site. */

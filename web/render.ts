@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url'
 import { Eta } from 'eta'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { HIDDEN_ALL } from '../ledger/hidden-characters.ts'
 
 const VIEWS = fileURLToPath(new URL('./views/', import.meta.url))
 
@@ -16,10 +17,7 @@ export const NAV = [
 ] as const
 
 function writeOutInvisible(text: string): string {
-  return text.replace(
-    /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu,
-    (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`,
-  )
+  return text.replace(HIDDEN_ALL, (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`)
 }
 
 /** Formatting the templates share, so a number or a time reads the same on every page. */
