@@ -204,7 +204,9 @@ export async function redrive(deps: {
         'this preview was already confirmed; preview again to re-drive more',
       )
     }
-    if (code === '22023') throw new AppError('WEB_INPUT', 'confirm a re-drive from its own preview')
+    // The database says which rule the request broke (a preview of another filter, an actor it refuses, …).
+    if (code === '22023')
+      throw new AppError('WEB_INPUT', `the re-drive was refused: ${(err as Error).message}`, { cause: err })
     throw err
   }
   const finish = (status: string, count: number, error: string | null) =>

@@ -152,6 +152,11 @@ describe('stockflow revert', () => {
     expect(await record('wrong.csv', [6, -1, 0, 0, 0])).toBe('22023')
     expect(await record('wrong.csv', [6, 7, 0, 0, 0])).toBe('22023')
     expect(await record('../../etc/passwd', [6, 0, 0, 0, 0])).toBe('22023')
+    const [{ accepted }] = (await ctx.sql`
+      select rows_accepted::int as accepted from import_history where file_name = 'wrong.csv'`) as unknown as [
+      { accepted: number },
+    ]
+    expect(await record('wrong.csv', [accepted + 1, 0, 0, 0, 0])).toBe('22023')
     const [mine] =
       await ctx.sql`select revert_id from record_revert(${sha256}, 'wrong.csv', 'cli:test', 6, 0, 6, 0, 0)`
     expect(

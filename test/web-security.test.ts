@@ -315,12 +315,26 @@ describe('web console security', () => {
     expect(await sqlstateOf(web`select set_item_threshold(5, 12, 3, ${'web:\u202Eeciffo@1.2.3.4'})`)).toBe(
       '22023',
     )
+    // Item names: the same hidden set as the importer's, and text only.
+    for (const name of ['\u3164Mug', 'Mug\uFE0F', { '<script>': 1 }, '\u2800\u2800'])
+      expect(
+        await asApp(
+          (tx) =>
+            tx`select load_item_master(${tx.json([{ item_number: 77, name }] as never)}, 'file:items.csv')`,
+        ),
+      ).toBe('22023')
     // The console's role no longer loads item files: the importer does, as the app role.
     expect(await sqlstateOf(web`select load_item_master('[]', 'web:Ann@127.0.0.1')`)).toBe('42501')
     expect(await sqlstateOf(web`select open_web_session(${'<b>x</b>'}, '127.0.0.1', 60)`)).toBe('22023')
     expect(await sqlstateOf(web`select open_web_session(${'Ann\u202E'}, '127.0.0.1', 60)`)).toBe('22023')
-    // A filter with a null or unknown key was counted as no filter, and shown as a narrower one.
-    for (const filter of [{ store: null }, { stor: 999, note: 'only store 999' }])
+    // A filter with a null or unknown key was counted as no filter, and shown as a narrower one; a value of
+    // another type was recorded as it came.
+    for (const filter of [
+      { store: null },
+      { stor: 999, note: 'only store 999' },
+      { store: ' 1' },
+      { code: { a: 1 } },
+    ])
       expect(
         await sqlstateOf(web`select record_redrive(${web.json(filter)}, true, 0, 'web:Ann@127.0.0.1', null)`),
       ).toBe('22023')

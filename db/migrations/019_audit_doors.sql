@@ -75,9 +75,12 @@ begin
     begin
       if jsonb_typeof(p_filter) is distinct from 'object' or exists (
         select 1 from jsonb_each(p_filter) e
-        where e.key not in ('code', 'store', 'item', 'file', 'since', 'until') or jsonb_typeof(e.value) = 'null'
+        where e.key not in ('code', 'store', 'item', 'file', 'since', 'until')
+           or jsonb_typeof(e.value) <> case when e.key in ('store', 'item') then 'number' else 'string' end
+           or (e.key in ('store', 'item') and (e.value::text !~ '^[0-9]{1,10}$' or (e.value::text)::bigint > 2147483647))
+           or (e.key in ('code', 'file') and (e.value #>> '{}' = '' or e.value #>> '{}' ~ hidden_class()))
       ) then
-        raise exception 'a re-drive filter has only code, store, item, file, since and until, none of them null'
+        raise exception 'a re-drive filter has only code, store, item, file, since and until, each of its type'
           using errcode = '22023';
       end if;
       if p_dry_run and p_preview_id is not null then
@@ -147,12 +150,17 @@ begin
     language plpgsql security definer set search_path = %I, pg_temp as $body$
     declare
       role_name text := check_actor(p_actor);
+      accepted bigint;
     begin
-      if not exists (select 1 from import_outcomes where sha256 = p_sha256 and file_name = p_file_name) then
-        raise exception 'no import of %% has sha256 %%', p_file_name, p_sha256 using errcode = '22023';
+      select max(rows_accepted) into accepted from import_outcomes
+      where sha256 = p_sha256 and file_name = p_file_name and kind = 'movements';
+      if not found or accepted is null then
+        raise exception 'no import of movements %% has sha256 %%', p_file_name, p_sha256 using errcode = '22023';
       end if;
-      -- Each count is of the file's own movements (a withdrawn parked sale is sent a reversal too).
+      -- Each count is of the file's own movements (a withdrawn parked sale is sent a reversal too), and the
+      -- file had no more than it accepted.
       if coalesce(least(p_originals, p_reversals, p_already, p_withdrawn, p_below_zero), -1) < 0
+         or p_originals > accepted
          or greatest(p_reversals, p_already, p_withdrawn) > p_originals or p_below_zero > p_reversals then
         raise exception 'a revert counts whole movements, no more than the file had' using errcode = '22023';
       end if;
@@ -175,6 +183,53 @@ begin
         raise exception 'a revert is finished by the role that recorded it' using errcode = '42501';
       end if;
       update file_reverts set finished_at = now() where id = p_id and finished_at is null;
+    end
+    $body$ $fn$, current_schema());
+
+  -- Item names, checked against the same hidden set (the importer checks first, with the same set), and
+  -- only as text: a JSON object or number given as a name was stored as its JSON.
+  execute format($fn$
+    create or replace function load_item_master(p_items jsonb, p_actor text) returns integer
+    language plpgsql security definer set search_path = %I, pg_temp as $body$
+    declare
+      role_name text := check_actor(p_actor);
+      bad record;
+      written integer;
+    begin
+      if jsonb_typeof(p_items) is distinct from 'array' then
+        raise exception 'items come as an array' using errcode = '22023';
+      end if;
+      select e->>'item_number' as item into bad from jsonb_array_elements(p_items) e
+        where jsonb_typeof(e->'item_number') is distinct from 'number'
+           or case when (e->>'item_number') ~ '^[0-9]{1,10}$' then (e->>'item_number')::bigint > 2147483647
+                   else true end
+        limit 1;
+      if found then
+        raise exception 'item_number %% is not a whole number from 0 to 2147483647', bad.item using errcode = '22023';
+      end if;
+      select (e->>'item_number')::int as item into bad from jsonb_array_elements(p_items) e
+        where jsonb_typeof(e->'name') is distinct from 'string'
+           or coalesce(jsonb_typeof(e->'unit'), 'null') not in ('string', 'null')
+           or btrim(e->>'name') = '' or length(e->>'name') > 120 or e->>'name' ~ hidden_class()
+           or btrim(e->>'name') ~ '^[[:space:]\u2800]*$'
+           or length(e->>'unit') > 20 or e->>'unit' ~ hidden_class()
+        limit 1;
+      if found then
+        raise exception 'item %% has a blank, too long or unprintable name or unit', bad.item using errcode = '22023';
+      end if;
+      select (e->>'item_number')::int as item into bad from jsonb_array_elements(p_items) e
+        group by 1 having count(*) > 1 limit 1;
+      if found then
+        raise exception 'item %% is named more than once', bad.item using errcode = '22023';
+      end if;
+      insert into item_master (item_number, name, unit, actor, db_role)
+      select (e->>'item_number')::int, e->>'name', nullif(e->>'unit', ''), p_actor, role_name
+      from jsonb_array_elements(p_items) e
+      on conflict (item_number) do update
+        set name = excluded.name, unit = excluded.unit, updated_at = now(), actor = excluded.actor,
+            db_role = excluded.db_role;
+      get diagnostics written = row_count;
+      return written;
     end
     $body$ $fn$, current_schema());
 end $$;
