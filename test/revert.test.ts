@@ -9,7 +9,7 @@ import { createRevertSender, reversalIdOf, revert } from '../ledger/revert.ts'
 import type { RenewableProducer } from '../lib/kafka.ts'
 import { runRevert } from '../ops/revert.ts'
 import type { Processor } from '../processor/processor.ts'
-import { createTestContext, pollUntil, sqlstateOf, type TestContext } from './support/context.ts'
+import { createTestContext, pollUntil, sqlstateAs, sqlstateOf, type TestContext } from './support/context.ts'
 import { type RunningImporter, startImporter } from './support/importer.ts'
 import { connectProducer, encoders, setupTopics } from './support/kafka.ts'
 import { startProcessor } from './support/processor.ts'
@@ -160,12 +160,7 @@ describe('stockflow revert', () => {
     const [mine] =
       await ctx.sql`select revert_id from record_revert(${sha256}, 'wrong.csv', 'cli:test', 6, 0, 6, 0, 0)`
     expect(
-      await sqlstateOf(
-        ctx.sql.begin(async (tx) => {
-          await tx`set local role stockflow_web`
-          await tx`select finish_revert(${mine!.revert_id})`
-        }),
-      ),
+      await sqlstateAs(ctx.sql, 'stockflow_web', (tx) => tx`select finish_revert(${mine!.revert_id})`),
     ).toBe('42501')
     expect(await sqlstateOf(ctx.sql`select finish_revert(${mine!.revert_id})`)).toBe('ok')
   })

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../lib/config.ts'
 import { screenshot } from './support/browser.ts'
 import { type ConsoleFixture, EXAMPLES, rawRequest, startConsoleFixture } from './support/console.ts'
-import { pollUntil, sqlstateOf } from './support/context.ts'
+import { pollUntil, sqlstateAs, sqlstateOf } from './support/context.ts'
 
 describe('web console security', () => {
   let f: ConsoleFixture
@@ -290,17 +290,12 @@ describe('web console security', () => {
     ])
     await f.ctx.sql`select set_item_threshold(5, 12, null, 'cli:test')`
   })
+
   it('refuses what an attack on the audit found: direct writes, look-alike actors, claims outside a filter', async () => {
     const web = f.webSql
     const owner = f.ctx.sql
-    /** A statement run as stockflow_app (the processor's, importer's and CLI's role). */
-    const asApp = (run: (tx: typeof owner) => Promise<unknown>) =>
-      sqlstateOf(
-        owner.begin(async (tx) => {
-          await tx`set local role stockflow_app`
-          await run(tx as unknown as typeof owner)
-        }),
-      )
+    /** Statements run as stockflow_app (the processor's, importer's and CLI's role). */
+    const asApp = (run: (tx: typeof owner) => Promise<unknown>) => sqlstateAs(owner, 'stockflow_app', run)
     // The app role writes audit rows only through the functions, which check the actor.
     expect(
       await asApp(

@@ -78,6 +78,23 @@ export async function pollUntil<T>(
   throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`)
 }
 
+/**
+ * How statements ended when run as one of the project's roles (`SET LOCAL ROLE` on the owner's connection,
+ * in a transaction of their own): 'ok', or the SQLSTATE Postgres refused them with.
+ */
+export function sqlstateAs(
+  sql: Sql,
+  role: 'stockflow_app' | 'stockflow_web',
+  run: (tx: Sql) => Promise<unknown>,
+): Promise<string | undefined> {
+  return sqlstateOf(
+    sql.begin(async (tx) => {
+      await tx.unsafe(`set local role ${role}`)
+      await run(tx as unknown as Sql)
+    }),
+  )
+}
+
 /** How a statement ended: 'ok', or the SQLSTATE Postgres refused it with. */
 export function sqlstateOf(statement: Promise<unknown>): Promise<string | undefined> {
   return statement.then(
