@@ -35,19 +35,14 @@ export const SESSION_SECONDS = 12 * 3600
  * format characters (a right-to-left override among them) are taken out, and runs of space become one.
  */
 export function cleanName(text: string): string {
-  return (
-    text
-      .replace(/<[^>]*>/g, '')
-      .replace(/\s+/g, ' ')
-      .replace(HIDDEN_ALL, '')
-      .replace(/[<>"'`&@]/g, '')
-      .trim()
-      // By code point: cutting by UTF-16 unit can leave half of an emoji.
-      .split(/(?:)/u)
-      .slice(0, 64)
-      .join('')
-      .trim()
-  )
+  const clean = text
+    .replace(/<[^>]*>/g, '')
+    .replace(/\s+/g, ' ')
+    .replace(HIDDEN_ALL, '')
+    .replace(/[<>"'`&@]/g, '')
+    .trim()
+  // 64 code points: cutting by UTF-16 unit can leave half of an emoji.
+  return Array.from(clean).slice(0, 64).join('').trim()
 }
 
 /** A redirect target after login: a path on this console only, never another site. */

@@ -126,9 +126,9 @@ export function ledgerCsvCells(r: Record<string, unknown>) {
  * out, as they cancel in opening and closing. Only those two types have a second leg, so only their rows
  * pay for the lookup of it (by the journal's key), and the CASE keeps the lookup from every other row.
  */
-function internalMove(sql: Sql, q: BalanceQuery) {
-  if (q.by !== 'item') return sql`false`
-  return sql`case when j.event_type in ('transfer', 'reversal') then exists (
+function notInternalMove(sql: Sql, q: BalanceQuery) {
+  if (q.by !== 'item') return sql``
+  return sql`and not case when j.event_type in ('transfer', 'reversal') then exists (
       select 1 from journal_entries o
       where o.transaction_id = j.transaction_id and o.leg <> j.leg
         ${q.store ? sql`and o.store_number between ${q.store.from} and ${q.store.to}` : sql``}
@@ -137,7 +137,7 @@ function internalMove(sql: Sql, q: BalanceQuery) {
 
 /** The per-key sums of the report, grouped per store and item, or per item across the stores. */
 function balanceSums(sql: Sql, q: BalanceQuery, b: PeriodBounds) {
-  const inPeriod = sql`${b.since ? sql`and occurred_at >= ${b.since}` : sql``} and not ${internalMove(sql, q)}`
+  const inPeriod = sql`${b.since ? sql`and occurred_at >= ${b.since}` : sql``} ${notInternalMove(sql, q)}`
   const keys = q.by === 'item' ? sql`item_number` : sql`store_number, item_number`
   return sql`
     select ${keys}, ${q.by === 'item' ? sql`count(distinct store_number)::int as stores,` : sql``}

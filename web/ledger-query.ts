@@ -9,6 +9,8 @@ type QueryInput = Record<string, string | string[] | undefined>
 const DAY_MS = 86_400_000
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+const FIRST_DAY = dayOf(OCCURRED_AT_MIN)
+const LAST_DAY = dayOf(OCCURRED_AT_MAX)
 
 /** A period of business dates; either end may be open. Days are YYYY-MM-DD, in UTC. */
 export interface Period {
@@ -35,9 +37,7 @@ export function parseDay(text: string | undefined, label: string, problems: stri
   }
   // The contract's years: a movement is never dated outside them, so nothing is lost by refusing them.
   if (ms < OCCURRED_AT_MIN || ms > OCCURRED_AT_MAX) {
-    problems.push(
-      `${label}: '${t}' is out of range; give a date from ${dayOf(OCCURRED_AT_MIN)} to ${dayOf(OCCURRED_AT_MAX)}`,
-    )
+    problems.push(`${label}: '${t}' is out of range; give a date from ${FIRST_DAY} to ${LAST_DAY}`)
     return undefined
   }
   return t
@@ -59,7 +59,7 @@ export function periodBounds(p: Period): PeriodBounds {
     // The day after the contract's last one would be year 10000, which neither toISOString nor Postgres
     // writes as a plain timestamp; nothing is dated after it, so that period has no upper bound.
     before:
-      p.to === undefined || p.to === dayOf(OCCURRED_AT_MAX)
+      p.to === undefined || p.to === LAST_DAY
         ? undefined
         : new Date(Date.parse(`${p.to}T00:00:00Z`) + DAY_MS),
   }
